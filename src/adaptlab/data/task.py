@@ -1,0 +1,69 @@
+"""The task a user brings: examples with gold outputs, and an optional closed label set.
+
+A `Task` is a plain immutable value. Loading and validating happens in `loader.py`; splitting
+in `split.py`. Everything downstream (prompting, tuning, evaluation) reads only these types, so
+a task built in Python is as good as one read from a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Example:
+    """One input with its gold output.
+
+    `source` says where the example came from (``"train.jsonl line 17"``) so that any later
+    message about it can point the user at the exact line. `system` carries a per-example
+    system prompt found in chat-format files.
+    """
+
+    id: str
+    input: str
+    output: str
+    source: str = ""
+    system: str | None = None
+    split: str | None = None  # preassigned split ("train" / "dev" / "test") when the user gave split files
+
+
+@dataclass(frozen=True)
+class Task:
+    """A named set of examples, optionally closed-label (classification).
+
+    `labels` is the closed label set, declared by the user or inferred from the outputs;
+    `None` means free-text outputs, scored by exact match.
+    """
+
+    name: str
+    examples: tuple[Example, ...]
+    labels: tuple[str, ...] | None = None
+    labels_declared: bool = False
+    instruction: str | None = None
+    description: str | None = None
+    sources: tuple[str, ...] = field(default=())
+
+    @property
+    def is_classification(self) -> bool:
+        return self.labels is not None
+
+    def label_counts(self) -> Counter[str]:
+        return Counter(example.output for example in self.examples)
+
+    @property
+    def content_hash(self) -> str:
+        """A short, stable hash of everything that changes what a model is asked and scored on.
+
+        Used as part of cache keys and run records: the same file content gives the same hash
+        wherever it lives on disk.
+        """
+        payload = {
+            "examples": [[e.id, e.input, e.output, e.system, e.split] for e in self.examples],
+            "labels": list(self.labels) if self.labels else None,
+            "instruction": self.instruction,
+        }
+        blob = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
