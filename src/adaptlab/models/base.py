@@ -1,0 +1,71 @@
+"""What every model backend offers the rest of adaptlab.
+
+A backend turns chat messages into text and counts tokens; it knows nothing about tasks,
+prompts or metrics. Keeping the surface this small is what lets a local transformers model
+and a remote OpenAI-compatible endpoint sit behind the same evaluation code.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+
+class ChatMessage(TypedDict):
+    role: str
+    content: str
+
+
+Conversation = Sequence[ChatMessage]
+ProgressCallback = Callable[[int], None]
+"""Called with the number of requests just finished, so callers can drive a progress bar."""
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One model answer and what it cost.
+
+    `latency_s` is the wall time from the start of the batch that carried this request to the
+    moment its answer was ready: what a caller submitting that batch waited. With batch size 1
+    it is plain request latency.
+    """
+
+    text: str
+    prompt_tokens: int
+    output_tokens: int
+    latency_s: float
+
+
+class Backend(ABC):
+    """A model that can answer chat conversations.
+
+    `model_id` names the model and `fingerprint` the exact weights, so results (and later
+    cached answers) are never attributed to the wrong model.
+    """
+
+    model_id: str
+    fingerprint: str
+
+    @abstractmethod
+    def generate(
+        self,
+        conversations: Sequence[Conversation],
+        *,
+        max_new_tokens: int,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[Generation]:
+        """Greedy-decode an answer for every conversation, returned in input order."""
+
+    @abstractmethod
+    def render(self, conversation: Conversation) -> str:
+        """The exact prompt text the model sees for `conversation` (chat template applied)."""
+
+    @abstractmethod
+    def count_tokens(self, text: str) -> int:
+        """Number of tokens `text` takes with this model's tokenizer."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Facts about the model worth recording next to its results."""

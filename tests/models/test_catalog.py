@@ -1,0 +1,51 @@
+from pathlib import Path
+
+import pytest
+
+from adaptlab.errors import UsageError
+from adaptlab.models.catalog import BUNDLED_MODELS, DEFAULT_MODEL, resolve_model_spec
+
+
+def test_default_model_is_bundled_and_installed() -> None:
+    source = resolve_model_spec(DEFAULT_MODEL)
+    assert source.kind == "gguf"
+    assert source.path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert source.path.is_file()
+    assert source.bundled is BUNDLED_MODELS[DEFAULT_MODEL]
+
+
+def test_hub_id_is_refused_with_instructions() -> None:
+    with pytest.raises(UsageError) as caught:
+        resolve_model_spec("HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert str(caught.value) == (
+        '"HuggingFaceTB/SmolLM2-135M-Instruct" looks like a Hugging Face Hub id, and adaptlab never '
+        "downloads models at run time. Download it once yourself (for example `hf download "
+        "HuggingFaceTB/SmolLM2-135M-Instruct --local-dir models/SmolLM2-135M-Instruct`) and pass "
+        "--model models/SmolLM2-135M-Instruct"
+    )
+
+
+def test_unknown_name_lists_bundled_models() -> None:
+    with pytest.raises(UsageError, match=r'model "gpt9" is neither a bundled model \(smollm2-135m\)'):
+        resolve_model_spec("gpt9")
+
+
+def test_directory_without_config_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"has no config\.json"):
+        resolve_model_spec(str(tmp_path))
+
+
+def test_hf_directory_and_gguf_file_resolve(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text("{}")
+    assert resolve_model_spec(str(tmp_path)).kind == "hf-dir"
+    gguf = tmp_path / "m.gguf"
+    gguf.write_bytes(b"GGUF")
+    source = resolve_model_spec(str(gguf))
+    assert (source.kind, source.name) == ("gguf", "m")
+
+
+def test_non_gguf_file_is_refused(tmp_path: Path) -> None:
+    weights = tmp_path / "model.bin"
+    weights.write_bytes(b"\x00")
+    with pytest.raises(UsageError, match=r'model file ".*model.bin" is not a .gguf file'):
+        resolve_model_spec(str(weights))
