@@ -1,0 +1,46 @@
+import pytest
+
+from adaptlab.prompting.parsing import ParsedAnswer, answers_match, parse_free_text, parse_label
+
+LABELS = ["negative", "neutral", "positive"]
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        ("negative", ParsedAnswer("negative", True)),
+        ("Positive.", ParsedAnswer("positive", True)),
+        ('"neutral"', ParsedAnswer("neutral", True)),
+        ("Answer: negative", ParsedAnswer("negative", True)),
+        ("Sentiment - POSITIVE!", ParsedAnswer("positive", True)),
+        ("The sentiment of this tweet is negative.", ParsedAnswer("negative", False)),
+        ("positive, though partly negative", ParsedAnswer("positive", False)),
+        ("I cannot tell.", ParsedAnswer(None, False)),
+        ("", ParsedAnswer(None, False)),
+        ("nonnegative", ParsedAnswer(None, False)),
+    ],
+)
+def test_parse_label(output: str, expected: ParsedAnswer) -> None:
+    assert parse_label(output, LABELS) == expected
+
+
+def test_longer_label_wins_at_the_same_position() -> None:
+    labels = ["spam", "not spam"]
+    assert parse_label("not spam, clearly", labels) == ParsedAnswer("not spam", False)
+    assert parse_label("Not spam", labels) == ParsedAnswer("not spam", True)
+
+
+def test_labels_keep_their_declared_spelling() -> None:
+    assert parse_label("billing", ["Billing", "Shipping"]) == ParsedAnswer("Billing", True)
+
+
+def test_free_text() -> None:
+    assert parse_free_text("  Paris \n") == ParsedAnswer("Paris", True)
+    assert parse_free_text("   ") == ParsedAnswer(None, False)
+
+
+def test_answers_match() -> None:
+    assert answers_match("positive", "positive", closed_label=True)
+    assert not answers_match(None, "positive", closed_label=True)
+    assert answers_match("The  Eiffel tower.", "the eiffel tower", closed_label=False)
+    assert not answers_match("Paris, France", "Paris", closed_label=False)
