@@ -1,0 +1,74 @@
+"""What was measured on one rung: per-example predictions and the summary metrics.
+
+These are plain dataclasses with a `to_dict` each, because the same values go to
+``results.json``, to the SQLite store and to the console table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One example's answer on one rung."""
+
+    example_id: str
+    input: str
+    gold: str
+    output: str
+    parsed: str | None
+    correct: bool
+    compliant: bool
+    latency_s: float
+    prompt_tokens: int
+    output_tokens: int
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Summary of a rung over `n` examples.
+
+    `accuracy_low`/`accuracy_high` bound a 95% bootstrap interval. `macro_f1` is None for
+    free-text tasks. Latencies are per example (see `Generation.latency_s`); `examples_per_s`
+    is end-to-end throughput of the whole rung.
+    """
+
+    n: int
+    accuracy: float
+    accuracy_low: float
+    accuracy_high: float
+    macro_f1: float | None
+    format_compliance: float
+    parse_failures: int
+    latency_p50_s: float
+    latency_p95_s: float
+    prompt_tokens_mean: float
+    output_tokens_mean: float
+    examples_per_s: float
+    wall_time_s: float
+
+
+@dataclass(frozen=True)
+class RungResult:
+    """A rung (strategy + weights) evaluated on one split."""
+
+    rung: str
+    strategy: dict[str, Any]
+    model: dict[str, Any]
+    split: str
+    metrics: Metrics
+    predictions: list[Prediction] = field(default_factory=list)
+
+    def to_dict(self, *, with_predictions: bool = True) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "rung": self.rung,
+            "strategy": self.strategy,
+            "model": self.model,
+            "split": self.split,
+            "metrics": asdict(self.metrics),
+        }
+        if with_predictions:
+            data["predictions"] = [asdict(p) for p in self.predictions]
+        return data
