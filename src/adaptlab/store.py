@@ -1,0 +1,277 @@
+"""The run store: every evaluation a user ran, in one SQLite file (``adaptlab.db``).
+
+The store is a record, not a cache: it keeps each run's exact configuration, the model and
+weights fingerprint, every rung's metrics and every per-example prediction, so runs can be
+compared and re-reported later. SQLite in WAL mode lets several adaptlab processes write to the
+same file; the schema evolves only through the numbered `MIGRATIONS` below (applied in order,
+tracked with ``PRAGMA user_version``), never by editing an applied one.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from adaptlab.errors import AdaptlabError
+
+if TYPE_CHECKING:
+    from adaptlab.evaluation.result import RungResult
+
+DB_FILENAME = "adaptlab.db"
+
+MIGRATIONS: Sequence[Sequence[str]] = (
+    # 1: runs, rung results and per-example predictions.
+    (
+        """
+        CREATE TABLE runs (
+            id TEXT PRIMARY KEY,
+            command TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('running', 'complete', 'failed')),
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            task_name TEXT NOT NULL,
+            task_hash TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            model_fingerprint TEXT NOT NULL,
+            config_json TEXT NOT NULL,
+            adaptlab_version TEXT NOT NULL,
+            output_dir TEXT
+        )
+        """,
+        "CREATE INDEX runs_by_creation ON runs (created_at)",
+        """
+        CREATE TABLE rung_results (
+            run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            rung TEXT NOT NULL,
+            split TEXT NOT NULL,
+            strategy_json TEXT NOT NULL,
+            model_json TEXT NOT NULL,
+            metrics_json TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, rung)
+        )
+        """,
+        """
+        CREATE TABLE predictions (
+            run_id TEXT NOT NULL,
+            rung TEXT NOT NULL,
+            example_id TEXT NOT NULL,
+            input TEXT NOT NULL,
+            gold TEXT NOT NULL,
+            output TEXT NOT NULL,
+            parsed TEXT,
+            correct INTEGER NOT NULL,
+            compliant INTEGER NOT NULL,
+            latency_s REAL NOT NULL,
+            prompt_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            PRIMARY KEY (run_id, rung, example_id),
+            FOREIGN KEY (run_id, rung) REFERENCES rung_results (run_id, rung) ON DELETE CASCADE
+        )
+        """,
+    ),
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """Read and write runs in an ``adaptlab.db`` file.
+
+    >>> with Store.open(Path("runs/adaptlab.db")) as store:
+    ...     store.list_runs()
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), so concurrent
+        # writers queue on the database lock instead of failing halfway through a rung.
+        self.connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self.connection.row_factory = sqlite3.Row
+        self.connection.execute("PRAGMA journal_mode = WAL")
+        self.connection.execute("PRAGMA synchronous = NORMAL")
+        self.connection.execute("PRAGMA foreign_keys = ON")
+        self.connection.execute("PRAGMA busy_timeout = 60000")
+        migrate(self.connection)
+
+    @classmethod
+    @contextmanager
+    def open(cls, path: Path) -> Iterator[Store]:
+        store = cls(path)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def close(self) -> None:
+        self.connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        *,
+        run_id: str,
+        command: str,
+        task_name: str,
+        task_hash: str,
+        model_id: str,
+        model_fingerprint: str,
+        config: dict[str, Any],
+        adaptlab_version: str,
+        output_dir: str | None,
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO runs (id, command, status, created_at, task_name, task_hash, model_id,"
+                " model_fingerprint, config_json, adaptlab_version, output_dir)"
+                " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    command,
+                    utc_now(),
+                    task_name,
+                    task_hash,
+                    model_id,
+                    model_fingerprint,
+                    json.dumps(config, sort_keys=True),
+                    adaptlab_version,
+                    output_dir,
+                ),
+            )
+
+    def record_rung(self, run_id: str, result: RungResult) -> None:
+        """Store a rung's metrics and all its predictions in one transaction (all or nothing)."""
+        data = result.to_dict()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO rung_results"
+                " (run_id, rung, split, strategy_json, model_json, metrics_json, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    result.rung,
+                    result.split,
+                    json.dumps(data["strategy"], sort_keys=True),
+                    json.dumps(data["model"], sort_keys=True),
+                    json.dumps(data["metrics"]),
+                    utc_now(),
+                ),
+            )
+            db.executemany(
+                "INSERT OR REPLACE INTO predictions (run_id, rung, example_id, input, gold, output, parsed,"
+                " correct, compliant, latency_s, prompt_tokens, output_tokens)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_id,
+                        result.rung,
+                        p.example_id,
+                        p.input,
+                        p.gold,
+                        p.output,
+                        p.parsed,
+                        int(p.correct),
+                        int(p.compliant),
+                        p.latency_s,
+                        p.prompt_tokens,
+                        p.output_tokens,
+                    )
+                    for p in result.predictions
+                ],
+            )
+
+    def finish_run(self, run_id: str, status: str = "complete", output_dir: str | None = None) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE runs SET status = ?, finished_at = ?, output_dir = COALESCE(?, output_dir)"
+                " WHERE id = ?",
+                (status, utc_now(), output_dir, run_id),
+            )
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        row = self.connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return _run_dict(row) if row else None
+
+    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            "SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
+        ).fetchall()
+        return [_run_dict(row) for row in rows]
+
+    def rung_results(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            "SELECT * FROM rung_results WHERE run_id = ? ORDER BY created_at, rung", (run_id,)
+        ).fetchall()
+        return [
+            {
+                "rung": row["rung"],
+                "split": row["split"],
+                "strategy": json.loads(row["strategy_json"]),
+                "model": json.loads(row["model_json"]),
+                "metrics": json.loads(row["metrics_json"]),
+            }
+            for row in rows
+        ]
+
+    def predictions(self, run_id: str, rung: str) -> list[dict[str, Any]]:
+        rows = self.connection.execute(
+            "SELECT * FROM predictions WHERE run_id = ? AND rung = ? ORDER BY rowid", (run_id, rung)
+        ).fetchall()
+        flags = ("correct", "compliant")
+        return [{**dict(row), **{flag: bool(row[flag]) for flag in flags}} for row in rows]
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Apply every migration newer than the database's ``user_version``; return the new version.
+
+    Each migration runs in its own IMMEDIATE transaction and re-reads the version inside it, so
+    two processes opening a fresh database at once apply each migration exactly once.
+    """
+    while True:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise AdaptlabError(
+                    f"the run store was written by a newer adaptlab (schema {version}, this version"
+                    f" knows {len(MIGRATIONS)}); upgrade adaptlab or use another --out directory"
+                )
+            if version == len(MIGRATIONS):
+                connection.execute("COMMIT")
+                return version
+            for statement in MIGRATIONS[version]:
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {version + 1}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+
+
+def _run_dict(row: sqlite3.Row) -> dict[str, Any]:
+    data = dict(row)
+    data["config"] = json.loads(data.pop("config_json"))
+    return data
