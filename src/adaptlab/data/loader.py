@@ -1,0 +1,344 @@
+"""`load_task`: from a file, a task spec or a bundled name to a validated `Task`.
+
+Loading reads every file of the task, checks every row and collects every problem before
+raising one `TaskFileError`, so a person fixes a file in one go. Nothing is written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from adaptlab.data.bundled import BUNDLED_TASKS, bundled_task_path
+from adaptlab.data.problems import Problem, TaskFileError, did_you_mean, unexpected_field
+from adaptlab.data.readers import DATA_SUFFIXES, RawFile, RawRow, json_type, parse_chat, read_data_file
+from adaptlab.data.spec import SPEC_SUFFIXES, FieldNames, TaskSpec, label_set_error, read_spec
+from adaptlab.data.task import Example, Task
+from adaptlab.errors import UsageError
+
+MIN_EXAMPLES = 3
+MAX_INFERRED_LABELS = 20
+MAX_LABEL_CHARS = 40
+MIN_EXAMPLES_PER_INFERRED_LABEL = 2
+METADATA_FIELD = "metadata"
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One data file of a task: where it is, how to name it to people, which split it holds."""
+
+    path: Path
+    display: str
+    split: str | None = None
+    named_in: str | None = None  # the spec that names this file, for "no such file" messages
+
+
+class Content(NamedTuple):
+    """The parts of an example a row yielded; None where the row's field was unusable."""
+
+    input: str | None = None
+    output: str | None = None
+    system: str | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What rows must look like: field names, declared labels, and whether extras are allowed."""
+
+    fields: FieldNames
+    labels: tuple[str, ...] | None
+    allow_extra_fields: bool
+
+
+def load_task(
+    source: str | Path,
+    *,
+    name: str | None = None,
+    labels: Sequence[str] | None = None,
+    instruction: str | None = None,
+    input_field: str = "input",
+    output_field: str = "output",
+    id_field: str = "id",
+    allow_extra_fields: bool = False,
+) -> Task:
+    """Load and validate a task from a data file, a task spec (``.yaml``) or a bundled name.
+
+    Keyword arguments override the spec; a field name or `allow_extra_fields` left at its
+    default keeps the spec's value. Raises `TaskFileError` listing every problem found.
+
+    >>> task = load_task("reviews.csv", input_field="text", output_field="label")  # doctest: +SKIP
+    """
+    spec, display, files = resolve_source(source)
+    if labels is not None and (error := label_set_error(labels)):
+        raise UsageError(f"labels (--labels): {error}")
+    declared = labels if labels is not None else spec.labels
+    settings = Settings(
+        fields=FieldNames(
+            input=input_field if input_field != "input" else spec.fields.input,
+            output=output_field if output_field != "output" else spec.fields.output,
+            id=id_field if id_field != "id" else spec.fields.id,
+        ),
+        labels=tuple(declared) if declared is not None else None,
+        allow_extra_fields=allow_extra_fields or spec.allow_extra_fields,
+    )
+    examples = read_examples(files, settings, display)
+    return Task(
+        name=name or spec.name or Path(display).stem,
+        examples=tuple(examples),
+        labels=settings.labels or infer_labels([example.output for example in examples]),
+        labels_declared=settings.labels is not None,
+        instruction=instruction or spec.instruction,
+        description=spec.description,
+        sources=tuple(file.display for file in files),
+    )
+
+
+def infer_labels(outputs: Sequence[str]) -> tuple[str, ...] | None:
+    """The closed label set implied by `outputs`, or None when they look like free text.
+
+    Outputs are treated as classes when there are few distinct ones (at most 20), each short
+    (at most 40 characters), and each seen at least twice on average: free-text answers are
+    mostly distinct, while real classes repeat. A wrong guess matters (classification scoring
+    and stratified splits follow from it), so a user who knows better declares `labels`.
+    """
+    distinct = set(outputs)
+    if (
+        len(distinct) <= MAX_INFERRED_LABELS
+        and all(len(output) <= MAX_LABEL_CHARS for output in distinct)
+        and len(outputs) >= MIN_EXAMPLES_PER_INFERRED_LABEL * len(distinct)
+    ):
+        return tuple(sorted(distinct))
+    return None
+
+
+# -- where the data is --------------------------------------------------------------------
+
+
+def resolve_source(source: str | Path) -> tuple[TaskSpec, str, list[DataFile]]:
+    """Find the spec, its display name and the data files that `source` names.
+
+    A plain data file is treated as the spec ``data: <file>`` with every default, so that the
+    rest of loading has one path. Raises `TaskFileError` when the source cannot be used.
+    """
+    display = str(source)
+    path = Path(source)
+    if not path.exists() and display in BUNDLED_TASKS:
+        bundled = bundled_task_path(display)
+        if bundled is not None:
+            return spec_files(bundled, bundled.name)
+    problem = path_problem(path, display, (*DATA_SUFFIXES, *SPEC_SUFFIXES))
+    if problem:
+        raise TaskFileError([problem])
+    if path.suffix.lower() in SPEC_SUFFIXES:
+        return spec_files(path, display)
+    return TaskSpec(data=display), display, [DataFile(path, display)]
+
+
+def spec_files(path: Path, display: str) -> tuple[TaskSpec, str, list[DataFile]]:
+    spec, problems = read_spec(path, display)
+    if spec is None:
+        raise TaskFileError(problems)
+    files = [
+        DataFile(path.parent / relative, str(Path(display).parent / relative), split, display)
+        for split, relative in spec.data_files().items()
+    ]
+    return spec, display, files
+
+
+def path_problem(path: Path, display: str, suffixes: Sequence[str]) -> Problem | None:
+    """Why `path` cannot be read as one of `suffixes`, or None when it can."""
+    if path.is_dir():
+        return Problem(display, None, f"is a directory, not a file (give {suffix_choices(suffixes)})")
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        if not suffix and not path.exists():
+            bundled = ", ".join(BUNDLED_TASKS)
+            hint = did_you_mean(display, list(BUNDLED_TASKS))
+            return Problem(
+                display, None, f"no such file, and not a bundled task{hint}; bundled tasks: {bundled}"
+            )
+        shown = f'"{path.suffix}"' if suffix else "(no extension)"
+        return Problem(display, None, f"unsupported file type {shown} (use {suffix_choices(suffixes)})")
+    if not path.exists():
+        return Problem(display, None, "no such file")
+    return None
+
+
+def suffix_choices(suffixes: Sequence[str]) -> str:
+    """``.jsonl, .csv, .tsv or a task .yaml`` — the extensions people should use."""
+    choices = [".jsonl", ".csv", ".tsv"]
+    if ".yaml" in suffixes:
+        return f"{', '.join(choices)} or a task .yaml"
+    return f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
+# -- rows to examples ---------------------------------------------------------------------
+
+
+def read_examples(files: Sequence[DataFile], settings: Settings, task_display: str) -> list[Example]:
+    """Read and check every file; raise one `TaskFileError` with everything that is wrong."""
+    collector = ExampleCollector(settings, several_files=len(files) > 1)
+    problems: list[Problem] = []
+    records = 0
+    all_read = True
+    for file in files:
+        problem = path_problem(file.path, file.display, DATA_SUFFIXES)
+        if problem:
+            note = f" (named in {file.named_in})" if file.named_in else ""
+            problems.append(Problem(problem.file, problem.line, problem.message + note))
+            all_read = False
+            continue
+        raw = read_data_file(file.path, file.display)
+        collector.add_file(raw, file)
+        records += raw.records
+        all_read = all_read and raw.complete
+        problems += sorted(raw.problems, key=lambda p: p.line or 0)
+    if records < MIN_EXAMPLES and all_read:
+        problems.append(
+            Problem(
+                task_display,
+                None,
+                f"the task has {records} example{'s' if records != 1 else ''}; at least {MIN_EXAMPLES} "
+                "are needed (one each for train, dev and test)",
+            )
+        )
+    if problems:
+        raise TaskFileError(problems)
+    return collector.examples
+
+
+@dataclass
+class ExampleCollector:
+    """Turns raw rows into examples, checking fields, formats, labels and id uniqueness."""
+
+    settings: Settings
+    several_files: bool
+    examples: list[Example] = field(default_factory=list)
+    id_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def add_file(self, raw: RawFile, file: DataFile) -> None:
+        names = self.settings.fields
+        if raw.header is not None:
+            self.check_header(raw)
+            if names.input not in raw.header or names.output not in raw.header:
+                return
+        chat_rows = [raw.header is None and "messages" in row.values for row in raw.rows]
+        differing = next((n for n, is_chat in enumerate(chat_rows) if is_chat != chat_rows[0]), None)
+        if differing is not None:
+            raw.problem(
+                raw.rows[differing].line, mixed_formats_message(chat_rows[differing], raw.rows[0].line)
+            )
+        for row, is_chat in zip(raw.rows, chat_rows, strict=True):
+            content, errors = self.chat_content(row, raw) if is_chat else self.plain_content(row, raw)
+            example = self.finish(row, raw, file, content, errors)
+            if example is not None:
+                self.examples.append(example)
+
+    def check_header(self, raw: RawFile) -> None:
+        """CSV/TSV: missing and unexpected columns are reported once, on the header line."""
+        names = self.settings.fields
+        header = raw.header or ()
+        for required in (names.input, names.output):
+            if required not in header:
+                raw.problem(raw.header_line, f'field "{required}" is missing')
+        if not self.settings.allow_extra_fields:
+            expected = (names.input, names.output, names.id)
+            for column in header:
+                if column not in expected:
+                    raw.problem(raw.header_line, unexpected_field(column, expected))
+
+    def plain_content(self, row: RawRow, raw: RawFile) -> tuple[Content, list[str]]:
+        names = self.settings.fields
+        errors = self.extra_field_errors(row, (names.input, names.output, names.id), raw)
+        text, input_error = text_field(row.values, names.input)
+        output, output_error = text_field(row.values, names.output)
+        errors += [error for error in (input_error, output_error) if error]
+        return Content(text, output), errors
+
+    def chat_content(self, row: RawRow, raw: RawFile) -> tuple[Content, list[str]]:
+        errors = self.extra_field_errors(row, ("messages", self.settings.fields.id), raw)
+        turn, chat_errors = parse_chat(row.values["messages"], self.settings.allow_extra_fields)
+        if turn is None:
+            return Content(), errors + chat_errors
+        return Content(turn.user, turn.assistant, turn.system), errors
+
+    def extra_field_errors(self, row: RawRow, expected: tuple[str, ...], raw: RawFile) -> list[str]:
+        """JSONL only (CSV columns are checked once, in the header): ``metadata`` is accepted
+        when it is an object, and other fields are problems unless extras are allowed."""
+        if raw.header is not None:
+            return []
+        errors = []
+        if METADATA_FIELD in row.values and not isinstance(row.values[METADATA_FIELD], dict):
+            errors.append(
+                f'field "{METADATA_FIELD}" must be an object, got {json_type(row.values[METADATA_FIELD])}'
+            )
+        if not self.settings.allow_extra_fields:
+            errors += [
+                unexpected_field(key, expected, (METADATA_FIELD,))
+                for key in row.values
+                if key not in expected and key != METADATA_FIELD
+            ]
+        return errors
+
+    def finish(
+        self, row: RawRow, raw: RawFile, file: DataFile, content: Content, errors: list[str]
+    ) -> Example | None:
+        """Check the id and the label, report the row's problems, or build its example."""
+        example_id, id_error = self.example_id(row, raw, file)
+        errors += [id_error] if id_error else []
+        labels, output = self.settings.labels, content.output
+        if output is not None and labels is not None and output not in labels:
+            hint = did_you_mean(output, labels)
+            errors.append(f'output "{output}" is not one of the labels {", ".join(labels)}{hint}')
+        for error in errors:
+            raw.problem(row.line, error)
+        if errors or content.input is None or output is None or example_id is None:
+            return None
+        return Example(
+            id=example_id,
+            input=content.input,
+            output=output,
+            source=f"{file.display} line {row.line}",
+            system=content.system,
+            split=file.split,
+        )
+
+    def example_id(self, row: RawRow, raw: RawFile, file: DataFile) -> tuple[str | None, str | None]:
+        """The row's id (given, or made from the line number) and a problem if it is unusable."""
+        key = self.settings.fields.id
+        if key in row.values:
+            value = row.values[key]
+            if isinstance(value, bool) or not isinstance(value, (str, int)):
+                return None, f'field "{key}" must be a string or an integer, got {json_type(value)}'
+            example_id = str(value)
+            if not example_id.strip():
+                return None, f'field "{key}" is empty'
+        else:
+            example_id = f"{file.path.stem}:{row.line}" if self.several_files else str(row.line)
+        first_file, first_line = self.id_lines.setdefault(example_id, (raw.display, row.line))
+        if (first_file, first_line) != (raw.display, row.line):
+            place = (
+                f"on line {first_line}" if first_file == raw.display else f"in {first_file} line {first_line}"
+            )
+            return None, f'id "{example_id}" is already used {place}'
+        return example_id, None
+
+
+def text_field(values: dict[str, Any], key: str) -> tuple[str | None, str | None]:
+    """A required non-empty string field: its value, or what is wrong with it."""
+    if key not in values:
+        return None, f'field "{key}" is missing'
+    value = values[key]
+    if not isinstance(value, str):
+        return None, f'field "{key}" must be a string, got {json_type(value)}'
+    if not value.strip():
+        return None, f'field "{key}" is empty'
+    return value, None
+
+
+def mixed_formats_message(is_chat: bool, first_line: int) -> str:
+    chat, plain = 'a chat example ("messages")', "a plain example (input/output)"
+    this, first = (chat, plain) if is_chat else (plain, chat)
+    return f"this line is {this} but line {first_line} is {first}; a file must use one format"

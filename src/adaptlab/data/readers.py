@@ -1,0 +1,291 @@
+"""Read JSONL and CSV/TSV files into raw rows, each tagged with its physical line number.
+
+Readers find what stops a row from being read at all (bad bytes, bad JSON, a CSV row of the
+wrong width), and `parse_chat` reads a chat ``messages`` list into one exchange; which fields a
+row must have is checked by the loader. Every problem is collected and reading goes on with the
+next row, so one pass reports everything wrong with a file.
+
+Line numbers are physical lines as an editor shows them: counted on ``\\n`` only, including
+blank lines, and a CSV row whose quoted field spans several lines is reported on its first.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from adaptlab.data.problems import Problem, did_you_mean, unexpected_field
+
+UTF8_BOM = b"\xef\xbb\xbf"
+JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
+DELIMITERS = {".csv": ",", ".tsv": "\t"}
+DATA_SUFFIXES = (*JSONL_SUFFIXES, *DELIMITERS)
+CHAT_ROLES = ("system", "user", "assistant")
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """A record as read: a JSON object, or a CSV row as a header -> cell mapping."""
+
+    line: int
+    values: dict[str, Any]
+
+
+@dataclass
+class RawFile:
+    """Everything read from one file.
+
+    `records` counts every record met, readable or not, so that "too few examples" can be told
+    in the same pass as the problems that made some records unreadable; it is a true count only
+    when the file was `complete`-ly read. `header` (on `header_line`) is set for CSV/TSV files,
+    whose columns are checked once rather than on every row.
+    """
+
+    display: str
+    rows: list[RawRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    records: int = 0
+    complete: bool = True
+    header: tuple[str, ...] | None = None
+    header_line: int = 1
+
+    def problem(self, line: int | None, message: str) -> None:
+        self.problems.append(Problem(self.display, line, message))
+
+    def give_up(self, line: int | None, message: str) -> None:
+        """Record a problem after which the rest of the file is not (or cannot be) read."""
+        self.problem(line, message)
+        self.complete = False
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    """The one exchange of a single-turn chat example."""
+
+    system: str | None
+    user: str
+    assistant: str
+
+
+def read_data_file(path: Path, display: str) -> RawFile:
+    """Read `path` (a ``.jsonl``/``.json``/``.ndjson``/``.csv``/``.tsv`` file) into raw rows.
+
+    `display` is the path as the user should see it in messages.
+    """
+    raw = RawFile(display)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raw.give_up(None, f"cannot read the file ({error.strerror})")
+        return raw
+    data = data.removeprefix(UTF8_BOM)
+    if not data.strip():
+        raw.give_up(None, "the file is empty")
+        return raw
+    lines, bad_lines = decode_lines(data, raw)
+    suffix = path.suffix.lower()
+    if suffix in DELIMITERS:
+        read_table(lines, bad_lines, DELIMITERS[suffix], raw)
+    elif suffix == ".json" and not bad_lines and is_json_array(lines):
+        raw.give_up(
+            None,
+            "the file is one JSON array, but adaptlab reads JSON Lines (one JSON object per line); "
+            "convert it with e.g. jq -c '.[]'",
+        )
+    else:
+        read_jsonl(lines, bad_lines, raw)
+    return raw
+
+
+def decode_lines(data: bytes, raw: RawFile) -> tuple[list[str], set[int]]:
+    """Split on ``\\n`` (never part of a multi-byte UTF-8 character) and decode each line.
+
+    Returns the lines (with their ends) and the numbers of those that are not UTF-8; each of
+    those gets a problem naming the first bad byte and its column, counted in characters as an
+    editor shows it. Bad lines are kept, with replacement characters, so that CSV quoting and
+    line numbers stay intact.
+    """
+    pieces = data.split(b"\n")
+    lines = [piece + b"\n" for piece in pieces[:-1]] + ([pieces[-1]] if pieces[-1] else [])
+    texts: list[str] = []
+    bad: set[int] = set()
+    for number, line in enumerate(lines, start=1):
+        try:
+            texts.append(line.decode("utf-8"))
+        except UnicodeDecodeError as error:
+            column = len(line[: error.start].decode("utf-8")) + 1
+            byte = f"0x{line[error.start]:02x}"
+            raw.problem(number, f"not valid UTF-8 (byte {byte} at column {column}); save the file as UTF-8")
+            texts.append(line.decode("utf-8", errors="replace"))
+            bad.add(number)
+    return texts, bad
+
+
+def is_json_array(lines: Sequence[str]) -> bool:
+    """Whether a ``.json`` file holds one JSON array (a common export) rather than JSON Lines."""
+    text = "".join(lines)
+    if not text.lstrip().startswith("["):
+        return False
+    try:
+        return isinstance(json.loads(text), list)
+    except json.JSONDecodeError:
+        return False
+
+
+def read_jsonl(lines: Sequence[str], bad_lines: set[int], raw: RawFile) -> None:
+    """One JSON object per line; blank lines are skipped, undecodable ones already reported."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        raw.records += 1
+        if number in bad_lines:
+            continue
+        try:
+            value = json.loads(line.rstrip("\r\n"))
+        except json.JSONDecodeError as error:
+            raw.problem(number, f"invalid JSON: {error.msg} (column {error.colno})")
+            continue
+        if not isinstance(value, dict):
+            raw.problem(number, f"expected a JSON object, got {json_type(value)}")
+            continue
+        raw.rows.append(RawRow(number, value))
+
+
+def read_table(lines: Sequence[str], bad_lines: set[int], delimiter: str, raw: RawFile) -> None:
+    """A header row, then one record per row; rows of the wrong width are problems.
+
+    Quoting follows the csv module (what Python, pandas and spreadsheets write), for TSV too.
+    A row that touches an undecodable line is skipped: its problem is already reported.
+    """
+    for first, last, cells in table_records(lines, delimiter, raw):
+        if raw.header is None:
+            raw.header, raw.header_line = tuple(cells), first
+            check_header(raw)
+            continue
+        raw.records += 1
+        if any(first <= number <= last for number in bad_lines):
+            continue
+        if len(cells) != len(raw.header):
+            raw.problem(first, f"the row has {len(cells)} fields but the header has {len(raw.header)}")
+            continue
+        raw.rows.append(RawRow(first, dict(zip(raw.header, cells, strict=True))))
+    if raw.header is not None and raw.records == 0:
+        raw.give_up(None, "the file has a header but no rows")
+
+
+def table_records(lines: Sequence[str], delimiter: str, raw: RawFile) -> Iterator[tuple[int, int, list[str]]]:
+    """Yield (first line, last line, cells) per non-blank record; stop at malformed quoting."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    last = 0
+    while True:
+        first = last + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            reason = (
+                "a quoted field that starts in this row is never closed"
+                if "unexpected end of data" in str(error)
+                else str(error)
+            )
+            raw.give_up(first, f"invalid CSV: {reason}; rows after this one were not read")
+            return
+        last = reader.line_num
+        if cells:
+            yield first, last, cells
+
+
+def check_header(raw: RawFile) -> None:
+    """A repeated column name would silently lose one of the columns."""
+    seen: set[str] = set()
+    for name in raw.header or ():
+        if name in seen:
+            raw.problem(raw.header_line, f'column "{name}" appears more than once in the header')
+        seen.add(name)
+
+
+def parse_chat(messages: Any, allow_extra_fields: bool) -> tuple[ChatTurn | None, list[str]]:
+    """Turn a chat ``messages`` list into one exchange, or say everything wrong with it.
+
+    Only single-turn conversations are supported: an optional system message first, then one
+    user message and one assistant message, which become the input and the gold output.
+    """
+    if not isinstance(messages, list):
+        return None, [f'field "messages" must be a list, got {json_type(messages)}']
+    if not messages:
+        return None, ['field "messages" is empty']
+    errors = [
+        error
+        for n, message in enumerate(messages, start=1)
+        for error in check_message(n, message, allow_extra_fields)
+    ]
+    if errors:
+        return None, errors
+    error = conversation_error([message["role"] for message in messages])
+    if error:
+        return None, [error]
+    contents = {message["role"]: message["content"] for message in messages}
+    return ChatTurn(contents.get("system"), contents["user"], contents["assistant"]), []
+
+
+def check_message(number: int, message: Any, allow_extra_fields: bool) -> list[str]:
+    if not isinstance(message, dict):
+        return [f"message {number} must be a JSON object, got {json_type(message)}"]
+    errors = []
+    role = message.get("role")
+    if "role" not in message:
+        errors.append(f'message {number}: field "role" is missing')
+    elif role not in CHAT_ROLES:
+        shown = f'"{role}"' if isinstance(role, str) else json_type(role)
+        hint = did_you_mean(role, CHAT_ROLES) if isinstance(role, str) else ""
+        errors.append(f"message {number}: role must be system, user or assistant, got {shown}{hint}")
+    content = message.get("content")
+    if "content" not in message:
+        errors.append(f'message {number}: field "content" is missing')
+    elif not isinstance(content, str):
+        errors.append(f'message {number}: field "content" must be a string, got {json_type(content)}')
+    elif not content.strip():
+        errors.append(f'message {number}: field "content" is empty')
+    if not allow_extra_fields:
+        errors.extend(
+            f"message {number}: {unexpected_field(name, ('role', 'content'))}"
+            for name in message
+            if name not in ("role", "content")
+        )
+    return errors
+
+
+def conversation_error(roles: Sequence[str]) -> str | None:
+    """What is wrong with the order of roles, if anything: it must be [system], user, assistant."""
+    if "system" in roles[1:]:
+        return "a system message may only come first"
+    if roles.count("user") > 1 or roles.count("assistant") > 1:
+        return (
+            "multi-turn conversations are not supported yet; give one user message "
+            "and one assistant message (after an optional system message)"
+        )
+    if "user" not in roles:
+        return "the conversation has no user message"
+    if roles[-1] != "assistant":
+        return f"the last message must be from the assistant, got {roles[-1]}"
+    return None
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a decoded value's type, as people reading the file know it."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

@@ -1,0 +1,208 @@
+"""Loading JSONL files: the happy path, and every problem with the exact text a user reads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from adaptlab.data import Example, Problem, TaskFileError, load_task
+
+Write = Callable[..., str]
+Problems = Callable[..., list[str]]
+
+GOOD = {"input": "fine", "output": "ok"}
+
+
+def test_loads_examples_with_ids_sources_and_inferred_labels(
+    write_jsonl: Write, sentiment_rows: list[dict[str, str]]
+) -> None:
+    name = write_jsonl("reviews.jsonl", sentiment_rows)
+    task = load_task(name)
+    assert task.name == "reviews"
+    assert task.sources == ("reviews.jsonl",)
+    assert task.examples[0] == Example(
+        id="a1", input="the crew was lovely", output="positive", source="reviews.jsonl line 1"
+    )
+    assert task.labels == ("negative", "neutral", "positive")
+    assert not task.labels_declared
+
+
+def test_missing_ids_are_line_numbers_and_integer_ids_become_strings(write_jsonl: Write) -> None:
+    name = write_jsonl("t.jsonl", [GOOD, "", {**GOOD, "id": 7}, {**GOOD, "id": "x"}])
+    assert [example.id for example in load_task(name).examples] == ["1", "7", "x"]
+
+
+def test_blank_lines_bom_crlf_and_metadata_are_accepted(write: Write) -> None:
+    rows = [{**GOOD, "metadata": {"by": "me"}}, GOOD, GOOD]
+    text = "\r\n\r\n".join(json.dumps(row) for row in rows) + "\r\n\n"
+    name = write("t.jsonl", b"\xef\xbb\xbf" + text.encode())
+    task = load_task(name)
+    assert [example.source for example in task.examples] == [
+        "t.jsonl line 1",
+        "t.jsonl line 3",
+        "t.jsonl line 5",
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".ndjson", ".JSONL"])
+def test_other_json_lines_extensions(write_jsonl: Write, suffix: str) -> None:
+    assert len(load_task(write_jsonl(f"t{suffix}", [GOOD] * 3)).examples) == 3
+
+
+def test_keyword_arguments_map_fields_and_set_name_and_instruction(write_jsonl: Write) -> None:
+    rows = [{"text": f"t{n}", "label": "yes", "key": f"k{n}"} for n in range(3)]
+    task = load_task(
+        write_jsonl("t.jsonl", rows),
+        input_field="text",
+        output_field="label",
+        id_field="key",
+        name="mine",
+        instruction="Answer yes.",
+    )
+    assert (task.name, task.instruction) == ("mine", "Answer yes.")
+    assert [(e.id, e.input, e.output) for e in task.examples] == [
+        ("k0", "t0", "yes"),
+        ("k1", "t1", "yes"),
+        ("k2", "t2", "yes"),
+    ]
+
+
+def test_extra_fields_are_ignored_when_allowed(write_jsonl: Write) -> None:
+    task = load_task(write_jsonl("t.jsonl", [{**GOOD, "note": "x"}] * 3), allow_extra_fields=True)
+    assert len(task.examples) == 3
+
+
+@pytest.mark.parametrize(
+    ("rows", "expected"),
+    [
+        (
+            [GOOD, "{not json}", GOOD],
+            "train.jsonl line 2: invalid JSON: Expecting property name enclosed in double quotes (column 2)",
+        ),
+        (
+            [GOOD, '{"input": "a", "output": "b"} x', GOOD],
+            "train.jsonl line 2: invalid JSON: Extra data (column 31)",
+        ),
+        ([GOOD, [1, 2], GOOD], "train.jsonl line 2: expected a JSON object, got array"),
+        ([GOOD, '"text"', GOOD], "train.jsonl line 2: expected a JSON object, got string"),
+        ([GOOD, "3", GOOD], "train.jsonl line 2: expected a JSON object, got number"),
+        ([GOOD, "true", GOOD], "train.jsonl line 2: expected a JSON object, got boolean"),
+        ([GOOD, "null", GOOD], "train.jsonl line 2: expected a JSON object, got null"),
+        ([GOOD, {"input": "a"}, GOOD], 'train.jsonl line 2: field "output" is missing'),
+        (
+            [GOOD, {"input": 3, "output": "b"}, GOOD],
+            'train.jsonl line 2: field "input" must be a string, got number',
+        ),
+        (
+            [GOOD, {"input": "a", "output": None}, GOOD],
+            'train.jsonl line 2: field "output" must be a string, got null',
+        ),
+        ([GOOD, {"input": " \t", "output": "b"}, GOOD], 'train.jsonl line 2: field "input" is empty'),
+        (
+            [GOOD, {**GOOD, "id": 1.5}, GOOD],
+            'train.jsonl line 2: field "id" must be a string or an integer, got number',
+        ),
+        (
+            [GOOD, {**GOOD, "id": True}, GOOD],
+            'train.jsonl line 2: field "id" must be a string or an integer, got boolean',
+        ),
+        ([GOOD, {**GOOD, "id": ""}, GOOD], 'train.jsonl line 2: field "id" is empty'),
+        (
+            [GOOD, {**GOOD, "metadata": "x"}, GOOD],
+            'train.jsonl line 2: field "metadata" must be an object, got string',
+        ),
+        (
+            [GOOD, {"input": "a", "ouput": "b", "output": "c"}, GOOD],
+            'train.jsonl line 2: unexpected field "ouput" (did you mean "output"?) '
+            "(expected input, output, id; "
+            "pass allow_extra_fields / --allow-extra-fields to ignore extra fields)",
+        ),
+        (
+            [GOOD, {**GOOD, "score": 1}, GOOD],
+            'train.jsonl line 2: unexpected field "score" (expected input, output, id; '
+            "pass allow_extra_fields / --allow-extra-fields to ignore extra fields)",
+        ),
+    ],
+)
+def test_row_problems(write_jsonl: Write, problems: Problems, rows: list[Any], expected: str) -> None:
+    assert problems(write_jsonl("train.jsonl", rows)) == [expected]
+
+
+def test_duplicate_id_names_the_first_use(write_jsonl: Write, problems: Problems) -> None:
+    rows = [{**GOOD, "id": "a12"}, GOOD, {**GOOD, "id": "a12"}]
+    assert problems(write_jsonl("train.jsonl", rows)) == [
+        'train.jsonl line 3: id "a12" is already used on line 1'
+    ]
+
+
+def test_non_utf8_bytes_name_the_line_byte_and_column(write: Write, problems: Problems) -> None:
+    good = b'{"input": "fine", "output": "ok"}\n'
+    bad = b'{"input": "caf\xe9 cr\xe8me", "output": "ok"}\n'
+    name = write(
+        "train.jsonl", good + good + bad + good + '{"input": "é", "output": "\xd1"}\n'.encode("latin-1")
+    )
+    assert problems(name) == [
+        "train.jsonl line 3: not valid UTF-8 (byte 0xe9 at column 15); save the file as UTF-8",
+        "train.jsonl line 5: not valid UTF-8 (byte 0xe9 at column 12); save the file as UTF-8",
+    ]
+
+
+def test_column_of_a_bad_byte_counts_characters_not_bytes(write: Write, problems: Problems) -> None:
+    good = b'{"input": "fine", "output": "ok"}\n'
+    bad = '{"input": "ü'.encode() + b'\xd1"}\n'
+    assert problems(write("t.jsonl", good * 2 + bad)) == [
+        "t.jsonl line 3: not valid UTF-8 (byte 0xd1 at column 13); save the file as UTF-8"
+    ]
+
+
+@pytest.mark.parametrize("content", [b"", b"  \n\n\t\n", b"\xef\xbb\xbf\n"])
+def test_empty_file(write: Write, problems: Problems, content: bytes) -> None:
+    assert problems(write("train.jsonl", content)) == ["train.jsonl: the file is empty"]
+
+
+def test_a_json_array_file_gets_a_hint(write: Write, problems: Problems) -> None:
+    name = write("data.json", json.dumps([GOOD, GOOD, GOOD], indent=2))
+    assert problems(name) == [
+        "data.json: the file is one JSON array, but adaptlab reads JSON Lines (one JSON object per line); "
+        "convert it with e.g. jq -c '.[]'"
+    ]
+
+
+def test_fewer_than_three_examples(write_jsonl: Write, problems: Problems) -> None:
+    assert problems(write_jsonl("train.jsonl", [GOOD, GOOD])) == [
+        "train.jsonl: the task has 2 examples; at least 3 are needed (one each for train, dev and test)"
+    ]
+
+
+def test_every_problem_in_the_file_is_reported_in_line_order(write_jsonl: Write, problems: Problems) -> None:
+    rows = [GOOD, {"input": ""}, "[", {**GOOD, "id": "x"}, {**GOOD, "id": "x", "extra": 1}]
+    assert problems(write_jsonl("train.jsonl", rows)) == [
+        'train.jsonl line 2: field "input" is empty',
+        'train.jsonl line 2: field "output" is missing',
+        "train.jsonl line 3: invalid JSON: Expecting value (column 2)",
+        'train.jsonl line 5: unexpected field "extra" (expected input, output, id; '
+        "pass allow_extra_fields / --allow-extra-fields to ignore extra fields)",
+        'train.jsonl line 5: id "x" is already used on line 4',
+    ]
+
+
+def test_the_error_message_shows_twenty_problems_then_a_count(write_jsonl: Write) -> None:
+    with pytest.raises(TaskFileError) as caught:
+        load_task(write_jsonl("train.jsonl", [{"input": "a"}] * 23))
+    error = caught.value
+    assert len(error.problems) == 23
+    assert error.problems[0] == Problem("train.jsonl", 1, 'field "output" is missing')
+    lines = str(error).splitlines()
+    assert lines[0] == 'train.jsonl line 1: field "output" is missing'
+    assert lines[19] == 'train.jsonl line 20: field "output" is missing'
+    assert lines[20:] == ["... and 3 more problems"]
+    assert error.exit_code == 1
+
+
+def test_problem_without_a_line_names_only_the_file() -> None:
+    assert (
+        str(Problem("data/train.jsonl", None, "the file is empty")) == "data/train.jsonl: the file is empty"
+    )

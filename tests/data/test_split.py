@@ -1,0 +1,188 @@
+"""Splits: deterministic, stratified, group-aware, and respectful of the user's own splits."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from adaptlab.data import Example, Task, TaskSplit, normalize_text, split_task, stratified_sample
+from adaptlab.errors import UsageError
+
+
+def make_task(rows: list[tuple[str, str]], classification: bool = True, split: str | None = None) -> Task:
+    examples = tuple(
+        Example(id=f"e{n}", input=text, output=output, source=f"t.jsonl line {n}", split=split)
+        for n, (text, output) in enumerate(rows, start=1)
+    )
+    labels = tuple(sorted({output for _, output in rows})) if classification else None
+    return Task(name="t", examples=examples, labels=labels)
+
+
+def labelled(counts: dict[str, int]) -> Task:
+    return make_task([(f"{label} text {n}", label) for label, count in counts.items() for n in range(count)])
+
+
+def ids(examples: tuple[Example, ...]) -> list[str]:
+    return [example.id for example in examples]
+
+
+def test_default_fractions_and_largest_remainder_per_label() -> None:
+    split = split_task(labelled({"a": 50, "b": 30, "c": 20}))
+    assert (split.seed, split.fractions) == (0, (0.6, 0.1, 0.3))
+    sizes = {name: Counter(e.output for e in split[name]) for name in ("train", "dev", "test")}
+    assert sizes == {
+        "train": {"a": 30, "b": 18, "c": 12},
+        "dev": {"a": 5, "b": 3, "c": 2},
+        "test": {"a": 15, "b": 9, "c": 6},
+    }
+
+
+def test_rounding_ties_do_not_all_favour_one_split() -> None:
+    # Each label's 0.5 dev / 1.5 test quotas tie; resolving every tie the same way would give 9/3/3.
+    split = split_task(labelled({"a": 5, "b": 5, "c": 5}))
+    assert [len(split.train), len(split.dev), len(split.test)] == [9, 2, 4]
+
+
+def test_same_seed_same_split_and_another_seed_another() -> None:
+    task = labelled({"a": 40, "b": 40})
+    assert split_task(task, seed=3) == split_task(task, seed=3)
+    assert ids(split_task(task, seed=3).test) != ids(split_task(task, seed=4).test)
+
+
+def test_membership_does_not_depend_on_row_order_and_splits_keep_file_order() -> None:
+    task = labelled({"a": 30, "b": 20})
+    shuffled = list(task.examples)
+    random.Random(1).shuffle(shuffled)
+    split = split_task(task, seed=7)
+    other = split_task(Task(name="t", examples=tuple(shuffled), labels=task.labels), seed=7)
+    for name in ("train", "dev", "test"):
+        assert sorted(ids(split[name])) == sorted(ids(other[name]))
+        positions = [task.examples.index(example) for example in split[name]]
+        assert positions == sorted(positions)
+
+
+def test_split_is_the_same_under_any_hash_seed(tmp_path: Path) -> None:
+    rows = [{"input": f"text {n}", "output": "ab"[n % 2]} for n in range(40)]
+    data = tmp_path / "t.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    script = (
+        "import sys; from adaptlab.data import load_task, split_task; "
+        "print(','.join(e.id for e in split_task(load_task(sys.argv[1])).test))"
+    )
+    outputs = set()
+    for hash_seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": os.pathsep.join(sys.path)}
+        result = subprocess.run(
+            [sys.executable, "-c", script, str(data)], env=env, capture_output=True, text=True, check=True
+        )
+        outputs.add(result.stdout)
+    assert len(outputs) == 1
+
+
+def test_duplicates_and_near_duplicates_land_in_the_same_split() -> None:
+    rows = [(f"unique {n}", "ab"[n % 2]) for n in range(30)]
+    rows += [("Great flight!", "a"), ("great flight", "a"), ("GREAT  flight!! http://t.co/x", "b")] * 3
+    split = split_task(make_task(rows))
+    homes = {name for name in ("train", "dev", "test") for e in split[name] if e.input.startswith(("G", "g"))}
+    assert len(homes) == 1
+
+
+def test_free_text_tasks_are_split_without_stratification() -> None:
+    split = split_task(make_task([(f"q{n}", f"answer {n}") for n in range(10)], classification=False))
+    assert [len(split.train), len(split.dev), len(split.test)] == [6, 1, 3]
+
+
+def test_every_split_gets_an_example_in_a_tiny_task() -> None:
+    split = split_task(labelled({"a": 2, "b": 1}))
+    assert [len(split.train), len(split.dev), len(split.test)] == [1, 1, 1]
+
+
+def test_preassigned_splits_are_kept() -> None:
+    examples = (
+        make_task([("a", "x"), ("b", "y")], split="train").examples
+        + make_task([("c", "x")], split="dev").examples
+        + make_task([("d", "y")], split="test").examples
+    )
+    split = split_task(Task(name="t", examples=examples, labels=("x", "y")))
+    assert [[e.input for e in split[name]] for name in ("train", "dev", "test")] == [["a", "b"], ["c"], ["d"]]
+
+
+def test_dev_is_carved_out_of_train_when_missing() -> None:
+    train = labelled({"a": 35, "b": 35}).examples
+    test = make_task([("t1", "a"), ("t2", "b")], split="test").examples
+    examples = tuple(Example(e.id, e.input, e.output, e.source, split="train") for e in train) + test
+    split = split_task(Task(name="t", examples=examples, labels=("a", "b")), fractions=(0.6, 0.1, 0.3))
+    assert [len(split.train), len(split.dev), len(split.test)] == [60, 10, 2]  # dev share 0.1 / 0.7
+    assert Counter(e.output for e in split.dev) == {"a": 5, "b": 5}
+    assert [e.input for e in split.test] == ["t1", "t2"]
+
+
+def test_only_a_test_file_leaves_train_and_dev_empty() -> None:
+    split = split_task(make_task([("a", "x"), ("b", "y"), ("c", "x")], split="test"))
+    assert (len(split.train), len(split.dev), len(split.test)) == (0, 0, 3)
+
+
+def test_mixing_preassigned_and_unassigned_examples_is_refused() -> None:
+    examples = make_task([("a", "x")], split="train").examples + make_task([("b", "x")]).examples
+    with pytest.raises(UsageError, match="either every example or no example must have a preassigned split"):
+        split_task(Task(name="t", examples=examples))
+
+
+@pytest.mark.parametrize("fractions", [(0.5, 0.5, 0.1), (0.7, 0.3, 0.0), (1.2, -0.1, -0.1)])
+def test_fractions_must_be_positive_and_sum_to_one(fractions: tuple[float, float, float]) -> None:
+    with pytest.raises(UsageError, match="split fractions must be three positive numbers"):
+        split_task(labelled({"a": 10}), fractions=fractions)
+
+
+def test_unknown_split_name_is_a_usage_error() -> None:
+    split = split_task(labelled({"a": 5}))
+    with pytest.raises(UsageError, match='unknown split "validation"; use train, dev or test'):
+        split["validation"]
+
+
+inputs = st.lists(
+    st.sampled_from(["a", "A!", "b", "c c", "C-c", "d", "e", "f", "g", "h"]), min_size=3, max_size=40
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=inputs, seed=st.integers(0, 5), classification=st.booleans())
+def test_split_properties(texts: list[str], seed: int, classification: bool) -> None:
+    rows = [(text, "xy"[n % 2]) for n, text in enumerate(texts)]
+    task = make_task(rows, classification=classification)
+    split = split_task(task, seed=seed)
+    assert isinstance(split, TaskSplit)
+    placed = [e.id for name in ("train", "dev", "test") for e in split[name]]
+    assert sorted(placed) == sorted(e.id for e in task.examples)  # every example exactly once
+    homes: dict[str, set[str]] = {}
+    for name in ("train", "dev", "test"):
+        for example in split[name]:
+            homes.setdefault(normalize_text(example.input), set()).add(name)
+    assert all(len(names) == 1 for names in homes.values())  # no group is cut in two
+    if len(homes) >= 3:
+        assert all(split[name] for name in ("train", "dev", "test"))
+
+
+def test_stratified_sample_keeps_label_shares_and_file_order() -> None:
+    examples = labelled({"a": 60, "b": 30, "c": 10}).examples
+    sample = stratified_sample(examples, 10, seed=2)
+    assert Counter(e.output for e in sample) == {"a": 6, "b": 3, "c": 1}
+    assert list(sample) == sorted(sample, key=examples.index)
+    assert sample == stratified_sample(examples, 10, seed=2)
+    assert sample != stratified_sample(examples, 10, seed=3)
+
+
+def test_stratified_sample_of_more_than_available_returns_everything() -> None:
+    examples = labelled({"a": 3}).examples
+    assert stratified_sample(examples, 5) == examples
+    with pytest.raises(UsageError, match="the sample size must be at least 1, got 0"):
+        stratified_sample(examples, 0)
