@@ -14,7 +14,9 @@ LABELS = ["negative", "neutral", "positive"]
         ("Answer: negative", ParsedAnswer("negative", True)),
         ("Sentiment - POSITIVE!", ParsedAnswer("positive", True)),
         ("The sentiment of this tweet is negative.", ParsedAnswer("negative", False)),
-        ("positive, though partly negative", ParsedAnswer("positive", False)),
+        ("The tweet is negative, and clearly negative.", ParsedAnswer("negative", False)),
+        ("The sentiment of the tweet is negative, neutral, and positive.", ParsedAnswer(None, False)),
+        ("positive, though partly negative", ParsedAnswer(None, False)),
         ("I cannot tell.", ParsedAnswer(None, False)),
         ("", ParsedAnswer(None, False)),
         ("nonnegative", ParsedAnswer(None, False)),
@@ -24,9 +26,10 @@ def test_parse_label(output: str, expected: ParsedAnswer) -> None:
     assert parse_label(output, LABELS) == expected
 
 
-def test_longer_label_wins_at_the_same_position() -> None:
+def test_a_label_inside_a_longer_label_is_not_a_second_mention() -> None:
     labels = ["spam", "not spam"]
     assert parse_label("not spam, clearly", labels) == ParsedAnswer("not spam", False)
+    assert parse_label("It is spam, not ham", labels) == ParsedAnswer("spam", False)
     assert parse_label("Not spam", labels) == ParsedAnswer("not spam", True)
 
 

@@ -19,6 +19,9 @@ class ChatMessage(TypedDict):
 
 
 Conversation = Sequence[ChatMessage]
+DEFAULT_MAX_BATCH_SIZE = 32
+"""Most requests answered in one batch, unless the user says otherwise (``--batch-size``)."""
+
 ProgressCallback = Callable[[int], None]
 """Called with the number of requests just finished, so callers can drive a progress bar."""
 

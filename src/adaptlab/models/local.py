@@ -15,10 +15,15 @@ from typing import Any
 
 import torch
 
-from adaptlab.models.base import Backend, Conversation, Generation, ProgressCallback
+from adaptlab.models.base import (
+    DEFAULT_MAX_BATCH_SIZE,
+    Backend,
+    Conversation,
+    Generation,
+    ProgressCallback,
+)
 
 DEFAULT_MAX_BATCH_TOKENS = 8192
-DEFAULT_MAX_BATCH_SIZE = 32
 
 
 class LocalBackend(Backend):

@@ -40,8 +40,10 @@ def parse_label(output: str, labels: Sequence[str]) -> ParsedAnswer:
     """Find which of `labels` the model answered.
 
     Compliant when the output, stripped of an ``Answer:`` prefix, quotes and punctuation, is a
-    label. Otherwise the label mentioned first (as a whole word) is taken, so ``"The sentiment
-    is negative."`` parses as ``negative``; with no label mentioned the answer is unparsable.
+    label. Otherwise a chattier answer still parses when it names exactly one label as a whole
+    word, so ``"The sentiment is negative."`` parses as ``negative``. An answer naming several
+    different labels (``"negative, neutral, and positive"``) is ambiguous and, like an answer
+    naming none, unparsable: it is counted wrong rather than credited with a guess.
 
     >>> parse_label("Negative.", ["negative", "positive"])
     ParsedAnswer(value='negative', compliant=True)
@@ -51,13 +53,18 @@ def parse_label(output: str, labels: Sequence[str]) -> ParsedAnswer:
     if cleaned in by_normal:
         return ParsedAnswer(by_normal[cleaned], compliant=True)
     haystack = normalize_answer(output)
-    first: tuple[int, str] | None = None
-    for normal, label in by_normal.items():
-        match = re.search(rf"(?<!\w){re.escape(normal)}(?!\w)", haystack)
-        # The earliest mention wins; a longer label beats a shorter one starting at the same place.
-        if match and (first is None or (match.start(), -len(normal)) < (first[0], -len(first[1]))):
-            first = (match.start(), label)
-    return ParsedAnswer(first[1] if first else None, compliant=False)
+    spans = [
+        (match.start(), match.end(), label)
+        for normal, label in by_normal.items()
+        for match in re.finditer(rf"(?<!\w){re.escape(normal)}(?!\w)", haystack)
+    ]
+    # A mention inside a longer label's mention ("spam" in "not spam") is not a mention of its own.
+    mentioned = {
+        label
+        for start, end, label in spans
+        if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)
+    }
+    return ParsedAnswer(mentioned.pop() if len(mentioned) == 1 else None, compliant=False)
 
 
 def parse_free_text(output: str) -> ParsedAnswer:

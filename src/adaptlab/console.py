@@ -1,0 +1,90 @@
+"""Rich renderings shared by CLI commands: task summaries and rung comparison tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from adaptlab.data import Task, TaskSummary
+from adaptlab.evaluation.metrics import majority_baseline
+
+if TYPE_CHECKING:
+    from adaptlab.runs import RunOutcome
+
+COMPACT = {"box": box.SIMPLE_HEAD, "pad_edge": False}
+
+
+def print_task_summary(console: Console, task: Task, summary: TaskSummary, warnings: Sequence[str]) -> None:
+    """What `adaptlab validate` shows: size, labels, split sizes, lengths and problems."""
+    console.print(f"[bold]{task.name}[/bold]: {summary.rows} examples", highlight=False)
+    if task.labels:
+        kind = "declared" if task.labels_declared else "inferred"
+        table = Table(title=f"Labels ({kind})", title_justify="left", **COMPACT)
+        table.add_column("label")
+        table.add_column("count", justify="right")
+        table.add_column("share", justify="right")
+        for label, count in summary.label_counts.items():
+            table.add_row(label, str(count), f"{count / summary.rows:.1%}")
+        console.print(table)
+    else:
+        console.print("Outputs are free text (no closed label set): scored by exact match.")
+    if summary.split_sizes:
+        sizes = ", ".join(f"{name} {size}" for name, size in summary.split_sizes.items())
+        console.print(f"Split: {sizes}", highlight=False)
+    lengths = Table(title=f"Lengths ({summary.length_unit})", title_justify="left", **COMPACT)
+    for column in ("field", "min", "mean", "p50", "p95", "max"):
+        lengths.add_column(column, justify="right" if column != "field" else "left")
+    for name, stats in (("input", summary.input_lengths), ("output", summary.output_lengths)):
+        lengths.add_row(
+            name,
+            f"{stats.min:g}",
+            f"{stats.mean:.1f}",
+            f"{stats.p50:g}",
+            f"{stats.p95:g}",
+            f"{stats.max:g}",
+        )
+    console.print(lengths)
+    if warnings:
+        console.print(f"[yellow]{len(warnings)} warning(s):[/yellow]")
+        for warning in warnings:
+            console.print(f"  - {warning}", highlight=False, markup=False)
+    else:
+        console.print("[green]No problems found.[/green]")
+
+
+def print_rung_table(console: Console, outcome: RunOutcome) -> None:
+    """One row per rung: accuracy with its interval, format compliance, latency and tokens.
+
+    Kept within 80 columns: the table is the one thing every user reads.
+    """
+    table = Table(title=f"{outcome.task.name} · run {outcome.run_id}", title_justify="left", **COMPACT)
+    headers = ["rung", "acc", "95% CI", "F1", "format", "p50 s", "p95 s", "in", "out"]
+    for header in headers:
+        table.add_column(header, justify="left" if header == "rung" else "right", no_wrap=True)
+    for result in outcome.results:
+        m = result.metrics
+        table.add_row(
+            result.rung,
+            f"{m.accuracy:.1%}",
+            f"{100 * m.accuracy_low:.1f}–{100 * m.accuracy_high:.1f}",
+            "–" if m.macro_f1 is None else f"{m.macro_f1:.2f}",
+            f"{m.format_compliance:.0%}",
+            f"{m.latency_p50_s:.2f}",
+            f"{m.latency_p95_s:.2f}",
+            f"{m.prompt_tokens_mean:.0f}",
+            f"{m.output_tokens_mean:.1f}",
+        )
+    console.print(table)
+    console.print(
+        "acc: accuracy; F1: macro-F1; format: answers that were exactly an allowed label; "
+        "p50/p95: latency per example; in/out: tokens per request.",
+        style="dim",
+        highlight=False,
+    )
+    if outcome.task.labels and outcome.examples:
+        label, accuracy = majority_baseline([e.output for e in outcome.examples])
+        console.print(f'Baseline: always answering "{label}" scores {accuracy:.1%} here.', highlight=False)

@@ -1,0 +1,242 @@
+"""One invocation of adaptlab that evaluates rungs, and what it leaves behind.
+
+A run writes ``<out>/<run-id>/`` with ``results.json`` (the documented summary),
+``predictions.jsonl`` (one line per rung and example) and ``config.yaml`` (the exact settings,
+re-runnable), and records the same in ``<out>/adaptlab.db``. The directory is assembled under a
+hidden staging name and renamed into place only when everything is written, so a run that
+crashed or was killed never looks complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+import adaptlab
+from adaptlab.data import Example, Task, TaskSplit, load_task, split_task, stratified_sample
+from adaptlab.evaluation import RungResult, evaluate
+from adaptlab.evaluation.metrics import majority_baseline
+from adaptlab.files import atomic_write_json, atomic_write_text
+from adaptlab.models import DEFAULT_MODEL, Backend, load_backend
+from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE, ProgressCallback
+from adaptlab.paths import DEFAULT_RUNS_DIR
+from adaptlab.prompting import get_strategy
+from adaptlab.store import DB_FILENAME, Store
+
+RESULTS_SCHEMA_VERSION = 1
+
+
+class EvalConfig(BaseModel):
+    """Everything that determines an evaluation run; saved as the run's ``config.yaml``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str
+    model: str = DEFAULT_MODEL
+    strategies: list[str] = Field(default_factory=lambda: ["zero-shot"])
+    split: str = "test"
+    limit: int | None = None
+    seed: int = 0
+    fractions: tuple[float, float, float] = (0.6, 0.1, 0.3)
+    max_new_tokens: int | None = None
+    batch_size: int = DEFAULT_MAX_BATCH_SIZE
+    labels: list[str] | None = None
+    instruction: str | None = None
+    input_field: str = "input"
+    output_field: str = "output"
+    id_field: str = "id"
+    allow_extra_fields: bool = False
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    directory: Path
+    task: Task
+    split: TaskSplit
+    examples: tuple[Example, ...] = ()
+    results: list[RungResult] = field(default_factory=list)
+
+
+class RunListener:
+    """Hooks for showing progress; the CLI draws bars, the Python API stays silent."""
+
+    def model_loading(self, spec: str) -> None:
+        """Called before the model loads (the first load of a GGUF model converts it)."""
+
+    def rung_started(self, rung: str, total: int) -> ProgressCallback | None:
+        """Called before each rung; may return a callback receiving finished-example counts."""
+        return None
+
+    def rung_finished(self, result: RungResult) -> None:
+        """Called after each rung with its measured result."""
+
+
+def new_run_id() -> str:
+    """Sortable by time, unique across concurrent processes: ``20261125-141503-3fa9c1``."""
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def load_config_task(config: EvalConfig) -> Task:
+    return load_task(
+        config.task,
+        labels=config.labels,
+        instruction=config.instruction,
+        input_field=config.input_field,
+        output_field=config.output_field,
+        id_field=config.id_field,
+        allow_extra_fields=config.allow_extra_fields,
+    )
+
+
+def run_eval(
+    config: EvalConfig,
+    *,
+    out_dir: Path = DEFAULT_RUNS_DIR,
+    listener: RunListener | None = None,
+    backend_factory: Callable[..., Backend] = load_backend,
+) -> RunOutcome:
+    """Evaluate each strategy in `config` on one split of the task and record the run.
+
+    Inputs are validated (task file, strategy names, split) before anything is written, so a
+    bad input leaves neither a run directory nor a store row.
+    """
+    listener = listener or RunListener()
+    task = load_config_task(config)
+    split = split_task(task, fractions=config.fractions, seed=config.seed)
+    examples = split[config.split]
+    if config.limit is not None:
+        examples = stratified_sample(examples, config.limit, seed=config.seed)
+    strategies = [get_strategy(name) for name in config.strategies]
+    listener.model_loading(config.model)
+    backend = backend_factory(config.model, max_batch_size=config.batch_size)
+
+    run_id = new_run_id()
+    outcome = RunOutcome(
+        run_id=run_id, directory=out_dir / run_id, task=task, split=split, examples=tuple(examples)
+    )
+    with Store.open(out_dir / DB_FILENAME) as store:
+        store.start_run(
+            run_id=run_id,
+            command="eval",
+            task_name=task.name,
+            task_hash=task.content_hash,
+            model_id=backend.model_id,
+            model_fingerprint=backend.fingerprint,
+            config=config.model_dump(mode="json"),
+            adaptlab_version=adaptlab.__version__,
+            output_dir=str(outcome.directory),
+        )
+        try:
+            for strategy in strategies:
+                on_progress = listener.rung_started(strategy.name, len(examples))
+                result = evaluate(
+                    task,
+                    examples,
+                    backend,
+                    strategy,
+                    split=config.split,
+                    max_new_tokens=config.max_new_tokens,
+                    on_progress=on_progress,
+                )
+                store.record_rung(run_id, result)
+                outcome.results.append(result)
+                listener.rung_finished(result)
+            write_run_directory(outcome, config, backend)
+        except BaseException:
+            store.finish_run(run_id, status="failed")
+            raise
+        store.finish_run(run_id, status="complete")
+    return outcome
+
+
+def write_run_directory(outcome: RunOutcome, config: EvalConfig, backend: Backend) -> None:
+    """Write the run's files under a staging name, then rename the folder into place."""
+    final = outcome.directory
+    staging = final.parent / f".{final.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        atomic_write_json(staging / "results.json", results_payload(outcome, config, backend))
+        atomic_write_text(staging / "predictions.jsonl", predictions_jsonl(outcome.results))
+        atomic_write_text(
+            staging / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+        )
+        staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def results_payload(outcome: RunOutcome, config: EvalConfig, backend: Backend) -> dict[str, Any]:
+    """The content of ``results.json`` (schema documented in docs/results-schema.md)."""
+    task, split = outcome.task, outcome.split
+    return {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "run_id": outcome.run_id,
+        "command": "eval",
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "adaptlab_version": adaptlab.__version__,
+        "environment": environment(),
+        "config": config.model_dump(mode="json"),
+        "task": {
+            "name": task.name,
+            "hash": task.content_hash,
+            "labels": list(task.labels) if task.labels else None,
+            "labels_declared": task.labels_declared,
+            "instruction": task.instruction,
+            "examples": len(task.examples),
+            "split": {
+                "seed": split.seed,
+                "fractions": list(split.fractions),
+                "sizes": {name: len(split[name]) for name in ("train", "dev", "test")},
+            },
+        },
+        "model": backend.describe(),
+        "baseline": baseline_payload(task, outcome.examples),
+        "rungs": [result.to_dict() for result in outcome.results],
+    }
+
+
+def baseline_payload(task: Task, examples: tuple[Example, ...]) -> dict[str, Any] | None:
+    """Accuracy of always answering the most frequent label on the evaluated examples."""
+    if not task.labels or not examples:
+        return None
+    label, accuracy = majority_baseline([example.output for example in examples])
+    return {"majority_label": label, "accuracy": accuracy}
+
+
+def predictions_jsonl(results: list[RungResult]) -> str:
+    lines = []
+    for result in results:
+        for prediction in result.to_dict()["predictions"]:
+            lines.append(json.dumps({"rung": result.rung, **prediction}, ensure_ascii=False))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def environment() -> dict[str, Any]:
+    """Versions that can change a measurement, recorded with every result."""
+    import torch
+    import transformers
+
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "transformers": transformers.__version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }

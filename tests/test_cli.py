@@ -1,0 +1,181 @@
+"""End-to-end tests of each command through the CLI, on a tiny random-init model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from adaptlab.cli import app
+from adaptlab.store import Store
+
+runner = CliRunner()
+
+ROWS = [
+    {"id": f"r{i}", "input": text, "output": label}
+    for i, (text, label) in enumerate(
+        [
+            ("the crew was lovely", "positive"),
+            ("great service, thank you", "positive"),
+            ("thanks so much", "positive"),
+            ("flight delayed again", "negative"),
+            ("nobody told us anything", "negative"),
+            ("lost my bag", "negative"),
+            ("what time does the gate open", "neutral"),
+            ("flight to Boston?", "neutral"),
+            ("is wifi free", "neutral"),
+        ]
+        * 2
+    )
+]
+
+
+@pytest.fixture()
+def task_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tweets.jsonl"
+    rows = [{**row, "id": f"{row['id']}-{n}"} for n, row in enumerate(ROWS)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_help_shows_examples() -> None:
+    result = runner.invoke(app, ["eval", "--help"])
+    assert result.exit_code == 0
+    assert "adaptlab eval tweet-sentiment --model smollm2-135m --strategy zero-shot" in result.output
+
+
+def test_models_lists_the_bundled_default() -> None:
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0, result.output
+    assert "smollm2-135m*" in result.output
+    assert "SmolLM2-135M-Instruct" in result.output
+    assert "installed 0.1.2" in result.output
+
+
+def test_eval_writes_results_predictions_config_and_store(
+    task_file: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "runs"
+    result = runner.invoke(
+        app,
+        ["eval", str(task_file), "--model", str(tiny_model_dir), "--out", str(out), "--max-new-tokens", "4"],
+    )
+    assert result.exit_code == 0, result.output
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "predictions.jsonl", "results.json"]
+
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["schema_version"] == 1
+    assert results["run_id"] == run_dir.name
+    assert results["task"]["labels"] == ["negative", "neutral", "positive"]
+    (rung,) = results["rungs"]
+    metrics = rung["metrics"]
+    n_test = results["task"]["split"]["sizes"]["test"]
+    assert metrics["n"] == n_test == len(rung["predictions"])
+    assert 0.0 <= metrics["accuracy_low"] <= metrics["accuracy"] <= metrics["accuracy_high"] <= 1.0
+    assert metrics["latency_p50_s"] <= metrics["latency_p95_s"]
+    assert metrics["prompt_tokens_mean"] > 10
+    assert 1 <= metrics["output_tokens_mean"] <= 4
+    assert rung["strategy"]["example_prompt"].startswith("<|im_start|>user\n")
+    assert results["baseline"]["accuracy"] > 0
+
+    lines = (run_dir / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == n_test
+    assert json.loads(lines[0])["rung"] == "zero-shot"
+
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert (config["task"], config["model"], config["strategies"]) == (
+        str(task_file),
+        str(tiny_model_dir),
+        ["zero-shot"],
+    )
+
+    with Store.open(out / "adaptlab.db") as store:
+        run = store.get_run(run_dir.name)
+        assert run is not None and run["status"] == "complete"
+        assert len(store.predictions(run_dir.name, "zero-shot")) == n_test
+    assert "zero-shot" in result.output and "results:" in result.output
+
+
+def test_eval_with_limit_and_several_strategy_spellings(
+    task_file: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "runs"
+    result = runner.invoke(
+        app,
+        [
+            "eval",
+            str(task_file),
+            "-m",
+            str(tiny_model_dir),
+            "--strategies",
+            "zero-shot",
+            "--split",
+            "train",
+            "--limit",
+            "3",
+            "--out",
+            str(out),
+            "--max-new-tokens",
+            "2",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["rungs"][0]["split"] == "train"
+    assert results["rungs"][0]["metrics"]["n"] == 3
+
+
+def test_eval_of_a_bad_file_names_the_line_and_writes_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"input": "a", "output": "x"}\n{"input": "b"}\n')
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["eval", str(bad), "--out", str(out)])
+    assert result.exit_code == 1
+    assert f'adaptlab: {bad} line 2: field "output" is missing' in result.stderr
+    assert not out.exists()
+
+
+def test_eval_refuses_a_hub_id_before_writing_anything(task_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    result = runner.invoke(app, ["eval", str(task_file), "--model", "Qwen/Qwen2.5-0.5B", "--out", str(out)])
+    assert result.exit_code == 2
+    assert "looks like a Hugging Face Hub id, and adaptlab never downloads models" in result.stderr
+    assert not out.exists()
+
+
+def test_eval_refuses_an_unknown_strategy(task_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", str(task_file), "--strategy", "magic", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert 'adaptlab: unknown strategy "magic"; available: zero-shot' in result.stderr
+
+
+def test_validate_summarises_a_good_file(task_file: Path, tiny_model_dir: Path) -> None:
+    result = runner.invoke(app, ["validate", str(task_file), "--model", str(tiny_model_dir)])
+    assert result.exit_code == 0, result.output
+    assert "18 examples" in result.output
+    assert "Labels (inferred)" in result.output
+    assert "Lengths (tokens)" in result.output
+    assert "inputs appear more than once" in result.output
+
+
+def test_validate_json_output(task_file: Path) -> None:
+    result = runner.invoke(app, ["validate", str(task_file), "--chars", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["summary"]["rows"] == 18
+    assert payload["summary"]["length_unit"] == "characters"
+    assert payload["warnings"]
+
+
+def test_validate_lists_every_problem_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"input": "a", "output": "x"}\n{"input": "", "output": "y"}\nnot json\n')
+    result = runner.invoke(app, ["validate", str(bad), "--chars"])
+    assert result.exit_code == 1
+    assert f'{bad} line 2: field "input" is empty' in result.stderr
+    assert f"{bad} line 3: invalid JSON: Expecting value (column 1)" in result.stderr
