@@ -40,7 +40,8 @@ def test_tsv_with_bom_crlf_and_mapped_columns(write: Write) -> None:
 def test_header_problems_are_on_the_header_line(write: Write, problems: Problems) -> None:
     name = write("train.csv", "\n\ninput,label\na,b\nc,d\ne,f\n")
     assert problems(name) == [
-        'train.csv line 3: field "output" is missing',
+        'train.csv line 3: field "output" is missing (the header has input, label; choose the output '
+        'column with --output-field or "fields:" in a task spec)',
         f'train.csv line 3: unexpected field "label" (expected input, output, id; {EXTRA_HINT})',
     ]
 
@@ -64,7 +65,8 @@ def test_rows_of_the_wrong_width(write: Write, problems: Problems) -> None:
 def test_extra_and_missing_columns_are_reported_once_on_the_header(write: Write, problems: Problems) -> None:
     name = write("train.csv", "input,ouput,notes\na,b,c\nd,e,f\ng,h,i\n")
     assert problems(name) == [
-        'train.csv line 1: field "output" is missing',
+        'train.csv line 1: field "output" is missing (the header has input, ouput, notes; choose the '
+        'output column with --output-field or "fields:" in a task spec)',
         'train.csv line 1: unexpected field "ouput" (did you mean "output"?) '
         f"(expected input, output, id; {EXTRA_HINT})",
         f'train.csv line 1: unexpected field "notes" (expected input, output, id; {EXTRA_HINT})',
@@ -113,3 +115,13 @@ def test_non_utf8_in_a_csv_names_line_and_column(write: Write, problems: Problem
 )
 def test_broken_quoting(write: Write, problems: Problems, content: str, expected: str) -> None:
     assert problems(write("train.csv", content)) == [expected]
+
+
+def test_other_column_names_are_mapped_with_field_options(write: Write, problems: Problems) -> None:
+    name = write("reviews.csv", "text,label\ngood,pos\nbad,neg\nfine,pos\n")
+    assert problems(name)[0] == (
+        'reviews.csv line 1: field "input" is missing (the header has text, label; choose the input '
+        'column with --input-field or "fields:" in a task spec)'
+    )
+    task = load_task(name, input_field="text", output_field="label")
+    assert [(e.input, e.output) for e in task.examples] == [("good", "pos"), ("bad", "neg"), ("fine", "pos")]

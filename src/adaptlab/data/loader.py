@@ -240,9 +240,9 @@ class ExampleCollector:
         """CSV/TSV: missing and unexpected columns are reported once, on the header line."""
         names = self.settings.fields
         header = raw.header or ()
-        for required in (names.input, names.output):
+        for role, required in (("input", names.input), ("output", names.output)):
             if required not in header:
-                raw.problem(raw.header_line, f'field "{required}" is missing')
+                raw.problem(raw.header_line, missing_column(role, required, header))
         if not self.settings.allow_extra_fields:
             expected = (names.input, names.output, names.id)
             for column in header:
@@ -324,6 +324,16 @@ class ExampleCollector:
             )
             return None, f'id "{example_id}" is already used {place}'
         return example_id, None
+
+
+def missing_column(role: str, name: str, header: Sequence[str]) -> str:
+    """A missing CSV column usually exists under another name (``text``, ``label``): say which
+    columns there are and how to pick one, rather than only that ``input`` is absent."""
+    columns = ", ".join(header)
+    return (
+        f'field "{name}" is missing (the header has {columns}; choose the {role} column with '
+        f'--{role}-field or "fields:" in a task spec)'
+    )
 
 
 def text_field(values: dict[str, Any], key: str) -> tuple[str | None, str | None]:
