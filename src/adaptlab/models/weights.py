@@ -48,6 +48,13 @@ def prepare_weights(source: ModelSource) -> PreparedWeights:
     return PreparedWeights(directory=target, fingerprint=fingerprint)
 
 
+def is_prepared(source: ModelSource) -> bool:
+    """Whether loading `source` is quick: an HF directory, or a GGUF file already converted."""
+    if source.kind == "hf-dir":
+        return True
+    return (converted_dir(source, fingerprint_source(source)) / "config.json").is_file()
+
+
 def fingerprint_source(source: ModelSource) -> str:
     """Identity of the weights behind `source`, recorded with every result and used in cache keys."""
     if source.kind == "hf-dir":
