@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from adaptlab.models.base import Backend, Conversation, Generation, ProgressCallback
+from adaptlab.models.base import Backend, Conversation, Generation, LabelScores, ProgressCallback
 
 
 class ScriptedBackend(Backend):
@@ -18,6 +18,8 @@ class ScriptedBackend(Backend):
         self.fingerprint = "0" * 12
         self.latency_s = latency_s
         self.calls: list[int] = []
+        self.seen: list[str] = []
+        """Every user message the backend was asked about (tests check what a rung may see)."""
 
     def render(self, conversation: Conversation) -> str:
         return "\n".join(f"{m['role']}: {m['content']}" for m in conversation)
@@ -35,6 +37,7 @@ class ScriptedBackend(Backend):
         self.calls.append(len(conversations))
         results = []
         for conversation in conversations:
+            self.seen.append(conversation[-1]["content"])
             text = self.answer(conversation[-1]["content"])
             results.append(
                 Generation(
@@ -43,6 +46,28 @@ class ScriptedBackend(Backend):
                     output_tokens=self.count_tokens(text),
                     latency_s=self.latency_s,
                 )
+            )
+            if on_progress:
+                on_progress(1)
+        return results
+
+    def score(
+        self,
+        conversations: Sequence[Conversation],
+        candidates: Sequence[str],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[LabelScores]:
+        """The scripted answer gets log-likelihood 0; every other candidate -5 per word it lacks."""
+        self.calls.append(len(conversations))
+        results = []
+        for conversation in conversations:
+            self.seen.append(conversation[-1]["content"])
+            answer = self.answer(conversation[-1]["content"]).strip().lower()
+            logprobs = tuple(0.0 if c.lower() == answer else -5.0 * (1 + len(c.split())) for c in candidates)
+            prompt_tokens = self.count_tokens(self.render(conversation))
+            results.append(
+                LabelScores(logprobs=logprobs, prompt_tokens=prompt_tokens, latency_s=self.latency_s)
             )
             if on_progress:
                 on_progress(1)

@@ -41,6 +41,18 @@ class Generation:
     latency_s: float
 
 
+@dataclass(frozen=True)
+class LabelScores:
+    """Log-likelihood of each candidate answer for one conversation (same order as asked).
+
+    `latency_s` follows `Generation.latency_s`: wall time of the batch that carried the request.
+    """
+
+    logprobs: tuple[float, ...]
+    prompt_tokens: int
+    latency_s: float
+
+
 class Backend(ABC):
     """A model that can answer chat conversations.
 
@@ -60,6 +72,18 @@ class Backend(ABC):
         on_progress: ProgressCallback | None = None,
     ) -> list[Generation]:
         """Greedy-decode an answer for every conversation, returned in input order."""
+
+    @abstractmethod
+    def score(
+        self,
+        conversations: Sequence[Conversation],
+        candidates: Sequence[str],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[LabelScores]:
+        """Log-likelihood of each of `candidates` as the assistant's whole answer to every
+        conversation (answer end included, so a label that is a prefix of another is not
+        favoured). Closed-label tasks use this instead of generating and parsing text."""
 
     @abstractmethod
     def render(self, conversation: Conversation) -> str:

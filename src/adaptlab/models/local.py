@@ -4,11 +4,25 @@ Speed comes from doing the obvious things in bulk: all prompts are tokenised in 
 sorted by length and cut into batches under a token budget (length bucketing, so almost no
 compute goes to padding), and each batch is decoded greedily in one `generate` call with a
 KV cache. Per-example Python work is limited to slicing out the answer.
+
+Two more savings matter for prompt-ladder work, where every prompt of a rung starts with the
+same instruction and demonstrations:
+
+* **Shared-prefix KV cache.** The longest token prefix common to a batch (system prompt,
+  instruction, demos) is run through the model once, kept in a small memo keyed by its token
+  ids, and its keys/values are reused for every row of every batch that starts with it. Only
+  each prompt's own suffix is computed. Rows are padded *between* prefix and suffix, and
+  position ids come from the attention mask, so each row sees exactly the positions it would
+  see unpadded.
+* **Label scoring.** For a closed label set, one forward over the prompt suffixes, then one
+  forward over every candidate answer for every row (reusing the prompt's cache), gives each
+  label's log-likelihood: no decoding loop and no parsing.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -20,10 +34,16 @@ from adaptlab.models.base import (
     Backend,
     Conversation,
     Generation,
+    LabelScores,
     ProgressCallback,
 )
 
 DEFAULT_MAX_BATCH_TOKENS = 8192
+MIN_SHARED_PREFIX_TOKENS = 16
+"""Shorter common prefixes are not worth a separate forward pass."""
+PREFIX_MEMO_SIZE = 8
+
+KeyValues = tuple[tuple[torch.Tensor, torch.Tensor], ...]
 
 
 class LocalBackend(Backend):
@@ -42,6 +62,7 @@ class LocalBackend(Backend):
         device: str | None = None,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
         max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+        prefix_cache: bool = True,
     ) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
@@ -68,6 +89,13 @@ class LocalBackend(Backend):
         self.max_batch_size = max_batch_size
         self.has_chat_template = bool(self.tokenizer.chat_template)
         self._stop_ids = _stop_token_ids(self.tokenizer, self.model.generation_config)
+        # Sliding-window attention drops old keys as it goes, so a reused prefix would be wrong.
+        self.prefix_cache = prefix_cache and not getattr(self.model.config, "sliding_window", None)
+        self._prefix_memo: OrderedDict[tuple[int, ...], KeyValues] = OrderedDict()
+        self.tokens_computed = 0
+        """Prompt tokens run through the model (the benchmarks report throughput from this)."""
+        self.tokens_reused = 0
+        """Prompt tokens served from the shared-prefix cache instead of being computed."""
 
     # -- Backend -----------------------------------------------------------------------------
 
@@ -109,6 +137,52 @@ class LocalBackend(Backend):
                 on_progress(len(batch))
         return [r for r in results if r is not None]
 
+    def score(
+        self,
+        conversations: Sequence[Conversation],
+        candidates: Sequence[str],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> list[LabelScores]:
+        if not conversations:
+            return []
+        prompts = self.encode_prompts(conversations)
+        continuations = [self.answer_ids(conversations[0], candidate) for candidate in candidates]
+        results: list[LabelScores | None] = [None] * len(prompts)
+        # Every row is scored against every candidate, so the budget covers both passes.
+        extra = max(len(c) for c in continuations) * len(continuations)
+        lengths = [len(p) + extra for p in prompts]
+        for batch in length_buckets(lengths, self.max_batch_tokens, self.max_batch_size):
+            started = time.perf_counter()
+            scores = self._score_batch([prompts[i] for i in batch], continuations)
+            elapsed = time.perf_counter() - started
+            for index, row in zip(batch, scores, strict=True):
+                results[index] = LabelScores(
+                    logprobs=tuple(row), prompt_tokens=len(prompts[index]), latency_s=elapsed
+                )
+            if on_progress is not None:
+                on_progress(len(batch))
+        return [r for r in results if r is not None]
+
+    def answer_ids(self, conversation: Conversation, answer: str) -> list[int]:
+        """Token ids the model would emit to answer `conversation` with exactly `answer`, up to
+        and including the end-of-turn token.
+
+        Taken from the chat template itself (the conversation rendered with the answer, minus
+        the prompt), so the scored continuation is token for token what generation would have
+        to produce. Without a chat template, the answer follows the ``Answer:`` cue after a space.
+        """
+        if not self.has_chat_template:
+            return self.tokenizer(" " + answer, add_special_tokens=False)["input_ids"]
+        prompt = self.render(conversation)
+        full = self.tokenizer.apply_chat_template(
+            [*conversation, {"role": "assistant", "content": answer}], tokenize=False
+        )
+        tail = full[len(prompt) :] if full.startswith(prompt) else answer
+        ids = self.tokenizer(tail, add_special_tokens=False)["input_ids"]
+        stop = next((i for i, t in enumerate(ids) if t in self._stop_ids), None)
+        return ids if stop is None else ids[: stop + 1]
+
     def describe(self) -> dict[str, Any]:
         return {
             "model_id": self.model_id,
@@ -119,17 +193,19 @@ class LocalBackend(Backend):
             "dtype": str(self.model.dtype).removeprefix("torch."),
             "device": str(self.device),
             "chat_template": self.has_chat_template,
+            "prefix_cache": self.prefix_cache,
             "path": str(self.directory),
         }
 
     # -- internals ---------------------------------------------------------------------------
 
     def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int) -> list[tuple[str, int]]:
-        input_ids, attention_mask = left_pad(prompts, self.tokenizer.pad_token_id)
+        input_ids, attention_mask, cache = self._prepare_batch(prompts)
         with torch.inference_mode():
             output = self.model.generate(
-                input_ids=input_ids.to(self.device),
-                attention_mask=attention_mask.to(self.device),
+                input_ids=input_ids,
+                attention_mask=attention_mask,
+                cache=cache,
                 max_new_tokens=max_new_tokens,
                 do_sample=False,
                 temperature=None,
@@ -140,6 +216,140 @@ class LocalBackend(Backend):
             )
         new_tokens = output[:, input_ids.shape[1] :].tolist()
         return [self._decode_answer(tokens) for tokens in new_tokens]
+
+    def _score_batch(self, prompts: list[list[int]], continuations: list[list[int]]) -> list[list[float]]:
+        """Log-likelihood of every continuation after every prompt, in two forward passes.
+
+        Pass 1 runs the prompts (after the shared prefix) and keeps only the last position's
+        logits, which score each continuation's first token. Pass 2 feeds every continuation
+        (minus its last token) after every prompt, the prompt's cache repeated once per
+        candidate, and scores the remaining tokens.
+        """
+        n_rows, n_candidates = len(prompts), len(continuations)
+        input_ids, attention_mask, cache = self._prepare_batch(prompts)
+        computed = input_ids.shape[1] - (cache.get_seq_length() if cache is not None else 0)
+        with torch.inference_mode():
+            first = self.model(
+                input_ids=input_ids[:, -computed:],
+                attention_mask=attention_mask,
+                position_ids=_positions(attention_mask)[:, -computed:],
+                cache=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            first_logprobs = torch.log_softmax(first.logits[:, -1].float(), dim=-1)
+            first_ids = torch.tensor([c[0] for c in continuations], device=self.device)
+            totals = first_logprobs[:, first_ids]  # (rows, candidates)
+            width = max(len(c) for c in continuations) - 1
+            if width > 0:
+                totals = totals + self._continuation_logprobs(
+                    first.cache, attention_mask, continuations, width, n_rows
+                )
+        return totals.view(n_rows, n_candidates).tolist()
+
+    def _continuation_logprobs(
+        self,
+        cache: Any,
+        attention_mask: torch.Tensor,
+        continuations: list[list[int]],
+        width: int,
+        n_rows: int,
+    ) -> torch.Tensor:
+        """Sum of log-probabilities of each continuation's tokens after the first."""
+        n_candidates = len(continuations)
+        pad = self.tokenizer.pad_token_id
+        step_in = torch.full((n_candidates, width), pad, dtype=torch.long)
+        step_mask = torch.zeros((n_candidates, width), dtype=torch.long)
+        targets = torch.full((n_candidates, width), 0, dtype=torch.long)
+        target_mask = torch.zeros((n_candidates, width), dtype=torch.bool)
+        for row, ids in enumerate(continuations):
+            step_in[row, : len(ids) - 1] = torch.tensor(ids[:-1])
+            step_mask[row, : len(ids) - 1] = 1
+            targets[row, : len(ids) - 1] = torch.tensor(ids[1:])
+            target_mask[row, : len(ids) - 1] = True
+        cache.batch_repeat_interleave(n_candidates)
+        mask = torch.cat(
+            [
+                attention_mask.repeat_interleave(n_candidates, dim=0),
+                step_mask.repeat(n_rows, 1).to(self.device),
+            ],
+            dim=1,
+        )
+        start = attention_mask.sum(dim=1).repeat_interleave(n_candidates).unsqueeze(1)
+        positions = start + torch.arange(width, device=self.device).unsqueeze(0)
+        output = self.model(
+            input_ids=step_in.repeat(n_rows, 1).to(self.device),
+            attention_mask=mask,
+            position_ids=positions,
+            cache=cache,
+            use_cache=False,
+        )
+        logprobs = torch.log_softmax(output.logits.float(), dim=-1)
+        picked = logprobs.gather(-1, targets.repeat(n_rows, 1).to(self.device).unsqueeze(-1)).squeeze(-1)
+        picked = picked * target_mask.repeat(n_rows, 1).to(self.device)
+        return picked.sum(dim=1).view(n_rows, n_candidates)
+
+    def _prepare_batch(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """Token ids and mask for a batch, with the shared prefix's keys/values when it has one.
+
+        Layout per row: ``prefix | padding | suffix``. The prefix is computed once (or found in
+        the memo); padding sits between it and each row's own suffix so that every row ends at
+        the last column, which is where generation continues.
+        """
+        prefix = self._shared_prefix(prompts)
+        suffix_ids, suffix_mask = left_pad([p[len(prefix) :] for p in prompts], self.tokenizer.pad_token_id)
+        self.tokens_computed += sum(len(p) - len(prefix) for p in prompts)
+        if not prefix:
+            return suffix_ids.to(self.device), suffix_mask.to(self.device), None
+        rows = len(prompts)
+        self.tokens_reused += len(prefix) * rows
+        from transformers import DynamicCache
+
+        key_values = self._prefix_key_values(prefix)
+        cache = DynamicCache(
+            ddp_cache_data=[
+                (keys.expand(rows, -1, -1, -1), values.expand(rows, -1, -1, -1))
+                for keys, values in key_values
+            ],
+            config=self.model.config,
+        )
+        prefix_ids = torch.tensor(prefix, dtype=torch.long).expand(rows, -1)
+        input_ids = torch.cat([prefix_ids, suffix_ids], dim=1)
+        mask = torch.cat([torch.ones_like(prefix_ids), suffix_mask], dim=1)
+        return input_ids.to(self.device), mask.to(self.device), cache
+
+    def _shared_prefix(self, prompts: list[list[int]]) -> list[int]:
+        """The batch's longest common token prefix, leaving every row at least one own token
+        (its last position's logits are what answers it); empty when not worth reusing."""
+        if not self.prefix_cache or len(prompts) < 1:
+            return []
+        first = prompts[0]
+        limit = min(len(p) for p in prompts) - 1
+        length = 0
+        while length < limit and all(p[length] == first[length] for p in prompts):
+            length += 1
+        if length < MIN_SHARED_PREFIX_TOKENS:
+            return []
+        return first[:length]
+
+    def _prefix_key_values(self, prefix: list[int]) -> KeyValues:
+        key = tuple(prefix)
+        if key in self._prefix_memo:
+            self._prefix_memo.move_to_end(key)
+            return self._prefix_memo[key]
+        self.tokens_computed += len(prefix)
+        self.tokens_reused -= len(prefix)  # this first copy was computed, not reused
+        with torch.inference_mode():
+            output = self.model(
+                input_ids=torch.tensor([prefix], dtype=torch.long, device=self.device),
+                use_cache=True,
+                logits_to_keep=1,
+            )
+        key_values = tuple((layer.keys, layer.values) for layer in output.cache.layers)
+        self._prefix_memo[key] = key_values
+        if len(self._prefix_memo) > PREFIX_MEMO_SIZE:
+            self._prefix_memo.popitem(last=False)
+        return key_values
 
     def _decode_answer(self, tokens: list[int]) -> tuple[str, int]:
         """Text before the first stop token, and the number of tokens the model produced
@@ -188,6 +398,11 @@ def left_pad(prompts: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch
             input_ids[row, width - len(prompt) :] = torch.tensor(prompt, dtype=torch.long)
             attention_mask[row, width - len(prompt) :] = 1
     return input_ids, attention_mask
+
+
+def _positions(attention_mask: torch.Tensor) -> torch.Tensor:
+    """Position ids that skip padding: each real token's index among its row's real tokens."""
+    return (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
 def _stop_token_ids(tokenizer: Any, generation_config: Any) -> list[int]:
