@@ -191,3 +191,17 @@ def test_bad_declared_labels_argument_is_a_usage_error(write_jsonl: Write) -> No
     name = write_jsonl("t.jsonl", [{"input": "a", "output": "x"}] * 3)
     with pytest.raises(UsageError, match=r'^labels \(--labels\): label "x" is declared twice$'):
         load_task(name, labels=["x", "x"])
+
+
+def test_label_descriptions_reach_the_task(write: Write) -> None:
+    write("tickets.csv", TICKETS)
+    spec = SPEC.replace("data:", "label_descriptions: {billing: money matters, tech: it is broken}\ndata:")
+    task = load_task(write("tickets.yaml", spec))
+    assert task.label_descriptions == (("billing", "money matters"), ("tech", "it is broken"))
+
+
+def test_label_descriptions_must_describe_declared_labels(write: Write, problems: Problems) -> None:
+    spec = "labels: [bug, question]\nlabel_descriptions: {bugs: broken}\ndata: d.jsonl\n"
+    [problem] = problems(write("task.yaml", spec))
+    assert 'describes "bugs", which is not one of the labels' in problem
+    assert 'did you mean "bug"' in problem

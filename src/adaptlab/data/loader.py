@@ -91,6 +91,7 @@ def load_task(
         labels_declared=settings.labels is not None,
         instruction=instruction or spec.instruction,
         description=spec.description,
+        label_descriptions=tuple(spec.label_descriptions.items()) if spec.label_descriptions else None,
         sources=tuple(file.display for file in files),
     )
 

@@ -52,6 +52,7 @@ class TaskSpec(BaseModel):
     description: str | None = None
     instruction: str | None = None
     labels: list[str] | None = None
+    label_descriptions: dict[str, str] | None = None
     data: str | None = None
     splits: dict[str, str] | None = None
     fields: FieldNames = FieldNames()
@@ -89,6 +90,20 @@ class TaskSpec(BaseModel):
         if "test" not in splits:
             raise ValueError("must include a test file (train and dev are optional)")
         return splits
+
+    @model_validator(mode="after")
+    def described_labels_exist(self) -> TaskSpec:
+        if self.label_descriptions is None:
+            return self
+        if self.labels is None:
+            raise ValueError('"label_descriptions" needs "labels" declared next to it')
+        unknown = [label for label in self.label_descriptions if label not in self.labels]
+        if unknown:
+            raise ValueError(
+                f'label_descriptions describes "{unknown[0]}", which is not one of the labels'
+                + did_you_mean(unknown[0], self.labels)
+            )
+        return self
 
     @model_validator(mode="after")
     def data_or_splits(self) -> TaskSpec:

@@ -44,6 +44,8 @@ class Task:
     labels_declared: bool = False
     instruction: str | None = None
     description: str | None = None
+    label_descriptions: tuple[tuple[str, str], ...] | None = None
+    """(label, what it means) pairs from the task spec; prompts that define labels use them."""
     sources: tuple[str, ...] = field(default=())
 
     @property
@@ -65,5 +67,7 @@ class Task:
             "labels": list(self.labels) if self.labels else None,
             "instruction": self.instruction,
         }
+        if self.label_descriptions:
+            payload["label_descriptions"] = [list(pair) for pair in self.label_descriptions]
         blob = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
