@@ -68,7 +68,7 @@ def test_eval_writes_results_predictions_config_and_store(
     assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "predictions.jsonl", "results.json"]
 
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["schema_version"] == 1
+    assert results["schema_version"] == 2
     assert results["run_id"] == run_dir.name
     assert results["task"]["labels"] == ["negative", "neutral", "positive"]
     (rung,) = results["rungs"]
@@ -151,7 +151,7 @@ def test_eval_refuses_a_hub_id_before_writing_anything(task_file: Path, tmp_path
 def test_eval_refuses_an_unknown_strategy(task_file: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", str(task_file), "--strategy", "magic", "--out", str(tmp_path)])
     assert result.exit_code == 2
-    assert 'adaptlab: unknown strategy "magic"; available: zero-shot' in result.stderr
+    assert 'adaptlab: unknown strategy "magic"; available: cot, few-shot-knn[-K]' in result.stderr
 
 
 def test_validate_summarises_a_good_file(task_file: Path, tiny_model_dir: Path) -> None:

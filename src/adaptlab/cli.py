@@ -30,6 +30,7 @@ from rich.table import Table
 from adaptlab.console import COMPACT
 from adaptlab.errors import AdaptlabError, UsageError
 from adaptlab.evaluation import RungResult
+from adaptlab.evaluation.evaluate import DEFAULT_CONSISTENCY_SAMPLE
 from adaptlab.models import DEFAULT_MODEL
 from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE, ProgressCallback
 from adaptlab.paths import DEFAULT_RUNS_DIR
@@ -205,6 +206,7 @@ class ConsoleListener:
 
     def __init__(self, progress: Progress) -> None:
         self.progress = progress
+        self.search_bars: dict[str, Any] = {}
 
     def model_loading(self, spec: str) -> None:
         from adaptlab.models import resolve_model_spec
@@ -221,6 +223,15 @@ class ConsoleListener:
 
     def rung_started(self, rung: str, total: int) -> ProgressCallback:
         task_id = self.progress.add_task(rung, total=total)
+        return lambda n: self.progress.advance(task_id, n)
+
+    def search_trial_started(self, rung: str, trial: int, total: int) -> ProgressCallback:
+        """One bar for the whole search, growing by a dev split per candidate prompt."""
+        if rung not in self.search_bars:
+            self.search_bars[rung] = self.progress.add_task(f"{rung} (dev)", total=0)
+        task_id = self.search_bars[rung]
+        current = self.progress.tasks[task_id].total or 0
+        self.progress.update(task_id, total=current + total, description=f"{rung} (dev, prompt {trial})")
         return lambda n: self.progress.advance(task_id, n)
 
     def rung_finished(self, result: RungResult) -> None:
@@ -256,9 +267,22 @@ def eval_command(
             "--strategy",
             "--strategies",
             "-s",
-            help="Prompt strategy (rung); repeat or comma-separate for several.",
+            help="Prompt strategies (rungs), comma-separated or repeated; `ladder` runs them all."
+            " Few-shot families take the shot counts of --shots, or a count of their own (few-shot-knn-8).",
         ),
     ] = ["zero-shot"],  # noqa: B006 - typer needs a literal default
+    shots: Annotated[str, typer.Option(help="Demo counts for few-shot rungs named without one.")] = "4,8",
+    consistency_sample: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Examples per rung also asked through two variants (rephrased / demos reordered) to"
+            " measure consistency; 0 turns it off.",
+        ),
+    ] = DEFAULT_CONSISTENCY_SAMPLE,
+    cache: Annotated[
+        bool, typer.Option(help="Reuse answers stored by earlier runs (same weights, prompt, decoding).")
+    ] = True,
     split: Annotated[str, typer.Option(help="Which split to evaluate: train, dev or test.")] = "test",
     limit: Annotated[
         int | None, typer.Option(min=1, help="Evaluate a label-stratified sample of this many examples.")
@@ -290,19 +314,18 @@ def eval_command(
 
     `adaptlab eval data/tickets.jsonl --model ./models/qwen --limit 200`
     """
-    from adaptlab.prompting import available_strategies
-    from adaptlab.runs import EvalConfig
+    from adaptlab.runs import EvalConfig, rung_names
 
     names = [name for value in strategy for name in parse_csv_list(value) or []]
-    unknown = [name for name in names if name not in available_strategies()]
-    if unknown:
-        raise UsageError(f'unknown strategy "{unknown[0]}"; available: {", ".join(available_strategies())}')
     if split not in ("train", "dev", "test"):
         raise UsageError(f'--split must be train, dev or test, not "{split}"')
     config = EvalConfig(
         task=task,
         model=model,
         strategies=names,
+        shots=parse_shots(shots),
+        consistency_sample=consistency_sample,
+        cache=cache,
         split=split,
         limit=limit,
         seed=seed,
@@ -316,7 +339,18 @@ def eval_command(
         id_field=id_field,
         allow_extra_fields=allow_extra_fields,
     )
+    rung_names(config)  # unknown names fail here, before the model loads
     run_and_report(config, out)
+
+
+def parse_shots(value: str) -> list[int]:
+    try:
+        shots = [int(part) for part in parse_csv_list(value) or []]
+    except ValueError:
+        shots = []
+    if not shots or any(k < 1 for k in shots):
+        raise UsageError(f'--shots "{value}" must be positive whole numbers, e.g. 4,8')
+    return shots
 
 
 def run_and_report(config: Any, out: Path) -> Any:

@@ -57,12 +57,16 @@ def print_task_summary(console: Console, task: Task, summary: TaskSummary, warni
 
 
 def print_rung_table(console: Console, outcome: RunOutcome) -> None:
-    """One row per rung: accuracy with its interval, format compliance, latency and tokens.
+    """One row per rung: accuracy with its interval, format compliance, consistency, latency and
+    tokens.
 
-    Kept within 80 columns: the table is the one thing every user reads.
+    Kept within 80 columns (one space between columns): the table is the one thing every user
+    reads, and rung names are up to 20 characters.
     """
-    table = Table(title=f"{outcome.task.name} · run {outcome.run_id}", title_justify="left", **COMPACT)
-    headers = ["rung", "acc", "95% CI", "F1", "format", "p50 s", "p95 s", "in", "out"]
+    table = Table(
+        title=f"{outcome.task.name} · run {outcome.run_id}", title_justify="left", padding=(0, 1), **COMPACT
+    )
+    headers = ["rung", "acc", "95% CI", "F1", "fmt", "cons", "p50 s", "p95 s", "in", "out"]
     for header in headers:
         table.add_column(header, justify="left" if header == "rung" else "right", no_wrap=True)
     for result in outcome.results:
@@ -73,6 +77,7 @@ def print_rung_table(console: Console, outcome: RunOutcome) -> None:
             f"{100 * m.accuracy_low:.1f}–{100 * m.accuracy_high:.1f}",
             "–" if m.macro_f1 is None else f"{m.macro_f1:.2f}",
             f"{m.format_compliance:.0%}",
+            "–" if m.consistency is None else f"{m.consistency:.0%}",
             f"{m.latency_p50_s:.2f}",
             f"{m.latency_p95_s:.2f}",
             f"{m.prompt_tokens_mean:.0f}",
@@ -80,8 +85,8 @@ def print_rung_table(console: Console, outcome: RunOutcome) -> None:
         )
     console.print(table)
     console.print(
-        "acc: accuracy; F1: macro-F1; format: answers that were exactly an allowed label; "
-        "p50/p95: latency per example; in/out: tokens per request.",
+        "acc: accuracy; F1: macro-F1; fmt: answers exactly in the asked format; cons: same answer"
+        " under rephrasing / reordered demos; p50/p95: latency per example; in/out: tokens per request.",
         style="dim",
         highlight=False,
     )

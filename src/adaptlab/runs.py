@@ -9,13 +9,14 @@ crashed or was killed never looks complete.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
 import secrets
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,16 +27,26 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import adaptlab
 from adaptlab.data import Example, Task, TaskSplit, load_task, split_task, stratified_sample
-from adaptlab.evaluation import RungResult, evaluate
+from adaptlab.errors import UsageError
+from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_requests
+from adaptlab.evaluation.evaluate import DEFAULT_CONSISTENCY_SAMPLE
 from adaptlab.evaluation.metrics import majority_baseline
 from adaptlab.files import atomic_write_json, atomic_write_text
 from adaptlab.models import DEFAULT_MODEL, Backend, load_backend
 from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE, ProgressCallback
 from adaptlab.paths import DEFAULT_RUNS_DIR
-from adaptlab.prompting import get_strategy
+from adaptlab.prompting import (
+    DEFAULT_SHOTS,
+    PROMPT_LADDER,
+    Strategy,
+    StrategyContext,
+    expand_strategy_names,
+    get_strategy,
+)
 from adaptlab.store import DB_FILENAME, Store
 
-RESULTS_SCHEMA_VERSION = 1
+RESULTS_SCHEMA_VERSION = 2
+LADDER_KEYWORD = "ladder"
 
 
 class EvalConfig(BaseModel):
@@ -46,6 +57,9 @@ class EvalConfig(BaseModel):
     task: str
     model: str = DEFAULT_MODEL
     strategies: list[str] = Field(default_factory=lambda: ["zero-shot"])
+    shots: list[int] = Field(default_factory=lambda: list(DEFAULT_SHOTS))
+    consistency_sample: int = DEFAULT_CONSISTENCY_SAMPLE
+    cache: bool = True
     split: str = "test"
     limit: int | None = None
     seed: int = 0
@@ -83,6 +97,10 @@ class RunListener:
     def rung_finished(self, result: RungResult) -> None:
         """Called after each rung with its measured result."""
 
+    def search_trial_started(self, rung: str, trial: int, total: int) -> ProgressCallback | None:
+        """Called before prompt search scores candidate number `trial` on `total` dev examples."""
+        return None
+
 
 def new_run_id() -> str:
     """Sortable by time, unique across concurrent processes: ``20261125-141503-3fa9c1``."""
@@ -101,17 +119,48 @@ def load_config_task(config: EvalConfig) -> Task:
     )
 
 
+def rung_names(config: EvalConfig) -> list[str]:
+    """The rungs `config` asks for, with ``ladder`` and bare few-shot families expanded."""
+    names: list[str] = []
+    for name in config.strategies:
+        names.extend(PROMPT_LADDER if name == LADDER_KEYWORD else [name])
+    return expand_strategy_names(names, config.shots)
+
+
+def check_strategies(strategies: list[Strategy], task: Task, split: TaskSplit, evaluated: str) -> None:
+    """Refuse, before anything is written, rungs this task cannot support."""
+    for strategy in strategies:
+        if strategy.needs_labels and not task.labels:
+            raise UsageError(
+                f"{strategy.name} needs a closed label set, and this task's outputs are free text;"
+                " declare --labels if they are classes"
+            )
+        for needed in strategy.needs_splits:
+            if needed == evaluated:
+                raise UsageError(
+                    f"{strategy.name} draws on the {needed} split, so it cannot be evaluated on it;"
+                    " evaluate on test"
+                )
+            if not split[needed]:
+                raise UsageError(
+                    f"{strategy.name} needs examples in the {needed} split, and it is empty;"
+                    " give a task with more examples, or train/dev/test files"
+                )
+
+
 def run_eval(
     config: EvalConfig,
     *,
     out_dir: Path = DEFAULT_RUNS_DIR,
     listener: RunListener | None = None,
     backend_factory: Callable[..., Backend] = load_backend,
+    embedder_factory: Callable[[], Any] | None = None,
 ) -> RunOutcome:
     """Evaluate each strategy in `config` on one split of the task and record the run.
 
     Inputs are validated (task file, strategy names, split) before anything is written, so a
-    bad input leaves neither a run directory nor a store row.
+    bad input leaves neither a run directory nor a store row. Model answers go through the
+    store's result cache (unless ``cache`` is off), so re-running recomputes only what changed.
     """
     listener = listener or RunListener()
     task = load_config_task(config)
@@ -119,7 +168,8 @@ def run_eval(
     examples = split[config.split]
     if config.limit is not None:
         examples = stratified_sample(examples, config.limit, seed=config.seed)
-    strategies = [get_strategy(name) for name in config.strategies]
+    strategies = [get_strategy(name) for name in rung_names(config)]
+    check_strategies(strategies, task, split, config.split)
     listener.model_loading(config.model)
     backend = backend_factory(config.model, max_batch_size=config.batch_size)
 
@@ -128,6 +178,7 @@ def run_eval(
         run_id=run_id, directory=out_dir / run_id, task=task, split=split, examples=tuple(examples)
     )
     with Store.open(out_dir / DB_FILENAME) as store:
+        cache = ResultCache(store, backend.cache_identity()) if config.cache else None
         store.start_run(
             run_id=run_id,
             command="eval",
@@ -141,7 +192,11 @@ def run_eval(
         )
         try:
             for strategy in strategies:
-                on_progress = listener.rung_started(strategy.name, len(examples))
+                context = strategy_context(config, task, split, backend, cache, listener, strategy.name)
+                context.embedder = embedder_factory or _default_embedder
+                strategy.prepare(context)
+                total = planned_requests(len(examples), config.consistency_sample)
+                on_progress = listener.rung_started(strategy.name, total)
                 result = evaluate(
                     task,
                     examples,
@@ -150,6 +205,9 @@ def run_eval(
                     split=config.split,
                     max_new_tokens=config.max_new_tokens,
                     on_progress=on_progress,
+                    cache=cache,
+                    consistency_sample=config.consistency_sample,
+                    seed=config.seed,
                 )
                 store.record_rung(run_id, result)
                 outcome.results.append(result)
@@ -160,6 +218,47 @@ def run_eval(
             raise
         store.finish_run(run_id, status="complete")
     return outcome
+
+
+def strategy_context(
+    config: EvalConfig,
+    task: Task,
+    split: TaskSplit,
+    backend: Backend,
+    cache: ResultCache | None,
+    listener: RunListener,
+    rung: str,
+) -> StrategyContext:
+    """What a rung may prepare from: the train and dev splits, never the evaluated one.
+
+    Prompt search scores its candidates on dev through the same engine and cache as the rungs.
+    """
+    trials = 0
+
+    def dev_accuracy(candidate: Strategy, examples: Sequence[Example]) -> float:
+        nonlocal trials
+        trials += 1
+        on_progress = listener.search_trial_started(rung, trials, len(examples))
+        result = evaluate(
+            task, examples, backend, candidate, split="dev", cache=cache, on_progress=on_progress
+        )
+        return result.metrics.accuracy
+
+    return StrategyContext(
+        task=task,
+        train=split.train if config.split != "train" else (),
+        dev=split.dev if config.split != "dev" else (),
+        seed=config.seed,
+        backend=backend,
+        dev_accuracy=dev_accuracy,
+    )
+
+
+@functools.cache
+def _default_embedder() -> Any:
+    from adaptlab.models.embeddings import load_embedder
+
+    return load_embedder()
 
 
 def write_run_directory(outcome: RunOutcome, config: EvalConfig, backend: Backend) -> None:

@@ -75,9 +75,23 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         )
         """,
     ),
+    # 2: the evaluation result cache: one model answer per (model weights, rendered prompt,
+    # decoding parameters), so a re-run or a resumed run recomputes only what changed.
+    (
+        """
+        CREATE TABLE eval_cache (
+            key TEXT PRIMARY KEY,
+            model TEXT NOT NULL,
+            payload_json TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX eval_cache_by_model ON eval_cache (model)",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
+_SQL_CHUNK = 500  # keys per IN (...) query, well under SQLite's bound-parameter limit
 
 
 def utc_now() -> str:
@@ -209,7 +223,37 @@ class Store:
                 (status, utc_now(), output_dir, run_id),
             )
 
+    def cache_put_many(self, model: str, entries: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Store answers under their cache keys in one transaction (a batch lands whole or not
+        at all, so a killed evaluation never leaves a half-written answer)."""
+        now = utc_now()
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO eval_cache (key, model, payload_json, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                [(key, model, json.dumps(payload), now) for key, payload in entries],
+            )
+
     # -- reading -----------------------------------------------------------------------------
+
+    def cache_get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The cached answers among `keys` (absent keys are simply missing from the result)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), _SQL_CHUNK):
+            chunk = list(keys[start : start + _SQL_CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = self.connection.execute(
+                f"SELECT key, payload_json FROM eval_cache WHERE key IN ({marks})", chunk
+            ).fetchall()
+            found.update((row["key"], json.loads(row["payload_json"])) for row in rows)
+        return found
+
+    def cache_size(self, model: str | None = None) -> int:
+        if model is None:
+            return self.connection.execute("SELECT COUNT(*) FROM eval_cache").fetchone()[0]
+        return self.connection.execute(
+            "SELECT COUNT(*) FROM eval_cache WHERE model = ?", (model,)
+        ).fetchone()[0]
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         row = self.connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()

@@ -2,7 +2,7 @@ import pytest
 
 from adaptlab.data.task import Example, Task
 from adaptlab.evaluation import evaluate
-from adaptlab.evaluation.evaluate import default_max_new_tokens
+from adaptlab.evaluation.evaluate import longest_answer_tokens
 from adaptlab.prompting import get_strategy
 
 from fakes import ScriptedBackend
@@ -48,6 +48,7 @@ def test_free_text_tasks_use_exact_match_and_no_macro_f1() -> None:
     result = evaluate(task, examples, ScriptedBackend(lambda _: "paris."), get_strategy("zero-shot"))
     assert result.metrics.accuracy == 1.0
     assert result.metrics.macro_f1 is None
+    assert result.metrics.exact_match == 1.0
 
 
 def test_default_token_budget_for_free_text_follows_the_longest_answer() -> None:
@@ -55,7 +56,9 @@ def test_default_token_budget_for_free_text_follows_the_longest_answer() -> None
         Example(id="1", input="q", output="one two three four"),
         Example(id="2", input="q", output="x"),
     )
-    assert default_max_new_tokens(Task(name="qa", examples=examples), scripted()) == int(4 * 1.5) + 16
+    task = Task(name="qa", examples=examples)
+    assert longest_answer_tokens(task, scripted()) == int(4 * 1.5)
+    assert get_strategy("zero-shot").max_new_tokens(longest_answer_tokens(task, scripted())) == 6 + 16
 
 
 def test_to_dict_round_trips_metrics_and_predictions() -> None:

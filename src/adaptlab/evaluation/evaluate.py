@@ -1,7 +1,8 @@
 """Run one rung over a list of examples and measure it.
 
-`evaluate` is the single path every rung takes — zero-shot today, tuned and hybrid rungs
-later — so all of them are scored by the same parsing rules and the same metrics.
+`evaluate` is the single path every rung takes — prompt rungs today, tuned and hybrid rungs
+later — so all of them are answered by the same engine, scored by the same parsing rules and
+summarised by the same metrics.
 """
 
 from __future__ import annotations
@@ -9,15 +10,22 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from adaptlab.data.split import stratified_sample
 from adaptlab.data.task import Example, Task
+from adaptlab.evaluation.answers import Answer
+from adaptlab.evaluation.cache import ResultCache
+from adaptlab.evaluation.engine import Request, ask
 from adaptlab.evaluation.metrics import bootstrap_interval, macro_f1, mean, percentile
 from adaptlab.evaluation.result import Metrics, Prediction, RungResult
-from adaptlab.models.base import Backend, Generation, ProgressCallback
-from adaptlab.prompting.parsing import answers_match, parse_free_text, parse_label
+from adaptlab.models.base import Backend, ProgressCallback
+from adaptlab.prompting.parsing import ParsedAnswer, answers_match
 from adaptlab.prompting.strategy import Strategy
 
-_ANSWER_SLACK_TOKENS = 16
 _MAX_FREE_TEXT_TOKENS = 512
+CONSISTENCY_VARIANTS = 2
+DEFAULT_CONSISTENCY_SAMPLE = 100
+"""Examples per rung asked again through its two variants: enough for a consistency rate
+within about ±10 points, at a cost of 200 extra requests per rung."""
 
 
 def evaluate(
@@ -29,20 +37,36 @@ def evaluate(
     split: str = "test",
     max_new_tokens: int | None = None,
     on_progress: ProgressCallback | None = None,
+    cache: ResultCache | None = None,
+    consistency_sample: int = 0,
+    seed: int = 0,
 ) -> RungResult:
     """Ask `backend` every example as rendered by `strategy`; parse, score and summarise.
+
+    With `cache`, answers computed before (same weights, prompt and decoding) are reused and
+    new ones stored as they come. With `consistency_sample` > 0, a label-stratified sample of
+    that many examples is also asked through the strategy's two variants.
 
     >>> result = evaluate(task, split.test, load_backend(), get_strategy("zero-shot"))
     >>> result.metrics.accuracy, result.metrics.accuracy_low, result.metrics.accuracy_high
     """
-    conversations = [strategy.render(example, task) for example in examples]
-    budget = max_new_tokens or default_max_new_tokens(task, backend)
+    request = request_for(task, backend, strategy, max_new_tokens)
     started = time.perf_counter()
-    generations = backend.generate(conversations, max_new_tokens=budget, on_progress=on_progress)
+    conversations = strategy.render_many(examples, task)
+    answers = ask(backend, conversations, request, cache=cache, on_progress=on_progress)
+    predictions = [
+        score(task, example, answer, strategy.parse(answer.text, task))
+        for example, answer in zip(examples, answers, strict=True)
+    ]
+    consistency = None
+    sample: list[Example] = []
+    if consistency_sample > 0 and examples:
+        sample = stratified_sample(examples, min(consistency_sample, len(examples)), seed=seed)
+        consistency = measure_consistency(
+            task, sample, predictions, examples, backend, strategy, request, cache, on_progress
+        )
     wall_time = time.perf_counter() - started
-    pairs = zip(examples, generations, strict=True)
-    predictions = [score(task, example, generation) for example, generation in pairs]
-    strategy_info = {**strategy.describe(), "max_new_tokens": budget}
+    strategy_info = {**strategy.describe(), **request.params()}
     if conversations:
         strategy_info["example_prompt"] = backend.render(conversations[0])
     return RungResult(
@@ -50,36 +74,88 @@ def evaluate(
         strategy=strategy_info,
         model=backend.describe(),
         split=split,
-        metrics=summarize(task, predictions, wall_time),
+        metrics=summarize(task, predictions, answers, wall_time, consistency, len(sample)),
         predictions=predictions,
     )
 
 
-def score(task: Task, example: Example, generation: Generation) -> Prediction:
-    """Parse one answer and compare it with the gold output."""
+def planned_requests(n_examples: int, consistency_sample: int) -> int:
+    """How many requests `evaluate` makes: the progress bar's total."""
+    return n_examples + CONSISTENCY_VARIANTS * min(consistency_sample, n_examples)
+
+
+def request_for(task: Task, backend: Backend, strategy: Strategy, max_new_tokens: int | None) -> Request:
+    if strategy.answer_mode == "score":
+        if not task.labels:
+            raise ValueError(f"{strategy.name} scores labels, but the task has no closed label set")
+        return Request(mode="score", labels=tuple(task.labels))
+    budget = max_new_tokens or strategy.max_new_tokens(longest_answer_tokens(task, backend))
+    return Request(mode="generate", max_new_tokens=budget)
+
+
+def score(task: Task, example: Example, answer: Answer, parsed: ParsedAnswer) -> Prediction:
+    """Compare one parsed answer with the gold output."""
     closed = task.labels is not None
-    parsed = parse_label(generation.text, task.labels) if task.labels else parse_free_text(generation.text)
     return Prediction(
         example_id=example.id,
         input=example.input,
         gold=example.output,
-        output=generation.text,
+        output=answer.text,
         parsed=parsed.value,
         correct=answers_match(parsed.value, example.output, closed_label=closed),
         compliant=parsed.compliant,
-        latency_s=generation.latency_s,
-        prompt_tokens=generation.prompt_tokens,
-        output_tokens=generation.output_tokens,
+        latency_s=answer.latency_s,
+        prompt_tokens=answer.prompt_tokens,
+        output_tokens=answer.output_tokens,
+        cached=answer.cached,
+        scores=answer.scores,
     )
 
 
-def summarize(task: Task, predictions: Sequence[Prediction], wall_time_s: float) -> Metrics:
+def measure_consistency(
+    task: Task,
+    sample: Sequence[Example],
+    predictions: Sequence[Prediction],
+    examples: Sequence[Example],
+    backend: Backend,
+    strategy: Strategy,
+    request: Request,
+    cache: ResultCache | None,
+    on_progress: ProgressCallback | None,
+) -> float:
+    """Share of `sample` answered identically — and parsably — by the rung and both variants.
+
+    An unparsable answer never counts as consistent: a model that says nothing useful three
+    times is not stable, it is silent.
+    """
+    by_id = {example.id: prediction.parsed for example, prediction in zip(examples, predictions, strict=True)}
+    answers_per_example = [[by_id[example.id]] for example in sample]
+    for variant in strategy.variants()[:CONSISTENCY_VARIANTS]:
+        answers = ask(
+            backend, variant.render_many(sample, task), request, cache=cache, on_progress=on_progress
+        )
+        for row, answer in zip(answers_per_example, answers, strict=True):
+            row.append(variant.parse(answer.text, task).value)
+    stable = [len(set(row)) == 1 and row[0] is not None for row in answers_per_example]
+    return mean([float(flag) for flag in stable])
+
+
+def summarize(
+    task: Task,
+    predictions: Sequence[Prediction],
+    answers: Sequence[Answer],
+    wall_time_s: float,
+    consistency: float | None = None,
+    consistency_n: int = 0,
+) -> Metrics:
     correct = [float(p.correct) for p in predictions]
     interval = bootstrap_interval(correct)
     latencies = [p.latency_s for p in predictions]
+    compute_s = sum(answer.compute_s for answer in answers)
+    accuracy = mean(correct)
     return Metrics(
         n=len(predictions),
-        accuracy=mean(correct),
+        accuracy=accuracy,
         accuracy_low=interval.low,
         accuracy_high=interval.high,
         macro_f1=(
@@ -93,15 +169,19 @@ def summarize(task: Task, predictions: Sequence[Prediction], wall_time_s: float)
         latency_p95_s=percentile(latencies, 95),
         prompt_tokens_mean=mean([p.prompt_tokens for p in predictions]),
         output_tokens_mean=mean([p.output_tokens for p in predictions]),
-        examples_per_s=len(predictions) / wall_time_s if wall_time_s > 0 else float("nan"),
+        examples_per_s=len(predictions) / compute_s if compute_s > 0 else float("nan"),
         wall_time_s=wall_time_s,
+        exact_match=None if task.labels else accuracy,
+        consistency=consistency,
+        consistency_n=consistency_n,
+        cache_hits=sum(answer.cached for answer in answers),
     )
 
 
-def default_max_new_tokens(task: Task, backend: Backend) -> int:
-    """Enough room for the longest label (plus a short lead-in such as "The sentiment is"), or
-    for the longest gold answer in the task with some slack, capped for free text."""
+def longest_answer_tokens(task: Task, backend: Backend) -> int:
+    """Tokens of the longest label, or of the longest gold answer (with half again as slack,
+    capped) for free text."""
     if task.labels:
-        return max(backend.count_tokens(label) for label in task.labels) + _ANSWER_SLACK_TOKENS
+        return max(backend.count_tokens(label) for label in task.labels)
     longest = max((backend.count_tokens(e.output) for e in task.examples), default=64)
-    return min(int(longest * 1.5) + _ANSWER_SLACK_TOKENS, _MAX_FREE_TEXT_TOKENS)
+    return min(int(longest * 1.5), _MAX_FREE_TEXT_TOKENS)

@@ -24,15 +24,23 @@ class Prediction:
     latency_s: float
     prompt_tokens: int
     output_tokens: int
+    cached: bool = False
+    scores: dict[str, float] | None = None
+    """Each label's log-likelihood, for rungs answered by label scoring."""
 
 
 @dataclass(frozen=True)
 class Metrics:
     """Summary of a rung over `n` examples.
 
-    `accuracy_low`/`accuracy_high` bound a 95% bootstrap interval. `macro_f1` is None for
-    free-text tasks. Latencies are per example (see `Generation.latency_s`); `examples_per_s`
-    is end-to-end throughput of the whole rung.
+    `accuracy_low`/`accuracy_high` bound a 95% bootstrap interval. For free-text tasks
+    accuracy is normalised exact match (also given as `exact_match`) and `macro_f1` is None.
+    `format_compliance` is the share of answers that were exactly a valid answer in the asked
+    format. `consistency` is the share of the `consistency_n` sampled examples answered the same
+    (and parsably) under the rung and its two variants (rephrased prompt or reordered demos);
+    None when not measured. Latencies are per example (see `Generation.latency_s`);
+    `examples_per_s` is the rung's throughput in model compute, counting cached answers at the
+    cost they had when computed; `wall_time_s` is what this run actually spent.
     """
 
     n: int
@@ -48,6 +56,10 @@ class Metrics:
     output_tokens_mean: float
     examples_per_s: float
     wall_time_s: float
+    exact_match: float | None = None
+    consistency: float | None = None
+    consistency_n: int = 0
+    cache_hits: int = 0
 
 
 @dataclass(frozen=True)

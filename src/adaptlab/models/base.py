@@ -62,6 +62,11 @@ class Backend(ABC):
 
     model_id: str
     fingerprint: str
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
+
+    def cache_identity(self) -> str:
+        """What the result cache keys answers by: the model and its exact weights."""
+        return f"{self.model_id}@{self.fingerprint}"
 
     @abstractmethod
     def generate(

@@ -17,4 +17,5 @@ class ZeroShot(Strategy):
     """
 
     def render(self, example: Example, task: Task) -> list[ChatMessage]:
-        return with_system(example, [{"role": "user", "content": user_message(task, example)}])
+        content = user_message(task, example, phrasing=self.phrasing)
+        return with_system(example, [{"role": "user", "content": content}])
