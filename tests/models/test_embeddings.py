@@ -92,8 +92,28 @@ def test_encode_gives_unit_float32_rows(embedder: Embedder) -> None:
 def test_encode_is_deterministic_and_independent_of_batching(embedder: Embedder) -> None:
     whole = embedder.encode(TEXTS, batch_size=64)
     torch.testing.assert_close(embedder.encode(TEXTS, batch_size=64), whole, rtol=0, atol=0)
-    torch.testing.assert_close(embedder.encode(TEXTS, batch_size=1), whole, rtol=0, atol=1e-5)
-    torch.testing.assert_close(embedder.encode(TEXTS[::-1], batch_size=2), whole.flip(0), rtol=0, atol=1e-5)
+    # bypass the per-text memo so the batched computation itself is compared
+    torch.testing.assert_close(embedder._encode_uncached(TEXTS, batch_size=1), whole, rtol=0, atol=1e-5)
+    reversed_texts = TEXTS[::-1]
+    torch.testing.assert_close(
+        embedder._encode_uncached(reversed_texts, batch_size=2), whole.flip(0), rtol=0, atol=1e-5
+    )
+
+
+def test_each_distinct_text_is_embedded_once(embedder: Embedder) -> None:
+    calls: list[int] = []
+    original = embedder._encode_uncached
+
+    def counting(texts, batch_size):  # noqa: ANN001, ANN202
+        calls.append(len(texts))
+        return original(texts, batch_size)
+
+    embedder._encode_uncached = counting  # type: ignore[method-assign]
+    fresh = [f"never seen {i}" for i in range(3)]
+    first = embedder.encode([*fresh, fresh[0]])
+    second = embedder.encode(fresh[::-1])
+    assert calls == [3]
+    torch.testing.assert_close(second, first[:3].flip(0), rtol=0, atol=0)
 
 
 def test_different_texts_get_different_vectors(embedder: Embedder) -> None:

@@ -67,6 +67,7 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         self.directory = directory
+        self._memo: dict[str, torch.Tensor] = {}
         self.model_id = model_id
         self.fingerprint = fingerprint
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -92,14 +93,23 @@ class Embedder:
         """Embed `texts` as a ``len(texts) x dim`` float32 CPU tensor with unit-norm rows.
 
         Results do not depend on `batch_size` or on which other texts are in the call, up to
-        float rounding: padding is masked out of both attention and pooling.
+        float rounding: padding is masked out of both attention and pooling. Each distinct text
+        is embedded once per `Embedder`: every kNN rung of a ladder embeds the same train pool.
         """
         import torch
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        missing = list(dict.fromkeys(text for text in texts if text not in self._memo))
+        if missing:
+            self._memo.update(zip(missing, self._encode_uncached(missing, batch_size), strict=True))
         if not texts:
             return torch.empty((0, self.dim), dtype=torch.float32)
+        return torch.stack([self._memo[text] for text in texts])
+
+    def _encode_uncached(self, texts: Sequence[str], batch_size: int) -> torch.Tensor:
+        import torch
+
         cleaned = [text.strip() for text in texts]  # sentence-transformers strips too
         if self.lowercase:
             cleaned = [text.lower() for text in cleaned]
