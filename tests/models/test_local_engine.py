@@ -82,3 +82,17 @@ def test_answer_ids_end_with_the_end_of_turn_token(backends: tuple[LocalBackend,
 
 def test_score_of_nothing_is_nothing(backends: tuple[LocalBackend, LocalBackend]) -> None:
     assert backends[0].score([], LABELS) == []
+
+
+def test_label_scores_with_eager_attention_match_too(tiny_model_dir: Path) -> None:
+    """The packed-candidates mask is built differently for eager attention (additive floats)."""
+    backend = LocalBackend(tiny_model_dir, model_id="tiny")
+    backend.model.set_attn_implementation("eager")
+    assert backend.model.config._attn_implementation == "eager"
+    labels = ["negative", "neutral", "positive", "not negative at all"]
+    scores = backend.score(conversations(), labels)
+    prompts = backend.encode_prompts(conversations())
+    for prompt, row in zip(prompts, scores, strict=True):
+        answers = [backend.answer_ids(conversations()[0], label) for label in labels]
+        expected = [reference_logprob(backend, prompt, answer) for answer in answers]
+        assert list(row.logprobs) == pytest.approx(expected, abs=1e-3)

@@ -221,11 +221,12 @@ class LocalBackend(Backend):
         """Log-likelihood of every continuation after every prompt, in two forward passes.
 
         Pass 1 runs the prompts (after the shared prefix) and keeps only the last position's
-        logits, which score each continuation's first token. Pass 2 feeds every continuation
-        (minus its last token) after every prompt, the prompt's cache repeated once per
-        candidate, and scores the remaining tokens.
+        logits, which score each continuation's first token. Pass 2 scores the remaining tokens
+        of *all* continuations at once: they are packed side by side after each prompt, and a
+        block mask lets each continuation see the prompt and its own earlier tokens only
+        (position ids restart for each), so one row per prompt serves every candidate and the
+        prompt's cache is never copied per candidate.
         """
-        n_rows, n_candidates = len(prompts), len(continuations)
         input_ids, attention_mask, cache = self._prepare_batch(prompts)
         computed = input_ids.shape[1] - (cache.get_seq_length() if cache is not None else 0)
         with torch.inference_mode():
@@ -240,54 +241,54 @@ class LocalBackend(Backend):
             first_logprobs = torch.log_softmax(first.logits[:, -1].float(), dim=-1)
             first_ids = torch.tensor([c[0] for c in continuations], device=self.device)
             totals = first_logprobs[:, first_ids]  # (rows, candidates)
-            width = max(len(c) for c in continuations) - 1
-            if width > 0:
-                totals = totals + self._continuation_logprobs(
-                    first.cache, attention_mask, continuations, width, n_rows
-                )
-        return totals.view(n_rows, n_candidates).tolist()
+            if any(len(c) > 1 for c in continuations):
+                rest = self._packed_continuation_logprobs(first.cache, attention_mask, continuations)
+                totals = totals + rest
+        return totals.tolist()
 
-    def _continuation_logprobs(
-        self,
-        cache: Any,
-        attention_mask: torch.Tensor,
-        continuations: list[list[int]],
-        width: int,
-        n_rows: int,
+    def _packed_continuation_logprobs(
+        self, cache: Any, attention_mask: torch.Tensor, continuations: list[list[int]]
     ) -> torch.Tensor:
-        """Sum of log-probabilities of each continuation's tokens after the first."""
-        n_candidates = len(continuations)
-        pad = self.tokenizer.pad_token_id
-        step_in = torch.full((n_candidates, width), pad, dtype=torch.long)
-        step_mask = torch.zeros((n_candidates, width), dtype=torch.long)
-        targets = torch.full((n_candidates, width), 0, dtype=torch.long)
-        target_mask = torch.zeros((n_candidates, width), dtype=torch.bool)
-        for row, ids in enumerate(continuations):
-            step_in[row, : len(ids) - 1] = torch.tensor(ids[:-1])
-            step_mask[row, : len(ids) - 1] = 1
-            targets[row, : len(ids) - 1] = torch.tensor(ids[1:])
-            target_mask[row, : len(ids) - 1] = True
-        cache.batch_repeat_interleave(n_candidates)
-        mask = torch.cat(
-            [
-                attention_mask.repeat_interleave(n_candidates, dim=0),
-                step_mask.repeat(n_rows, 1).to(self.device),
-            ],
-            dim=1,
-        )
-        start = attention_mask.sum(dim=1).repeat_interleave(n_candidates).unsqueeze(1)
-        positions = start + torch.arange(width, device=self.device).unsqueeze(0)
+        """Sum of log-probabilities of each continuation's tokens after the first, for every row."""
+        rows, cached = attention_mask.shape
+        inputs: list[int] = []
+        offsets: list[int] = []  # position of each packed token within its continuation
+        segment: list[int] = []  # which continuation each packed token belongs to
+        targets: list[int] = []
+        for index, ids in enumerate(continuations):
+            inputs.extend(ids[:-1])
+            targets.extend(ids[1:])
+            offsets.extend(range(len(ids) - 1))
+            segment.extend([index] * (len(ids) - 1))
+        packed = len(inputs)
+        segment_ids = torch.tensor(segment, device=self.device)
+        offset_ids = torch.tensor(offsets, device=self.device)
+        own = (segment_ids[:, None] == segment_ids[None, :]) & (offset_ids[None, :] <= offset_ids[:, None])
+        prompt_part = attention_mask.bool()[:, None, :].expand(rows, packed, cached)
+        visible = torch.cat([prompt_part, own.expand(rows, packed, packed)], dim=2)[:, None]
+        # visible: (rows, 1, packed, cached + packed)
+        positions = attention_mask.sum(dim=1, keepdim=True) + offset_ids[None, :]
         output = self.model(
-            input_ids=step_in.repeat(n_rows, 1).to(self.device),
-            attention_mask=mask,
+            input_ids=torch.tensor([inputs], device=self.device).expand(rows, -1),
+            attention_mask=self._as_model_mask(visible),
             position_ids=positions,
             cache=cache,
             use_cache=False,
         )
         logprobs = torch.log_softmax(output.logits.float(), dim=-1)
-        picked = logprobs.gather(-1, targets.repeat(n_rows, 1).to(self.device).unsqueeze(-1)).squeeze(-1)
-        picked = picked * target_mask.repeat(n_rows, 1).to(self.device)
-        return picked.sum(dim=1).view(n_rows, n_candidates)
+        target_ids = torch.tensor(targets, device=self.device)[None, :, None].expand(rows, -1, 1)
+        picked = logprobs.gather(-1, target_ids).squeeze(-1)  # (rows, packed)
+        totals = torch.zeros((rows, len(continuations)), device=self.device)
+        return totals.index_add_(1, segment_ids, picked)
+
+    def _as_model_mask(self, visible: torch.Tensor) -> torch.Tensor:
+        """A custom 4D mask in the form the attention implementation takes: booleans for SDPA,
+        additive floats (0 or the dtype's minimum) for eager attention."""
+        if getattr(self.model.config, "_attn_implementation", "sdpa") == "sdpa":
+            return visible
+        blocked = torch.finfo(self.model.dtype).min
+        additive = torch.zeros(visible.shape, dtype=self.model.dtype, device=self.device)
+        return additive.masked_fill(~visible, blocked)
 
     def _prepare_batch(self, prompts: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor, Any]:
         """Token ids and mask for a batch, with the shared prefix's keys/values when it has one.
