@@ -104,7 +104,7 @@ def test_each_distinct_text_is_embedded_once(embedder: Embedder) -> None:
     calls: list[int] = []
     original = embedder._encode_uncached
 
-    def counting(texts, batch_size):  # noqa: ANN001, ANN202
+    def counting(texts, batch_size):
         calls.append(len(texts))
         return original(texts, batch_size)
 

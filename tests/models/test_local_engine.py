@@ -40,6 +40,16 @@ def reference_logprob(backend: LocalBackend, prompt: list[int], answer: list[int
     return sum(logprobs[len(prompt) - 1 + j, token].item() for j, token in enumerate(answer))
 
 
+def assert_scores_match_reference(backend: LocalBackend, labels: list[str]) -> None:
+    scores = backend.score(conversations(), labels)
+    prompts = backend.encode_prompts(conversations())
+    answers = [backend.answer_ids(conversations()[0], label) for label in labels]
+    for prompt, row in zip(prompts, scores, strict=True):
+        expected = [reference_logprob(backend, prompt, answer) for answer in answers]
+        assert list(row.logprobs) == pytest.approx(expected, abs=1e-3)
+        assert row.prompt_tokens == len(prompt)
+
+
 def test_generation_with_the_prefix_cache_matches_generation_without(
     backends: tuple[LocalBackend, LocalBackend],
 ) -> None:
@@ -64,14 +74,7 @@ def test_generation_matches_one_prompt_at_a_time(backends: tuple[LocalBackend, L
 def test_label_scores_equal_the_reference_log_likelihood(
     backends: tuple[LocalBackend, LocalBackend], which: str
 ) -> None:
-    backend = backends[0] if which == "cached" else backends[1]
-    scores = backend.score(conversations(), LABELS)
-    prompts = backend.encode_prompts(conversations())
-    for prompt, row in zip(prompts, scores, strict=True):
-        answers = [backend.answer_ids(conversations()[0], label) for label in LABELS]
-        expected = [reference_logprob(backend, prompt, answer) for answer in answers]
-        assert list(row.logprobs) == pytest.approx(expected, abs=1e-3)
-        assert row.prompt_tokens == len(prompt)
+    assert_scores_match_reference(backends[0] if which == "cached" else backends[1], LABELS)
 
 
 def test_answer_ids_end_with_the_end_of_turn_token(backends: tuple[LocalBackend, LocalBackend]) -> None:
@@ -89,10 +92,4 @@ def test_label_scores_with_eager_attention_match_too(tiny_model_dir: Path) -> No
     backend = LocalBackend(tiny_model_dir, model_id="tiny")
     backend.model.set_attn_implementation("eager")
     assert backend.model.config._attn_implementation == "eager"
-    labels = ["negative", "neutral", "positive", "not negative at all"]
-    scores = backend.score(conversations(), labels)
-    prompts = backend.encode_prompts(conversations())
-    for prompt, row in zip(prompts, scores, strict=True):
-        answers = [backend.answer_ids(conversations()[0], label) for label in labels]
-        expected = [reference_logprob(backend, prompt, answer) for answer in answers]
-        assert list(row.logprobs) == pytest.approx(expected, abs=1e-3)
+    assert_scores_match_reference(backend, [*LABELS, "not negative at all"])

@@ -56,6 +56,17 @@ def random_demos(
     return demos
 
 
+def reorder_demos(demos: Sequence[Example], order_seed: int) -> list[Example]:
+    """`demos` in another order for consistency probes: shuffled with `order_seed` (0 keeps the
+    order); a shuffle that changed nothing is replaced by the reverse, since it would measure
+    nothing."""
+    ordered = list(demos)
+    if not order_seed or len(ordered) < 2:
+        return ordered
+    random.Random(order_seed).shuffle(ordered)
+    return ordered if ordered != list(demos) else list(demos)[::-1]
+
+
 class KnnDemoSelector:
     """The `k` pool examples nearest to each query by cosine similarity of their embeddings.
 

@@ -11,15 +11,13 @@ id or same normalised text), so a demo can never give the answer away.
 
 from __future__ import annotations
 
-import copy
-import random
 from collections.abc import Sequence
 from typing import Any
 
 from adaptlab.data.task import Example, Task
 from adaptlab.errors import UsageError
 from adaptlab.models.base import ChatMessage
-from adaptlab.prompting.demos import KnnDemoSelector, random_demos
+from adaptlab.prompting.demos import KnnDemoSelector, random_demos, reorder_demos
 from adaptlab.prompting.strategy import Strategy, StrategyContext, register_strategy
 from adaptlab.prompting.templates import demo_turns, with_system
 
@@ -31,8 +29,6 @@ class FewShot(Strategy):
 
     def __init__(self, k: int = 4) -> None:
         self.k = k
-        self.order_seed = 0
-        """0 keeps the selected order; other values shuffle demos (the consistency variants)."""
         self.pool_size = 0
 
     def prepare(self, context: StrategyContext) -> None:
@@ -53,27 +49,13 @@ class FewShot(Strategy):
     def render_many(self, examples: Sequence[Example], task: Task) -> list[list[ChatMessage]]:
         conversations = []
         for example, demos in zip(examples, self.demos_for(examples), strict=True):
-            ordered = self.reorder(demos)
+            ordered = reorder_demos(demos, self.order_seed)
             conversations.append(with_system(example, demo_turns(task, ordered, example)))
         return conversations
 
-    def reorder(self, demos: list[Example]) -> list[Example]:
-        if not self.order_seed:
-            return demos
-        shuffled = list(demos)
-        random.Random(self.order_seed).shuffle(shuffled)
-        if shuffled == demos and len(demos) > 1:  # a shuffle that changed nothing measures nothing
-            shuffled = demos[::-1]
-        return shuffled
-
     def variants(self) -> list[Strategy]:
         """The same demos in two other orders: a model should not care which demo came first."""
-        variants = []
-        for order_seed in (1, 2):
-            variant = copy.copy(self)
-            variant.order_seed = order_seed
-            variants.append(variant)
-        return variants
+        return [self.with_demo_order(1), self.with_demo_order(2)]
 
     def describe(self) -> dict[str, Any]:
         info = {**super().describe(), "k": self.k, "demo_pool": "train", "demo_pool_size": self.pool_size}

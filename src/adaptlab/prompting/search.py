@@ -16,8 +16,6 @@ train and dev splits and nothing else.
 
 from __future__ import annotations
 
-import copy
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +25,7 @@ from adaptlab.data.split import stratified_sample
 from adaptlab.data.task import Example, Task
 from adaptlab.errors import UsageError
 from adaptlab.models.base import ChatMessage
-from adaptlab.prompting.demos import random_demos
+from adaptlab.prompting.demos import random_demos, reorder_demos
 from adaptlab.prompting.strategy import Strategy, StrategyContext, register_strategy
 from adaptlab.prompting.templates import (
     default_instruction,
@@ -53,33 +51,21 @@ class FixedPrompt(Strategy):
         self.instruction = instruction
         self.demos = tuple(demos)
         self.origin = origin
-        self.order_seed = 0
 
     def render(self, example: Example, task: Task) -> list[ChatMessage]:
         query = duplicate_key(example.input)
-        demos = [d for d in self.ordered_demos() if d.id != example.id and duplicate_key(d.input) != query]
+        ordered = reorder_demos(self.demos, self.order_seed)
+        demos = [d for d in ordered if d.id != example.id and duplicate_key(d.input) != query]
         if demos:
             return with_system(example, demo_turns(task, demos, example, instruction=self.instruction))
         content = user_message(task, example, instruction=self.instruction, phrasing=self.phrasing)
         return with_system(example, [{"role": "user", "content": content}])
 
-    def ordered_demos(self) -> list[Example]:
-        demos = list(self.demos)
-        if self.order_seed:
-            random.Random(self.order_seed).shuffle(demos)
-            if demos == list(self.demos):
-                demos.reverse()
-        return demos
-
     def variants(self) -> list[Strategy]:
+        """Reordered demos when there are demos to reorder, rephrasings otherwise."""
         if len(self.demos) < 2:
             return super().variants()
-        variants = []
-        for order_seed in (1, 2):
-            variant = copy.copy(self)
-            variant.order_seed = order_seed
-            variants.append(variant)
-        return variants
+        return [self.with_demo_order(1), self.with_demo_order(2)]
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -67,6 +67,8 @@ class Strategy(ABC):
     answer_mode: AnswerMode = "generate"
     phrasing: int = 0
     """Which of the `templates.PHRASINGS` frames the question (0 is the standard one)."""
+    order_seed: int = 0
+    """For rungs with demos: 0 keeps the selected order, other values reorder the demos."""
     needs_labels: bool = False
     """Only meaningful for closed-label tasks (checked before a run starts)."""
     needs_splits: tuple[str, ...] = ()
@@ -100,6 +102,11 @@ class Strategy(ABC):
     def with_phrasing(self, phrasing: int) -> Strategy:
         variant = copy.copy(self)
         variant.phrasing = phrasing
+        return variant
+
+    def with_demo_order(self, order_seed: int) -> Strategy:
+        variant = copy.copy(self)
+        variant.order_seed = order_seed
         return variant
 
     def describe(self) -> dict[str, Any]:
