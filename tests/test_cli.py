@@ -179,3 +179,26 @@ def test_validate_lists_every_problem_with_file_and_line(tmp_path: Path) -> None
     assert result.exit_code == 1
     assert f'{bad} line 2: field "input" is empty' in result.stderr
     assert f"{bad} line 3: invalid JSON: Expecting value (column 1)" in result.stderr
+
+
+def test_eval_refuses_bad_shot_counts(task_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", str(task_file), "--shots", "4,zero", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2
+    assert '--shots "4,zero" must be positive whole numbers' in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_eval_compares_several_rungs_with_a_tiny_model(
+    task_file: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "runs"
+    args = ["eval", str(task_file), "-m", str(tiny_model_dir), "--out", str(out)]
+    rungs = "zero-shot,few-shot-random-2,label-scoring,format-json"
+    result = runner.invoke(app, [*args, "-s", rungs, "--consistency-sample", "2", "--max-new-tokens", "3"])
+    assert result.exit_code == 0, result.output
+    for rung in rungs.split(","):
+        assert rung in result.output
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    results = json.loads((run_dir / "results.json").read_text())
+    assert [r["rung"] for r in results["rungs"]] == rungs.split(",")
+    assert results["rungs"][2]["metrics"]["parse_failures"] == 0

@@ -303,14 +303,24 @@ def eval_command(
     seed: SeedOpt = 0,
     fractions: FractionsOpt = "0.6,0.1,0.3",
 ) -> None:
-    """Evaluate prompt strategies of a model on one split of a task.
+    """Evaluate prompt strategies (rungs of the prompt ladder) of a model on one split of a task.
 
-    Writes `<out>/<run-id>/results.json` (accuracy with a 95% bootstrap interval, per-example
-    predictions, latency p50/p95, tokens per request) and records the run in `<out>/adaptlab.db`.
+    Writes `<out>/<run-id>/results.json` (accuracy with a 95% bootstrap interval, format
+    compliance, consistency, per-example predictions, latency p50/p95, tokens per request) and
+    records the run in `<out>/adaptlab.db`, whose result cache makes re-runs recompute only
+    what changed.
+
+    Rungs: zero-shot, instruction-terse, instruction-detailed, instruction-role,
+    few-shot-random[-K], few-shot-knn[-K], cot, format-label, format-json, label-scoring,
+    search; `ladder` means all of them.
 
     **Examples:**
 
     `adaptlab eval tweet-sentiment --model smollm2-135m --strategy zero-shot`
+
+    `adaptlab eval tweet-sentiment --strategies ladder --limit 150`
+
+    `adaptlab eval tweet-sentiment -s few-shot-knn,label-scoring --shots 2,4,8`
 
     `adaptlab eval data/tickets.jsonl --model ./models/qwen --limit 200`
     """
