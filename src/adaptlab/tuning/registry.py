@@ -1,0 +1,99 @@
+"""Trained weights stored by what produced them, so the same request never trains twice.
+
+An entry's key is a hash of (base model fingerprint, training tokens, dev tokens, tuning
+config). Its directory holds the PEFT adapter (LoRA) or the full model (full SFT) and a
+``manifest.json`` with the metrics and the library versions that produced it.
+
+Layout under the registry root (``<runs>/adapters/`` by default)::
+
+    <key>/                 complete entries only (renamed into place when finished)
+    .work/<key>/           checkpoints of a training in progress; a re-run resumes from here
+
+An entry appears only by an atomic rename of a finished directory, so a killed training never
+leaves something that looks trained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from adaptlab.files import atomic_write_json
+from adaptlab.tuning.config import TuneConfig
+
+MANIFEST = "manifest.json"
+KEY_LENGTH = 16
+
+
+@dataclass(frozen=True)
+class StoredWeights:
+    """A finished entry: where its weights are and what its manifest says."""
+
+    key: str
+    directory: Path
+    manifest: dict[str, Any]
+
+    @property
+    def mode(self) -> str:
+        return str(self.manifest["config"]["mode"])
+
+
+def weights_key(base_fingerprint: str, train_hash: str, dev_hash: str, config: TuneConfig) -> str:
+    """Content hash of everything that determines the trained weights."""
+    payload = {
+        "base": base_fingerprint,
+        "train": train_hash,
+        "dev": dev_hash,
+        "config": config.model_dump(mode="json"),
+    }
+    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    return digest[:KEY_LENGTH]
+
+
+class WeightsRegistry:
+    """Finished adapters / tuned models under one root directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def get(self, key: str) -> StoredWeights | None:
+        directory = self.root / key
+        manifest = directory / MANIFEST
+        if not manifest.is_file():
+            return None
+        return StoredWeights(key, directory, json.loads(manifest.read_text(encoding="utf-8")))
+
+    def work_dir(self, key: str) -> Path:
+        """Where a training of `key` keeps its checkpoints until it finishes."""
+        return self.root / ".work" / key
+
+    def commit(self, key: str, staging: Path, manifest: dict[str, Any]) -> StoredWeights:
+        """Publish `staging` (a finished weights directory) as entry `key`.
+
+        If another process published the same key first, its entry wins and ours is dropped:
+        both trained the same thing.
+        """
+        atomic_write_json(staging / MANIFEST, manifest)
+        target = self.root / key
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not (target / MANIFEST).is_file():
+                raise
+            shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(self.work_dir(key), ignore_errors=True)
+        stored = self.get(key)
+        assert stored is not None
+        return stored
+
+    def entries(self) -> list[StoredWeights]:
+        if not self.root.is_dir():
+            return []
+        found = (self.get(path.name) for path in sorted(self.root.iterdir()) if path.is_dir())
+        return [entry for entry in found if entry is not None]
