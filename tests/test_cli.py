@@ -68,7 +68,7 @@ def test_eval_writes_results_predictions_config_and_store(
     assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "predictions.jsonl", "results.json"]
 
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["schema_version"] == 2
+    assert results["schema_version"] == 3
     assert results["run_id"] == run_dir.name
     assert results["task"]["labels"] == ["negative", "neutral", "positive"]
     (rung,) = results["rungs"]

@@ -222,13 +222,13 @@ class ConsoleListener:
             )
 
     def rung_started(self, rung: str, total: int) -> ProgressCallback:
-        task_id = self.progress.add_task(rung, total=total)
+        task_id = self.progress.add_task(rung, total=total, unit="examples")
         return lambda n: self.progress.advance(task_id, n)
 
     def search_trial_started(self, rung: str, trial: int, total: int) -> ProgressCallback:
         """One bar for the whole search, growing by a dev split per candidate prompt."""
         if rung not in self.search_bars:
-            self.search_bars[rung] = self.progress.add_task(f"{rung} (dev)", total=0)
+            self.search_bars[rung] = self.progress.add_task(f"{rung} (dev)", total=0, unit="examples")
         task_id = self.search_bars[rung]
         current = self.progress.tasks[task_id].total or 0
         self.progress.update(task_id, total=current + total, description=f"{rung} (dev, prompt {trial})")
@@ -248,7 +248,7 @@ def make_progress() -> Progress:
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("examples"),
+        TextColumn("{task.fields[unit]}"),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
@@ -333,7 +333,7 @@ def eval_command(
         task=task,
         model=model,
         strategies=names,
-        shots=parse_shots(shots),
+        shots=parse_counts(shots, "--shots", "4,8"),
         consistency_sample=consistency_sample,
         cache=cache,
         split=split,
@@ -353,14 +353,15 @@ def eval_command(
     run_and_report(config, out)
 
 
-def parse_shots(value: str) -> list[int]:
+def parse_counts(value: str, option: str, example: str) -> list[int]:
+    """A comma-separated list of positive whole numbers, e.g. ``--shots 4,8``."""
     try:
-        shots = [int(part) for part in parse_csv_list(value) or []]
+        counts = [int(part) for part in parse_csv_list(value) or []]
     except ValueError:
-        shots = []
-    if not shots or any(k < 1 for k in shots):
-        raise UsageError(f'--shots "{value}" must be positive whole numbers, e.g. 4,8')
-    return shots
+        counts = []
+    if not counts or any(n < 1 for n in counts):
+        raise UsageError(f'{option} "{value}" must be positive whole numbers, e.g. {example}')
+    return counts
 
 
 def run_and_report(config: Any, out: Path) -> Any:
@@ -373,6 +374,157 @@ def run_and_report(config: Any, out: Path) -> Any:
     print_rung_table(console, outcome)
     console.print(f"results: {outcome.directory / 'results.json'}", highlight=False)
     return outcome
+
+
+# -- tune -----------------------------------------------------------------------------------
+
+
+class TuneConsoleListener(ConsoleListener):
+    """Adds a training bar (steps, loss, tokens/s, ETA) per learning-curve size."""
+
+    def training_started(self, rung: str, examples: int) -> Callable[[Any], None]:
+        task_id = self.progress.add_task(f"{rung} (train on {examples})", total=None, unit="steps")
+
+        def on_step(report: Any) -> None:
+            loss = f"loss {report.loss:.3f}, " if report.loss is not None else ""
+            self.progress.update(
+                task_id,
+                completed=report.step,
+                total=report.total_steps,
+                description=f"{rung} (train: {loss}{report.tokens_per_s:.0f} tok/s)",
+            )
+
+        return on_step
+
+    def training_reused(self, rung: str, run: Any) -> None:
+        self.progress.console.print(
+            f"{rung}: reusing trained weights {run.weights.key} (same model, data and settings)",
+            highlight=False,
+        )
+
+
+@app.command("tune")
+@reports_errors
+def tune_command(
+    task: TaskArg,
+    model: ModelOpt = DEFAULT_MODEL,
+    mode: Annotated[str, typer.Option(help="lora (all linear layers) or full (every weight).")] = "lora",
+    sizes: Annotated[
+        str,
+        typer.Option(
+            help="Training-set sizes of the learning curve; larger than the train split = all of it."
+        ),
+    ] = "25,50,100,200,400,800",
+    strategy: Annotated[
+        str,
+        typer.Option(
+            "--strategy",
+            "-s",
+            help="The prompt the model is trained and evaluated with;"
+            " another than zero-shot makes a hybrid rung.",
+        ),
+    ] = "zero-shot",
+    epochs: Annotated[float, typer.Option(min=0.01, help="Passes over the training examples.")] = 3.0,
+    lr: Annotated[
+        float | None, typer.Option(min=0.0, help="Learning rate [default: 3e-4 for lora, 2e-5 for full].")
+    ] = None,
+    train_batch_size: Annotated[int, typer.Option(min=1, help="Examples per optimizer step.")] = 8,
+    lora_r: Annotated[int, typer.Option(min=1, help="LoRA rank (alpha is twice the rank).")] = 16,
+    patience: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Dev-loss evaluations without improvement before stopping; 0 never stops early."
+        ),
+    ] = 2,
+    checkpoint_steps: Annotated[
+        int | None, typer.Option(min=1, help="Checkpoint every this many steps [default: every epoch].")
+    ] = None,
+    forgetting: Annotated[
+        bool, typer.Option(help="Measure general ability (bundled probe) before and after tuning.")
+    ] = True,
+    consistency_sample: Annotated[
+        int, typer.Option(min=0, help="Examples per rung also asked through two prompt variants.")
+    ] = DEFAULT_CONSISTENCY_SAMPLE,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Evaluate a label-stratified sample of this many test examples.")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Most examples per evaluation batch.")] = (
+        DEFAULT_MAX_BATCH_SIZE
+    ),
+    out: Annotated[
+        Path, typer.Option(help="Runs directory (holds adaptlab.db, adapters/ and run folders).")
+    ] = (DEFAULT_RUNS_DIR),
+    labels: LabelsOpt = None,
+    instruction: InstructionOpt = None,
+    input_field: InputFieldOpt = "input",
+    output_field: OutputFieldOpt = "output",
+    id_field: IdFieldOpt = "id",
+    allow_extra_fields: ExtraOpt = False,
+    seed: SeedOpt = 0,
+    fractions: FractionsOpt = "0.6,0.1,0.3",
+) -> None:
+    """Fine-tune a model at growing train sizes (a learning curve) and evaluate each on the test split.
+
+    Each size trains LoRA (or full) weights with TRL on the first N examples of the train split,
+    rendered with the same prompt evaluation uses, early-stopped on dev loss, and evaluates them
+    next to the untuned model. Weights are stored under `<out>/adapters/<hash>/` by a hash of
+    (model, data, settings): the same request again reuses them, and a killed training resumes
+    from its last checkpoint when the same command is run again.
+
+    **Examples:**
+
+    `adaptlab tune tweet-sentiment --sizes 25,50,100 --limit 150`
+
+    `adaptlab tune tweet-sentiment --mode full --sizes 100 --epochs 2`
+
+    `adaptlab tune tweet-sentiment --strategy few-shot-knn-4 --sizes 100`
+
+    `adaptlab tune data/tickets.jsonl --model ./models/qwen --checkpoint-steps 20`
+    """
+    from pydantic import ValidationError
+
+    from adaptlab.console import print_rung_table
+    from adaptlab.learning_curve import TuneRunConfig, is_main_process, run_tune
+    from adaptlab.runs import rung_names
+
+    if mode not in ("lora", "full"):
+        raise UsageError(f'--mode must be lora or full, not "{mode}"')
+    try:
+        config = TuneRunConfig(
+            task=task,
+            model=model,
+            strategies=[strategy],
+            mode=mode,
+            sizes=parse_counts(sizes, "--sizes", "25,50,100"),
+            epochs=epochs,
+            learning_rate=lr,
+            train_batch_size=train_batch_size,
+            lora_r=lora_r,
+            early_stopping_patience=patience or None,
+            checkpoint_steps=checkpoint_steps,
+            forgetting=forgetting,
+            consistency_sample=consistency_sample,
+            limit=limit,
+            batch_size=batch_size,
+            seed=seed,
+            fractions=parse_fractions(fractions),
+            labels=parse_csv_list(labels),
+            instruction=instruction,
+            input_field=input_field,
+            output_field=output_field,
+            id_field=id_field,
+            allow_extra_fields=allow_extra_fields,
+        )
+    except ValidationError as error:
+        raise UsageError(error.errors()[0]["msg"]) from None
+    rung_names(config)
+    if not is_main_process():  # another rank under `accelerate launch`: train, stay quiet
+        run_tune(config, out_dir=out)
+        return
+    with make_progress() as progress:
+        outcome = run_tune(config, out_dir=out, listener=TuneConsoleListener(progress))
+    print_rung_table(console, outcome)
+    console.print(f"results: {outcome.directory / 'results.json'}", highlight=False)
 
 
 # -- demo -----------------------------------------------------------------------------------

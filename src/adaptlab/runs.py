@@ -45,7 +45,7 @@ from adaptlab.prompting import (
 )
 from adaptlab.store import DB_FILENAME, Store
 
-RESULTS_SCHEMA_VERSION = 2
+RESULTS_SCHEMA_VERSION = 3
 LADDER_KEYWORD = "ladder"
 
 
@@ -193,7 +193,7 @@ def run_eval(
         try:
             for strategy in strategies:
                 context = strategy_context(config, task, split, backend, cache, listener, strategy.name)
-                context.embedder = embedder_factory or _default_embedder
+                context.embedder = embedder_factory or default_embedder
                 strategy.prepare(context)
                 total = planned_requests(len(examples), config.consistency_sample)
                 on_progress = listener.rung_started(strategy.name, total)
@@ -255,20 +255,24 @@ def strategy_context(
 
 
 @functools.cache
-def _default_embedder() -> Any:
+def default_embedder() -> Any:
     from adaptlab.models.embeddings import load_embedder
 
     return load_embedder()
 
 
-def write_run_directory(outcome: RunOutcome, config: EvalConfig, backend: Backend) -> None:
+def write_run_directory(
+    outcome: RunOutcome, config: BaseModel, backend: Backend, *, command: str = "eval"
+) -> None:
     """Write the run's files under a staging name, then rename the folder into place."""
     final = outcome.directory
     staging = final.parent / f".{final.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        atomic_write_json(staging / "results.json", results_payload(outcome, config, backend))
+        atomic_write_json(
+            staging / "results.json", results_payload(outcome, config, backend, command=command)
+        )
         atomic_write_text(staging / "predictions.jsonl", predictions_jsonl(outcome.results))
         atomic_write_text(
             staging / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
@@ -279,13 +283,15 @@ def write_run_directory(outcome: RunOutcome, config: EvalConfig, backend: Backen
         raise
 
 
-def results_payload(outcome: RunOutcome, config: EvalConfig, backend: Backend) -> dict[str, Any]:
+def results_payload(
+    outcome: RunOutcome, config: BaseModel, backend: Backend, *, command: str = "eval"
+) -> dict[str, Any]:
     """The content of ``results.json`` (schema documented in docs/results-schema.md)."""
     task, split = outcome.task, outcome.split
     return {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "run_id": outcome.run_id,
-        "command": "eval",
+        "command": command,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "adaptlab_version": adaptlab.__version__,
         "environment": environment(),

@@ -88,6 +88,8 @@ MIGRATIONS: Sequence[Sequence[str]] = (
         """,
         "CREATE INDEX eval_cache_by_model ON eval_cache (model)",
     ),
+    # 3: what a tuned rung's weights cost to train and what they did to general ability.
+    ("ALTER TABLE rung_results ADD COLUMN details_json TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -180,8 +182,8 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO rung_results"
-                " (run_id, rung, split, strategy_json, model_json, metrics_json, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " (run_id, rung, split, strategy_json, model_json, metrics_json, details_json,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     result.rung,
@@ -189,6 +191,7 @@ class Store:
                     json.dumps(data["strategy"], sort_keys=True),
                     json.dumps(data["model"], sort_keys=True),
                     json.dumps(data["metrics"]),
+                    json.dumps({"training": data["training"], "forgetting": data["forgetting"]}),
                     utc_now(),
                 ),
             )
@@ -276,6 +279,7 @@ class Store:
                 "strategy": json.loads(row["strategy_json"]),
                 "model": json.loads(row["model_json"]),
                 "metrics": json.loads(row["metrics_json"]),
+                **json.loads(row["details_json"] or '{"training": null, "forgetting": null}'),
             }
             for row in rows
         ]

@@ -72,6 +72,10 @@ class RungResult:
     split: str
     metrics: Metrics
     predictions: list[Prediction] = field(default_factory=list)
+    training: dict[str, Any] | None = None
+    """For tuned rungs: the weights' registry key, training size, tokens, time, memory, losses."""
+    forgetting: dict[str, Any] | None = None
+    """For tuned rungs: the general-ability probe before and after tuning."""
 
     def to_dict(self, *, with_predictions: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -80,6 +84,8 @@ class RungResult:
             "model": self.model,
             "split": self.split,
             "metrics": asdict(self.metrics),
+            "training": self.training,
+            "forgetting": self.forgetting,
         }
         if with_predictions:
             data["predictions"] = [asdict(p) for p in self.predictions]

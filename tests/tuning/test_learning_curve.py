@@ -1,0 +1,154 @@
+"""The learning-curve run: sizes, nested stratified training sets, results next to the base
+rung, forgetting, weights reused on a re-run, and `adaptlab tune` end to end."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adaptlab.cli import app
+from adaptlab.data import Example
+from adaptlab.errors import UsageError
+from adaptlab.learning_curve import (
+    TuneRunConfig,
+    _stratified_order,
+    curve_sizes,
+    run_tune,
+    tuned_rung_name,
+)
+from adaptlab.models.local import LocalBackend
+from adaptlab.store import DB_FILENAME, Store
+
+ROWS = [
+    {"id": f"r{i}", "input": text, "output": label}
+    for i, (text, label) in enumerate(
+        [
+            ("the crew was lovely", "positive"),
+            ("great service, thank you", "positive"),
+            ("thanks so much", "positive"),
+            ("flight delayed again", "negative"),
+            ("nobody told us anything", "negative"),
+            ("lost my bag", "negative"),
+            ("what time does the gate open", "neutral"),
+            ("flight to Boston?", "neutral"),
+            ("is wifi free", "neutral"),
+        ]
+        * 3
+    )
+]
+
+
+@pytest.fixture()
+def task_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tweets.jsonl"
+    rows = [{**row, "id": f"{row['id']}-{n}"} for n, row in enumerate(ROWS)]
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def test_curve_sizes_cap_at_the_train_split() -> None:
+    assert curve_sizes([25, 50, 100, 200], 120) == [25, 50, 100, 120]
+    assert curve_sizes([400, 800], 120) == [120]
+    assert curve_sizes([5], 0) == []
+
+
+def test_rung_names_say_mode_size_and_hybrid_prompt() -> None:
+    assert tuned_rung_name("lora", 100, "zero-shot") == "lora-100"
+    assert tuned_rung_name("full", 50, "few-shot-knn-4") == "full-50+few-shot-knn-4"
+
+
+def test_training_order_keeps_the_label_mix_in_every_prefix() -> None:
+    pool = [Example(id=str(i), input=f"x{i}", output="a" if i % 3 else "b") for i in range(60)]
+    ordered = _stratified_order(pool, seed=1)
+    assert sorted(e.id for e in ordered) == sorted(e.id for e in pool)
+    for size in (6, 12, 30):
+        counts = Counter(e.output for e in ordered[:size])
+        assert abs(counts["b"] - size / 3) <= 1
+    assert _stratified_order(pool, seed=1) == ordered
+    assert _stratified_order(pool, seed=2) != ordered
+
+
+def test_config_refuses_bad_sizes_and_several_prompts(task_file: Path, tiny_model_dir: Path) -> None:
+    with pytest.raises(ValueError):
+        TuneRunConfig(task=str(task_file), sizes=[0, 5])
+    config = TuneRunConfig(task=str(task_file), model=str(tiny_model_dir), strategies=["zero-shot", "cot"])
+    with pytest.raises(UsageError, match="one prompt strategy"):
+        run_tune(config, out_dir=Path("unused"))
+
+
+def test_run_tune_records_each_size_next_to_the_base_rung(
+    task_file: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    config = TuneRunConfig(
+        task=str(task_file),
+        model=str(tiny_model_dir),
+        sizes=[4, 8, 1000],
+        epochs=1,
+        train_batch_size=4,
+        consistency_sample=2,
+        max_new_tokens=3,
+    )
+
+    def factory(spec: str, **options: object) -> LocalBackend:
+        return LocalBackend(Path(spec), model_id="tiny", fingerprint="t0", **options)  # type: ignore[arg-type]
+
+    out = tmp_path / "runs"
+    outcome = run_tune(config, out_dir=out, backend_factory=factory)
+    names = [r.rung for r in outcome.results]
+    train_size = len(outcome.split.train)
+    assert names == ["zero-shot", "lora-4", "lora-8", f"lora-{train_size}"]
+    base, *tuned = outcome.results
+    assert base.training is None and base.forgetting is None
+    for result, size in zip(tuned, [4, 8, train_size], strict=True):
+        assert result.training["examples"] == size
+        assert result.training["reused"] is False
+        assert result.training["tokens"] > 0 and result.training["wall_time_s"] > 0
+        assert result.forgetting["n"] == 60
+        assert result.model["adapter"]["id"] == result.training["key"]
+        assert result.metrics.n == len(outcome.examples)
+
+    payload = json.loads((outcome.directory / "results.json").read_text())
+    assert payload["command"] == "tune" and payload["schema_version"] == 3
+    assert payload["rungs"][1]["training"]["examples"] == 4
+    with Store.open(out / DB_FILENAME) as store:
+        stored = store.rung_results(outcome.run_id)
+    assert [r["rung"] for r in stored] == names
+    assert stored[1]["training"]["key"] == tuned[0].training["key"]
+
+    again = run_tune(config, out_dir=out, backend_factory=factory)
+    assert all(r.training["reused"] for r in again.results[1:])
+    assert [r.metrics.accuracy for r in again.results] == [r.metrics.accuracy for r in outcome.results]
+
+
+runner = CliRunner()
+
+
+def test_tune_command_end_to_end(task_file: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    args = ["tune", str(task_file), "--model", str(tiny_model_dir), "--sizes", "4,8", "--epochs", "1"]
+    args += ["--train-batch-size", "4", "--consistency-sample", "0", "--no-forgetting", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "lora-4" in result.output and "lora-8" in result.output
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir() and p.name[0].isdigit()]
+    payload = json.loads((run_dir / "results.json").read_text())
+    assert [r["rung"] for r in payload["rungs"]] == ["zero-shot", "lora-4", "lora-8"]
+    assert payload["rungs"][2]["forgetting"] is None
+    assert len(list((out / "adapters").glob("*/manifest.json"))) == 2
+
+
+def test_tune_command_rejects_bad_options(task_file: Path) -> None:
+    result = runner.invoke(app, ["tune", str(task_file), "--sizes", "10,x"])
+    assert result.exit_code != 0 and "--sizes" in result.output
+    result = runner.invoke(app, ["tune", str(task_file), "--mode", "qlora"])
+    assert result.exit_code != 0 and "--mode" in result.output
+
+
+def test_tune_help_has_examples() -> None:
+    result = runner.invoke(app, ["tune", "--help"])
+    assert result.exit_code == 0
+    assert "adaptlab tune tweet-sentiment --sizes 25,50,100" in result.output
