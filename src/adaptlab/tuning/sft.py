@@ -119,15 +119,18 @@ def finetune(
     # Under `accelerate launch` every process trained on its shard; count all their tokens.
     tokens = int(trainer.accelerator.reduce(torch.tensor(trainer.tokens_seen), reduction="sum"))
     staging = work / "final"
+    if trainer.accelerator.is_main_process:
+        shutil.rmtree(staging, ignore_errors=True)
+    # Every rank takes part: under FSDP the full weights are gathered from all of them. The
+    # adapter (LoRA) or model and tokenizer (full) are written as safetensors on rank 0.
+    trainer.save_model(str(staging))
     if not trainer.accelerator.is_main_process:
         trainer.accelerator.wait_for_everyone()
         stored = registry.get(key)
         assert stored is not None, "the main process publishes the weights"
         return TrainingRun(stored, reused=False)
-    shutil.rmtree(staging, ignore_errors=True)
-    trainer.model.save_pretrained(staging, safe_serialization=True)
-    if config.mode == "full":
-        tokenizer.save_pretrained(staging)
+    # Trainer also pickles its arguments next to the weights; nothing here ever unpickles.
+    (staging / "training_args.bin").unlink(missing_ok=True)
     history = [entry for entry in trainer.state.log_history if "eval_loss" in entry]
     manifest = {
         "key": key,
@@ -197,6 +200,7 @@ def training_arguments(config: TuneConfig, output_dir: Path, *, interval: int, h
         max_length=None,
         completion_only_loss=True,
         activation_checkpointing=False,
+        ddp_find_unused_parameters=False,  # LoRA leaves base weights frozen, not unused
         bf16=on_gpu and torch.cuda.is_bf16_supported(),
         use_cpu=not on_gpu,
         save_strategy="steps",
