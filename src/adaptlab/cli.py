@@ -439,6 +439,17 @@ def tune_command(
     checkpoint_steps: Annotated[
         int | None, typer.Option(min=1, help="Checkpoint every this many steps [default: every epoch].")
     ] = None,
+    hybrid: Annotated[
+        str | None,
+        typer.Option(help="Prompt rungs to also ask the largest tuned model with, e.g. few-shot-knn-4."),
+    ] = None,
+    distill: Annotated[
+        str | None,
+        typer.Option(
+            help="Context distillation: train on the untuned model's answers under this long prompt"
+            " (e.g. few-shot-knn-8) and ask the tuned model with the short --strategy prompt.",
+        ),
+    ] = None,
     forgetting: Annotated[
         bool, typer.Option(help="Measure general ability (bundled probe) before and after tuning.")
     ] = True,
@@ -477,7 +488,9 @@ def tune_command(
 
     `adaptlab tune tweet-sentiment --mode full --sizes 100 --epochs 2`
 
-    `adaptlab tune tweet-sentiment --strategy few-shot-knn-4 --sizes 100`
+    `adaptlab tune tweet-sentiment --sizes 100 --hybrid few-shot-knn-4` (tuned weights + best prompt)
+
+    `adaptlab tune tweet-sentiment --distill few-shot-knn-8 --sizes 200` (context distillation)
 
     `adaptlab tune data/tickets.jsonl --model ./models/qwen --checkpoint-steps 20`
     """
@@ -503,6 +516,8 @@ def tune_command(
             early_stopping_patience=patience or None,
             checkpoint_steps=checkpoint_steps,
             forgetting=forgetting,
+            hybrid=parse_csv_list(hybrid) or [],
+            distill=distill,
             consistency_sample=consistency_sample,
             limit=limit,
             batch_size=batch_size,

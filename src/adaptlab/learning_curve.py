@@ -31,7 +31,7 @@ from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_reque
 from adaptlab.evaluation.forgetting import answer_probe, compare_probe
 from adaptlab.models import Backend, load_backend
 from adaptlab.models.local import LocalBackend
-from adaptlab.prompting import Strategy, get_strategy
+from adaptlab.prompting import Strategy, expand_strategy_names, get_strategy
 from adaptlab.runs import (
     EvalConfig,
     RunListener,
@@ -72,6 +72,11 @@ class TuneRunConfig(EvalConfig):
     early_stopping_patience: int | None = Field(2, ge=1)
     checkpoint_steps: int | None = Field(None, ge=1)
     forgetting: bool = True
+    hybrid: list[str] = Field(default_factory=list)
+    """Prompt rungs to also ask the largest tuned model with (``lora-800+few-shot-knn-4``)."""
+    distill: str | None = None
+    """Context distillation: train on the base model's answers under this (long) prompt
+    instead of the gold answers; the tuned model is asked with the run's short prompt."""
     base_rung: bool = True
     """Also evaluate the untuned model with the same prompt (the curve's starting point)."""
 
@@ -140,9 +145,15 @@ def run_tune(
     run_id = new_run_id()
     outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples))
 
-    def train(strategy: Strategy, size: int, rung: str) -> TrainingRun:
-        selected = ordered[:size]
-        rows = build_rows(base, strategy.render_many(selected, task), [e.output for e in selected])
+    def preparer(store: Store | None) -> Callable[[str], Strategy]:
+        """Prepares rungs by name; search scores candidates through `store`'s result cache."""
+        return lambda name: _prepared(name, config, task, split, base, store, listener)
+
+    def train(strategy: Strategy, size: int, rung: str, targets: dict[str, str] | None) -> TrainingRun:
+        """Train on the first `size` examples; answers are gold, or the teacher's (distillation)."""
+        selected = [e for e in ordered[:size] if targets is None or e.id in targets]
+        answers = [targets[e.id] if targets else e.output for e in selected]
+        rows = build_rows(base, strategy.render_many(selected, task), answers)
         dev_rows = build_rows(base, strategy.render_many(split.dev, task), [e.output for e in split.dev])
         return finetune(
             base.directory,
@@ -152,15 +163,17 @@ def run_tune(
             registry=registry,
             base_fingerprint=base.cache_identity(),
             checkpoint_steps=config.checkpoint_steps,
-            on_step=listener.training_started(rung, size),
+            on_step=listener.training_started(rung, len(rows)),
         )
 
     if not is_main_process():
         # Another rank under `accelerate launch`: train in step with the main process, which
         # alone evaluates, writes the store and the run directory.
-        strategy = _prepared(prompt, config, task, split, base, None, listener)
+        prepared = preparer(None)
+        strategy = prepared(prompt)
+        targets = _teacher_answers(config, task, ordered[: sizes[-1]], base, prepared, None)
         for size in sizes:
-            train(strategy, size, tuned_rung_name(config.mode, size, prompt))
+            train(strategy, size, tuned_rung_name(config, size, prompt), targets)
         return outcome
 
     with Store.open(out_dir / DB_FILENAME) as store:
@@ -176,26 +189,39 @@ def run_tune(
             output_dir=str(outcome.directory),
         )
         try:
-            strategy = _prepared(prompt, config, task, split, base, store, listener)
+
+            def measure(backend: Backend, strategy: Strategy, rung: str) -> RungResult:
+                return _evaluate(config, task, examples, backend, strategy, store, listener, rung)
+
+            prepared = preparer(store)
+            strategy = prepared(prompt)
             base_probe = answer_probe(base) if config.forgetting else None
             if config.base_rung:
-                result = _evaluate(config, task, examples, base, strategy, store, listener, prompt)
-                _record(store, outcome, listener, result)
+                _record(store, outcome, listener, measure(base, strategy, prompt))
+            if config.distill:
+                # The teacher: the untuned model with the long prompt the student learns to do without.
+                _record(store, outcome, listener, measure(base, prepared(config.distill), config.distill))
+            targets = _teacher_answers(config, task, ordered[: sizes[-1]], base, prepared, store)
+            tuned: LocalBackend | None = None
             for size in sizes:
-                rung = tuned_rung_name(config.mode, size, prompt)
-                run = train(strategy, size, rung)
+                rung = tuned_rung_name(config, size, prompt)
+                run = train(strategy, size, rung, targets)
                 if run.reused:
                     listener.training_reused(rung, run)
+                del tuned
+                gc.collect()
                 tuned = _tuned_backend(base, run, config)
-                result = _evaluate(config, task, examples, tuned, strategy, store, listener, rung)
                 training = {"examples": size, "reused": run.reused, "key": run.weights.key}
+                training["targets"] = f"teacher:{config.distill}" if config.distill else "gold"
                 training.update(run.training)
                 training["weights"] = str(run.weights.directory)
                 forgetting = compare_probe(base_probe, answer_probe(tuned)) if base_probe else None
-                result = _with_details(result, training, forgetting.to_dict() if forgetting else None)
-                _record(store, outcome, listener, result)
-                del tuned
-                gc.collect()
+                details = (training, forgetting.to_dict() if forgetting else None)
+                _record(store, outcome, listener, _with_details(measure(tuned, strategy, rung), *details))
+                if size == sizes[-1]:
+                    for name in config.hybrid:
+                        hybrid = _with_details(measure(tuned, prepared(name), f"{rung}+{name}"), *details)
+                        _record(store, outcome, listener, hybrid)
             write_run_directory(outcome, config, base, command="tune")
         except BaseException:
             store.finish_run(run_id, status="failed")
@@ -204,24 +230,50 @@ def run_tune(
     return outcome
 
 
+def _teacher_answers(
+    config: TuneRunConfig,
+    task: Task,
+    examples: Sequence[Example],
+    base: Backend,
+    prepared: Callable[[str], Strategy],
+    store: Store | None,
+) -> dict[str, str] | None:
+    """For distillation, the base model's parsed answers under the teacher prompt, by example id.
+
+    Examples the teacher answered unparsably are left out of training (the student would learn
+    a failure); None when not distilling (train on gold answers).
+    """
+    if not config.distill:
+        return None
+    cache = ResultCache(store, base.cache_identity()) if config.cache and store else None
+    result = evaluate(task, examples, base, prepared(config.distill), split="train", cache=cache)
+    return {p.example_id: p.parsed for p in result.predictions if p.parsed is not None}
+
+
 def is_main_process() -> bool:
     """False in the non-zero ranks `accelerate launch` / `torchrun` start (RANK is set there)."""
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def tuned_rung_name(mode: str, size: int, prompt: str) -> str:
-    """``lora-100`` for the default prompt; ``lora-100+few-shot-knn-4`` for a hybrid rung."""
-    name = f"{mode}-{size}"
-    return name if prompt == "zero-shot" else f"{name}+{prompt}"
+def tuned_rung_name(config: TuneRunConfig, size: int, prompt: str) -> str:
+    """``lora-100``; ``lora-100@few-shot-knn-4`` when trained and evaluated with that prompt;
+    ``distill-lora-100`` when trained on a teacher prompt's answers. Hybrid rungs (the tuned
+    weights asked with another prompt) append ``+<prompt>``."""
+    name = f"{config.mode}-{size}"
+    if config.distill:
+        name = f"distill-{name}"
+    return name if prompt == "zero-shot" else f"{name}@{prompt}"
 
 
 def _single_prompt(config: TuneRunConfig, task: Task, split: TaskSplit) -> str:
+    """The one training prompt, after checking every prompt the run names can run on this task."""
     names = rung_names(config)
     if len(names) != 1:
         raise UsageError(
             f"tuning trains and evaluates with one prompt strategy, got {len(names)}: {', '.join(names)}"
         )
-    check_strategies([get_strategy(names[0])], task, split, config.split)
+    others = expand_strategy_names([*config.hybrid, *([config.distill] if config.distill else [])])
+    check_strategies([get_strategy(name) for name in [*names, *others]], task, split, config.split)
     return names[0]
 
 

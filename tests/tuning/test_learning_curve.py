@@ -21,6 +21,7 @@ from adaptlab.learning_curve import (
     tuned_rung_name,
 )
 from adaptlab.models.local import LocalBackend
+from adaptlab.prompting import get_strategy
 from adaptlab.store import DB_FILENAME, Store
 
 ROWS = [
@@ -56,9 +57,10 @@ def test_curve_sizes_cap_at_the_train_split() -> None:
     assert curve_sizes([5], 0) == []
 
 
-def test_rung_names_say_mode_size_and_hybrid_prompt() -> None:
-    assert tuned_rung_name("lora", 100, "zero-shot") == "lora-100"
-    assert tuned_rung_name("full", 50, "few-shot-knn-4") == "full-50+few-shot-knn-4"
+def test_rung_names_say_mode_size_training_prompt_and_distillation() -> None:
+    assert tuned_rung_name(TuneRunConfig(task="t"), 100, "zero-shot") == "lora-100"
+    assert tuned_rung_name(TuneRunConfig(task="t", mode="full"), 50, "cot") == "full-50@cot"
+    assert tuned_rung_name(TuneRunConfig(task="t", distill="cot"), 8, "zero-shot") == "distill-lora-8"
 
 
 def test_training_order_keeps_the_label_mix_in_every_prefix() -> None:
@@ -122,6 +124,53 @@ def test_run_tune_records_each_size_next_to_the_base_rung(
     again = run_tune(config, out_dir=out, backend_factory=factory)
     assert all(r.training["reused"] for r in again.results[1:])
     assert [r.metrics.accuracy for r in again.results] == [r.metrics.accuracy for r in outcome.results]
+
+
+def test_hybrid_and_distilled_rungs(task_file: Path, tiny_model_dir: Path, tmp_path: Path) -> None:
+    """Hybrid: the largest tuned model asked with another prompt. Distillation: the student is
+    trained on the teacher prompt's answers, and the teacher rung is measured for comparison."""
+    common = dict(task=str(task_file), model=str(tiny_model_dir), epochs=1, train_batch_size=4)
+    common |= dict(consistency_sample=0, forgetting=False, max_new_tokens=3)
+
+    def factory(spec: str, **options: object) -> LocalBackend:
+        return LocalBackend(Path(spec), model_id="tiny", fingerprint="t0", **options)  # type: ignore[arg-type]
+
+    hybrid = run_tune(
+        TuneRunConfig(**common, sizes=[4, 8], hybrid=["label-scoring"]),
+        out_dir=tmp_path,
+        backend_factory=factory,
+    )
+    assert [r.rung for r in hybrid.results] == ["zero-shot", "lora-4", "lora-8", "lora-8+label-scoring"]
+    assert hybrid.results[3].training["key"] == hybrid.results[2].training["key"]
+    assert hybrid.results[3].strategy["answer_mode"] == "score"
+
+    distilled = run_tune(
+        TuneRunConfig(**common, sizes=[6], distill="label-scoring"), out_dir=tmp_path, backend_factory=factory
+    )
+    assert [r.rung for r in distilled.results] == ["zero-shot", "label-scoring", "distill-lora-6"]
+    student = distilled.results[2]
+    assert student.training["targets"] == "teacher:label-scoring"
+    assert distilled.results[1].training is None  # the teacher is the untuned model
+
+
+def test_teacher_answers_are_parsed_and_failures_left_out(task_file: Path) -> None:
+    from adaptlab.data import load_task
+    from adaptlab.learning_curve import _teacher_answers
+
+    from fakes import ScriptedBackend
+
+    task = load_task(str(task_file))
+    teacher = ScriptedBackend(lambda text: "Positive." if "crew" in text else "no idea")
+    config = TuneRunConfig(task=str(task_file), distill="zero-shot")
+    answers = _teacher_answers(config, task, task.examples[:9], teacher, get_strategy, None)
+    assert answers == {e.id: "positive" for e in task.examples[:9] if "crew" in e.input}
+    assert _teacher_answers(TuneRunConfig(task="t"), task, task.examples, teacher, get_strategy, None) is None
+
+
+def test_unknown_hybrid_prompt_fails_before_loading(task_file: Path) -> None:
+    config = TuneRunConfig(task=str(task_file), model="no-such-model", hybrid=["few-shot-magic"])
+    with pytest.raises(UsageError, match="few-shot-magic"):
+        run_tune(config, out_dir=Path("unused"))
 
 
 runner = CliRunner()
