@@ -439,6 +439,13 @@ def tune_command(
     checkpoint_steps: Annotated[
         int | None, typer.Option(min=1, help="Checkpoint every this many steps [default: every epoch].")
     ] = None,
+    compare: Annotated[
+        str | None,
+        typer.Option(
+            help="Prompt rungs to evaluate on the untuned model beside the curve (`ladder` for all);"
+            " answers cached by earlier `adaptlab eval` runs are reused.",
+        ),
+    ] = None,
     hybrid: Annotated[
         str | None,
         typer.Option(help="Prompt rungs to also ask the largest tuned model with, e.g. few-shot-knn-4."),
@@ -488,6 +495,8 @@ def tune_command(
 
     `adaptlab tune tweet-sentiment --mode full --sizes 100 --epochs 2`
 
+    `adaptlab tune tweet-sentiment --sizes 25,50,100 --compare few-shot-knn-4,label-scoring`
+
     `adaptlab tune tweet-sentiment --sizes 100 --hybrid few-shot-knn-4` (tuned weights + best prompt)
 
     `adaptlab tune tweet-sentiment --distill few-shot-knn-8 --sizes 200` (context distillation)
@@ -516,6 +525,7 @@ def tune_command(
             early_stopping_patience=patience or None,
             checkpoint_steps=checkpoint_steps,
             forgetting=forgetting,
+            compare=parse_csv_list(compare) or [],
             hybrid=parse_csv_list(hybrid) or [],
             distill=distill,
             consistency_sample=consistency_sample,

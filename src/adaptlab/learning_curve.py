@@ -31,13 +31,14 @@ from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_reque
 from adaptlab.evaluation.forgetting import answer_probe, compare_probe
 from adaptlab.models import Backend, load_backend
 from adaptlab.models.local import LocalBackend
-from adaptlab.prompting import Strategy, expand_strategy_names, get_strategy
+from adaptlab.prompting import Strategy, get_strategy
 from adaptlab.runs import (
     EvalConfig,
     RunListener,
     RunOutcome,
     check_strategies,
     default_embedder,
+    expand_rungs,
     load_config_task,
     new_run_id,
     rung_names,
@@ -72,6 +73,8 @@ class TuneRunConfig(EvalConfig):
     early_stopping_patience: int | None = Field(2, ge=1)
     checkpoint_steps: int | None = Field(None, ge=1)
     forgetting: bool = True
+    compare: list[str] = Field(default_factory=list)
+    """Prompt rungs to evaluate on the untuned model beside the curve (cached answers reused)."""
     hybrid: list[str] = Field(default_factory=list)
     """Prompt rungs to also ask the largest tuned model with (``lora-800+few-shot-knn-4``)."""
     distill: str | None = None
@@ -198,6 +201,9 @@ def run_tune(
             base_probe = answer_probe(base) if config.forgetting else None
             if config.base_rung:
                 _record(store, outcome, listener, measure(base, strategy, prompt))
+            for name in expand_rungs(config.compare, config.shots):
+                if name not in (prompt, config.distill):
+                    _record(store, outcome, listener, measure(base, prepared(name), name))
             if config.distill:
                 # The teacher: the untuned model with the long prompt the student learns to do without.
                 _record(store, outcome, listener, measure(base, prepared(config.distill), config.distill))
@@ -272,7 +278,8 @@ def _single_prompt(config: TuneRunConfig, task: Task, split: TaskSplit) -> str:
         raise UsageError(
             f"tuning trains and evaluates with one prompt strategy, got {len(names)}: {', '.join(names)}"
         )
-    others = expand_strategy_names([*config.hybrid, *([config.distill] if config.distill else [])])
+    extra = [*config.compare, *config.hybrid, *([config.distill] if config.distill else [])]
+    others = expand_rungs(extra, config.shots)
     check_strategies([get_strategy(name) for name in [*names, *others]], task, split, config.split)
     return names[0]
 

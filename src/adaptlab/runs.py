@@ -121,10 +121,15 @@ def load_config_task(config: EvalConfig) -> Task:
 
 def rung_names(config: EvalConfig) -> list[str]:
     """The rungs `config` asks for, with ``ladder`` and bare few-shot families expanded."""
-    names: list[str] = []
-    for name in config.strategies:
-        names.extend(PROMPT_LADDER if name == LADDER_KEYWORD else [name])
-    return expand_strategy_names(names, config.shots)
+    return expand_rungs(config.strategies, config.shots)
+
+
+def expand_rungs(names: Sequence[str], shots: Sequence[int]) -> list[str]:
+    """Strategy names with ``ladder`` replaced by every prompt rung and families given K."""
+    expanded: list[str] = []
+    for name in names:
+        expanded.extend(PROMPT_LADDER if name == LADDER_KEYWORD else [name])
+    return expand_strategy_names(expanded, shots)
 
 
 def check_strategies(strategies: list[Strategy], task: Task, split: TaskSplit, evaluated: str) -> None:
