@@ -505,7 +505,7 @@ def tune_command(
     """
     from pydantic import ValidationError
 
-    from adaptlab.console import print_rung_table
+    from adaptlab.console import print_rung_table, print_training_table
     from adaptlab.learning_curve import TuneRunConfig, is_main_process, run_tune
     from adaptlab.runs import rung_names
 
@@ -549,6 +549,7 @@ def tune_command(
     with make_progress() as progress:
         outcome = run_tune(config, out_dir=out, listener=TuneConsoleListener(progress))
     print_rung_table(console, outcome)
+    print_training_table(console, outcome)
     console.print(f"results: {outcome.directory / 'results.json'}", highlight=False)
 
 

@@ -93,3 +93,37 @@ def print_rung_table(console: Console, outcome: RunOutcome) -> None:
     if outcome.task.labels and outcome.examples:
         label, accuracy = majority_baseline([e.output for e in outcome.examples])
         console.print(f'Baseline: always answering "{label}" scores {accuracy:.1%} here.', highlight=False)
+
+
+def print_training_table(console: Console, outcome: RunOutcome) -> None:
+    """What each tuned rung cost to train, and what it did to general ability."""
+    tuned = [result for result in outcome.results if result.training]
+    if not tuned:
+        return
+    table = Table(title="Training", title_justify="left", padding=(0, 1), **COMPACT)
+    headers = ["rung", "n", "steps", "s", "tok/s", "MiB", "dev", "agree", "Δ ref"]
+    for header in headers:
+        table.add_column(header, justify="left" if header == "rung" else "right", no_wrap=True)
+    for result in tuned:
+        t = result.training or {}
+        f = result.forgetting
+        best = t.get("best_dev_loss")
+        table.add_row(
+            result.rung + (" (reused)" if t.get("reused") else ""),
+            str(t["examples"]),
+            str(t["steps"]),
+            f"{t['wall_time_s']:.0f}",
+            f"{t['tokens_per_s']:.0f}",
+            f"{t['peak_memory_bytes'] / 2**20:.0f}",
+            "–" if best is None else f"{best:.3f}",
+            "–" if f is None else f"{f['agreement_with_base']:.0%}",
+            "–" if f is None else f"{100 * f['reference_accuracy_delta']:+.0f}",
+        )
+    console.print(table)
+    console.print(
+        "n: training examples; s: training time; MiB: peak memory; dev: best dev loss; agree:"
+        " general-probe answers unchanged from the untuned model; Δ ref: change in the probe's"
+        " reference accuracy, points (forgetting: agree well below 100% or Δ ref < 0).",
+        style="dim",
+        highlight=False,
+    )

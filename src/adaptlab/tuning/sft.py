@@ -32,7 +32,12 @@ from adaptlab.models.local import quiet_peft
 from adaptlab.tuning.config import TuneConfig
 from adaptlab.tuning.examples import TrainingRow, rows_hash, useful_tokens
 from adaptlab.tuning.registry import StoredWeights, WeightsRegistry, weights_key
-from adaptlab.tuning.trainer import CompletionOnlySFTTrainer, ProgressCallback, StepCallback
+from adaptlab.tuning.trainer import (
+    CompletionOnlySFTTrainer,
+    ProgressCallback,
+    StepCallback,
+    StepTimer,
+)
 
 MAX_DEV_ROWS = 64
 """Dev rows scored for early stopping: enough to see the loss turn, cheap to evaluate."""
@@ -106,6 +111,8 @@ def finetune(
         )
     # `disable_tqdm` swaps the bar for a callback printing every log line; the caller draws its own.
     trainer.remove_callback(PrinterCallback)
+    timer = StepTimer()
+    trainer.add_callback(timer)
     if on_step is not None:
         trainer.add_callback(ProgressCallback(trainer, on_step))
 
@@ -151,7 +158,8 @@ def finetune(
             "tokens_per_epoch": useful_tokens(rows),
             "tokens": tokens,
             "wall_time_s": seconds,
-            "tokens_per_s": tokens / seconds if seconds > 0 else 0.0,
+            "step_time_s": timer.seconds,
+            "tokens_per_s": tokens / timer.seconds if timer.seconds > 0 else 0.0,
             "peak_memory_bytes": memory.peak_bytes,
             "resumed_from_step": _checkpoint_step(resume_from),
             "device": str(trainer.args.device),

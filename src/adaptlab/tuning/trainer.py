@@ -90,6 +90,23 @@ class StepReport:
 StepCallback = Callable[[StepReport], None]
 
 
+class StepTimer(TrainerCallback):
+    """Seconds spent in optimizer steps only: the throughput figure, free of the dev-loss
+    evaluations, checkpoint writes and best-model reload that the wall time also contains."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started: float | None = None
+
+    def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        self._started = time.perf_counter()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if self._started is not None:
+            self.seconds += time.perf_counter() - self._started
+            self._started = None
+
+
 class ProgressCallback(TrainerCallback):
     """Forwards step, last logged loss and tokens/s to `on_step` (the CLI draws a bar)."""
 
