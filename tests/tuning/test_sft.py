@@ -17,7 +17,7 @@ from adaptlab.models.local import LocalBackend
 from adaptlab.tuning import TuneConfig, WeightsRegistry, build_rows, finetune
 from adaptlab.tuning.examples import IGNORE_INDEX, rows_hash
 from adaptlab.tuning.sft import load_base_model, training_arguments
-from adaptlab.tuning.trainer import CompletionOnlySFTTrainer
+from adaptlab.tuning.trainer import CompletionOnlySFTTrainer, use_packed_attention
 
 TEXTS = ["the crew was lovely", "flight delayed again", "what time does the gate open", "thanks so much"]
 LABELS = ["positive", "negative", "neutral", "positive"]
@@ -43,15 +43,19 @@ def test_rows_are_the_evaluation_prompt_then_the_answer(backend: LocalBackend) -
     assert rows_hash(rows) != rows_hash(rows[::-1])
 
 
+@pytest.mark.parametrize("packed", [True, False], ids=["packed-attention", "block-mask"])
 def test_loss_equals_full_logits_cross_entropy_on_completion_tokens(
-    backend: LocalBackend, tiny_model_dir: Path, tmp_path: Path
+    backend: LocalBackend, tiny_model_dir: Path, tmp_path: Path, packed: bool
 ) -> None:
-    """Projecting only completion positions through the LM head changes nothing in the loss."""
+    """Projecting only completion positions through the LM head, and attending within each
+    packed example only, change nothing in the loss: it equals per-example full forwards."""
     from datasets import Dataset
 
     convs, answers = conversations(4)
     rows = build_rows(backend, convs, answers)
     model = load_base_model(tiny_model_dir)
+    if packed:
+        assert use_packed_attention(model)
     args = training_arguments(TuneConfig(), tmp_path, interval=1, has_dev=False)
     columns = {"input_ids": [r.input_ids for r in rows], "labels": [r.labels for r in rows]}
     trainer = CompletionOnlySFTTrainer(
@@ -60,17 +64,24 @@ def test_loss_equals_full_logits_cross_entropy_on_completion_tokens(
     batch = trainer.data_collator([{"input_ids": r.input_ids, "labels": r.labels} for r in rows])
     assert batch["input_ids"].shape[0] == 1  # padding-free: one row, no pad tokens
     assert batch["input_ids"].shape[1] == sum(len(r.input_ids) for r in rows)
+    reference = load_base_model(tiny_model_dir)
     with torch.no_grad():
         ours = trainer.compute_loss(trainer.model, dict(batch))
         expected = 0.0
         count = 0
         for row in rows:
-            logits = model(torch.tensor([row.input_ids])).logits[0, :-1]
+            logits = reference(torch.tensor([row.input_ids])).logits[0, :-1]
             targets = torch.tensor(row.labels[1:])
             keep = targets != IGNORE_INDEX
             expected += torch.nn.functional.cross_entropy(logits[keep], targets[keep], reduction="sum")
             count += int(keep.sum())
     assert ours.item() == pytest.approx((expected / count).item(), rel=1e-5)
+    if packed:  # without the boundaries, examples would see each other: the loss would differ
+        unbounded = {k: v for k, v in batch.items() if k != "cu_seq_lens_q"}
+        with torch.no_grad():
+            assert trainer.compute_loss(trainer.model, unbounded).item() != pytest.approx(
+                ours.item(), rel=1e-5
+            )
 
 
 def test_finetune_stores_weights_and_reuses_them(

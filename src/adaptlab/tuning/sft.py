@@ -37,6 +37,7 @@ from adaptlab.tuning.trainer import (
     ProgressCallback,
     StepCallback,
     StepTimer,
+    use_packed_attention,
 )
 
 MAX_DEV_ROWS = 64
@@ -93,6 +94,7 @@ def finetune(
     checkpoints.mkdir(parents=True, exist_ok=True)
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
     model = load_base_model(base_dir)
+    packed = use_packed_attention(model)
     steps_per_epoch = math.ceil(len(rows) / config.batch_size)
     interval = checkpoint_steps or steps_per_epoch
     args = training_arguments(config, checkpoints, interval=interval, has_dev=bool(dev_rows))
@@ -128,6 +130,8 @@ def finetune(
     staging = work / "final"
     if trainer.accelerator.is_main_process:
         shutil.rmtree(staging, ignore_errors=True)
+    if packed:  # saved weights must load with a stock attention implementation
+        trainer.model.set_attn_implementation("sdpa")
     # Every rank takes part: under FSDP the full weights are gathered from all of them. The
     # adapter (LoRA) or model and tokenizer (full) are written as safetensors on rank 0.
     trainer.save_model(str(staging))
