@@ -81,42 +81,16 @@ def finetune(
     if stored is not None:
         return TrainingRun(stored, reused=True)
 
-    from datasets import Dataset
-    from transformers import (
-        AutoTokenizer,
-        EarlyStoppingCallback,
-        PrinterCallback,
-    )
     from transformers.trainer_utils import get_last_checkpoint
 
     work = registry.work_dir(key)
     checkpoints = work / CHECKPOINTS
     checkpoints.mkdir(parents=True, exist_ok=True)
-    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
-    model = load_base_model(base_dir)
-    packed = use_packed_attention(model)
-    steps_per_epoch = math.ceil(len(rows) / config.batch_size)
-    interval = checkpoint_steps or steps_per_epoch
-    args = training_arguments(config, checkpoints, interval=interval, has_dev=bool(dev_rows))
-    callbacks: list[Any] = []
-    if dev_rows and config.early_stopping_patience:
-        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
-    with quiet_peft():
-        trainer = CompletionOnlySFTTrainer(
-            model=model,
-            args=args,
-            train_dataset=Dataset.from_dict(_columns(rows)),
-            eval_dataset=Dataset.from_dict(_columns(dev_rows)) if dev_rows else None,
-            processing_class=tokenizer,
-            peft_config=lora_config(config) if config.mode == "lora" else None,
-            callbacks=callbacks,
-        )
-    # `disable_tqdm` swaps the bar for a callback printing every log line; the caller draws its own.
-    trainer.remove_callback(PrinterCallback)
-    timer = StepTimer()
-    trainer.add_callback(timer)
-    if on_step is not None:
-        trainer.add_callback(ProgressCallback(trainer, on_step))
+    interval = checkpoint_steps or math.ceil(len(rows) / config.batch_size)
+    training = build_trainer(
+        base_dir, rows, dev_rows, config, checkpoints, interval=interval, on_step=on_step
+    )
+    trainer, timer = training.trainer, training.timer
 
     resume_from = get_last_checkpoint(str(checkpoints))
     memory = PeakMemory()
@@ -130,7 +104,7 @@ def finetune(
     staging = work / "final"
     if trainer.accelerator.is_main_process:
         shutil.rmtree(staging, ignore_errors=True)
-    if packed:  # saved weights must load with a stock attention implementation
+    if training.packed_attention:  # saved weights must load with a stock attention implementation
         trainer.model.set_attn_implementation("sdpa")
     # Every rank takes part: under FSDP the full weights are gathered from all of them. The
     # adapter (LoRA) or model and tokenizer (full) are written as safetensors on rank 0.
@@ -175,6 +149,59 @@ def finetune(
     stored = registry.commit(key, staging, manifest)
     trainer.accelerator.wait_for_everyone()
     return TrainingRun(stored, reused=False)
+
+
+@dataclass
+class PreparedTrainer:
+    """A trainer ready to `train()`, with the timer of its optimizer steps."""
+
+    trainer: CompletionOnlySFTTrainer
+    timer: StepTimer
+    packed_attention: bool
+
+
+def build_trainer(
+    base_dir: Path,
+    rows: Sequence[TrainingRow],
+    dev_rows: Sequence[TrainingRow],
+    config: TuneConfig,
+    output_dir: Path,
+    *,
+    interval: int,
+    on_step: StepCallback | None = None,
+    checkpoints: bool = True,
+) -> PreparedTrainer:
+    """The trainer `finetune()` runs (the training benchmark builds the same one, without
+    checkpoints, so that it times exactly what users get)."""
+    from datasets import Dataset
+    from transformers import AutoTokenizer, EarlyStoppingCallback, PrinterCallback
+
+    tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
+    model = load_base_model(base_dir)
+    packed = use_packed_attention(model)
+    args = training_arguments(config, output_dir, interval=interval, has_dev=bool(dev_rows))
+    if not checkpoints:
+        args.save_strategy = "no"
+    callbacks: list[Any] = []
+    if dev_rows and config.early_stopping_patience and checkpoints:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=config.early_stopping_patience))
+    with quiet_peft():
+        trainer = CompletionOnlySFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_dict(_columns(rows)),
+            eval_dataset=Dataset.from_dict(_columns(dev_rows)) if dev_rows else None,
+            processing_class=tokenizer,
+            peft_config=lora_config(config) if config.mode == "lora" else None,
+            callbacks=callbacks,
+        )
+    # `disable_tqdm` swaps the bar for a callback printing every log line; the caller draws its own.
+    trainer.remove_callback(PrinterCallback)
+    timer = StepTimer()
+    trainer.add_callback(timer)
+    if on_step is not None:
+        trainer.add_callback(ProgressCallback(trainer, on_step))
+    return PreparedTrainer(trainer, timer, packed)
 
 
 def load_base_model(base_dir: Path) -> Any:
