@@ -253,7 +253,13 @@ def _teacher_answers(
         return None
     cache = ResultCache(store, base.cache_identity()) if config.cache and store else None
     result = evaluate(task, examples, base, prepared(config.distill), split="train", cache=cache)
-    return {p.example_id: p.parsed for p in result.predictions if p.parsed is not None}
+    answers = {p.example_id: p.parsed for p in result.predictions if p.parsed is not None}
+    if not answers:
+        raise UsageError(
+            f"the teacher prompt {config.distill} gave no parsable answer on {len(examples)} train"
+            " examples: there is nothing to distil; try a teacher rung with better format compliance"
+        )
+    return answers
 
 
 def is_main_process() -> bool:

@@ -165,6 +165,9 @@ def test_teacher_answers_are_parsed_and_failures_left_out(task_file: Path) -> No
     answers = _teacher_answers(config, task, task.examples[:9], teacher, get_strategy, None)
     assert answers == {e.id: "positive" for e in task.examples[:9] if "crew" in e.input}
     assert _teacher_answers(TuneRunConfig(task="t"), task, task.examples, teacher, get_strategy, None) is None
+    silent = ScriptedBackend(lambda text: "no idea")
+    with pytest.raises(UsageError, match="nothing to distil"):
+        _teacher_answers(config, task, task.examples[:9], silent, get_strategy, None)
 
 
 def test_unknown_hybrid_prompt_fails_before_loading(task_file: Path) -> None:
