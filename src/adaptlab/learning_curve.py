@@ -58,6 +58,9 @@ from adaptlab.tuning import (
 )
 
 ADAPTERS_DIR = "adapters"
+DEV_LOSS_EXAMPLES = 32
+"""Dev examples whose loss early stopping watches (label-stratified: a split's first rows can
+all share one label, and a dev loss on one label rewards a model that only says that label)."""
 
 
 class TuneRunConfig(EvalConfig):
@@ -145,6 +148,7 @@ def run_tune(
         raise UsageError(f"{config.model} is not a local model: fine-tuning needs local weights")
     registry = WeightsRegistry(out_dir / ADAPTERS_DIR)
     ordered = _stratified_order(split.train, config.seed)
+    dev = stratified_sample(split.dev, DEV_LOSS_EXAMPLES, seed=config.seed) if split.dev else ()
     run_id = new_run_id()
     outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples))
 
@@ -157,7 +161,7 @@ def run_tune(
         selected = [e for e in ordered[:size] if targets is None or e.id in targets]
         answers = [targets[e.id] if targets else e.output for e in selected]
         rows = build_rows(base, strategy.render_many(selected, task), answers)
-        dev_rows = build_rows(base, strategy.render_many(split.dev, task), [e.output for e in split.dev])
+        dev_rows = build_rows(base, strategy.render_many(dev, task), [e.output for e in dev])
         return finetune(
             base.directory,
             rows,

@@ -204,3 +204,32 @@ def test_tune_help_has_examples() -> None:
     result = runner.invoke(app, ["tune", "--help"])
     assert result.exit_code == 0
     assert "adaptlab tune tweet-sentiment --sizes 25,50,100" in result.output
+
+
+def test_dev_loss_rows_keep_the_label_mix(
+    task_file: Path, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A split's first dev rows can all share a label; early stopping must watch a mixed sample."""
+    import adaptlab.learning_curve as curve
+
+    seen: list[list[tuple[int, ...]]] = []
+    real_finetune = curve.finetune
+
+    def spy(base_dir, rows, dev_rows, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append([row.completion_ids for row in dev_rows])
+        return real_finetune(base_dir, rows, dev_rows, *args, **kwargs)
+
+    monkeypatch.setattr(curve, "finetune", spy)
+    monkeypatch.setattr(curve, "DEV_LOSS_EXAMPLES", 3)
+    config = TuneRunConfig(
+        task=str(task_file),
+        model=str(tiny_model_dir),
+        sizes=[4],
+        epochs=1,
+        consistency_sample=0,
+        forgetting=False,
+    )
+    config = config.model_copy(update={"fractions": (0.4, 0.3, 0.3), "max_new_tokens": 2})
+    run_tune(config, out_dir=tmp_path)
+    (dev_answers,) = seen
+    assert len(dev_answers) == 3 and len(set(dev_answers)) == 3  # a sample of 3: one per label

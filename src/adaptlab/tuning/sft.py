@@ -40,8 +40,6 @@ from adaptlab.tuning.trainer import (
     use_packed_attention,
 )
 
-MAX_DEV_ROWS = 64
-"""Dev rows scored for early stopping: enough to see the loss turn, cheap to evaluate."""
 CHECKPOINTS = "checkpoints"
 
 
@@ -71,11 +69,13 @@ def finetune(
 ) -> TrainingRun:
     """Train `config.mode` weights on `rows` (early-stopped on `dev_rows`), or reuse them.
 
+    Every dev row is scored at every checkpoint, so callers pass a small, label-stratified
+    sample (the learning curve uses `DEV_LOSS_EXAMPLES`).
+
     `checkpoint_steps` defaults to one checkpoint (and one dev-loss evaluation) per epoch.
     """
     if not rows:
         raise ValueError("fine-tuning needs at least one training example")
-    dev_rows = list(dev_rows)[:MAX_DEV_ROWS]
     key = weights_key(base_fingerprint, rows_hash(rows), rows_hash(dev_rows), config)
     stored = registry.get(key)
     if stored is not None:
