@@ -33,6 +33,10 @@ from adaptlab.prompting.parsing import normalize_answer
 
 PROBE_SYSTEM_PROMPT = "Answer briefly."
 """Neutral on purpose: the probe measures the model, not a prompt tuned to help it."""
+PROBE_MAX_NEW_TOKENS = 12
+"""References are 1–3 words; 12 tokens hold a short sentence around them ("The capital of
+France is Paris.") and keep the probe to seconds, since every row decodes until the longest
+answer stops."""
 MAX_CHANGED_EXAMPLES = 10
 """Changed answers a report shows: enough to see what kind of change it is, short enough to read."""
 
@@ -162,7 +166,7 @@ def matches_reference(answer: str, item: ProbeItem) -> bool:
 
 
 def answer_probe(
-    backend: Backend, items: Sequence[ProbeItem] | None = None, *, max_new_tokens: int = 24
+    backend: Backend, items: Sequence[ProbeItem] | None = None, *, max_new_tokens: int = PROBE_MAX_NEW_TOKENS
 ) -> ProbeAnswers:
     """Greedy answers of `backend` to every probe item, in one batched `generate` call.
 
