@@ -11,26 +11,11 @@ from typer.testing import CliRunner
 
 from adaptlab.cli import app
 from adaptlab.store import Store
+from sample_tasks import sentiment_rows
 
 runner = CliRunner()
 
-ROWS = [
-    {"id": f"r{i}", "input": text, "output": label}
-    for i, (text, label) in enumerate(
-        [
-            ("the crew was lovely", "positive"),
-            ("great service, thank you", "positive"),
-            ("thanks so much", "positive"),
-            ("flight delayed again", "negative"),
-            ("nobody told us anything", "negative"),
-            ("lost my bag", "negative"),
-            ("what time does the gate open", "neutral"),
-            ("flight to Boston?", "neutral"),
-            ("is wifi free", "neutral"),
-        ]
-        * 2
-    )
-]
+ROWS = sentiment_rows(2)
 
 
 @pytest.fixture()

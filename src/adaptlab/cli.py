@@ -89,6 +89,21 @@ IdFieldOpt = Annotated[str, typer.Option(help="Field / column holding the exampl
 ExtraOpt = Annotated[bool, typer.Option(help="Ignore fields other than input, output and id.")]
 SeedOpt = Annotated[int, typer.Option(help="Seed of the train/dev/test split (and of --limit sampling).")]
 FractionsOpt = Annotated[str, typer.Option(help="Train,dev,test shares of the split.")]
+ConsistencyOpt = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Examples per rung also asked through two variants (rephrased / demos reordered) to"
+        " measure consistency; 0 turns it off.",
+    ),
+]
+LimitOpt = Annotated[
+    int | None, typer.Option(min=1, help="Evaluate a label-stratified sample of this many examples.")
+]
+BatchSizeOpt = Annotated[
+    int, typer.Option(min=1, help="Most examples per batch; 1 measures plain request latency.")
+]
+OutOpt = Annotated[Path, typer.Option(help="Runs directory (holds adaptlab.db, adapters/ and run folders).")]
 
 
 def parse_csv_list(value: str | None) -> list[str] | None:
@@ -272,28 +287,15 @@ def eval_command(
         ),
     ] = ["zero-shot"],  # noqa: B006 - typer needs a literal default
     shots: Annotated[str, typer.Option(help="Demo counts for few-shot rungs named without one.")] = "4,8",
-    consistency_sample: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            help="Examples per rung also asked through two variants (rephrased / demos reordered) to"
-            " measure consistency; 0 turns it off.",
-        ),
-    ] = DEFAULT_CONSISTENCY_SAMPLE,
+    consistency_sample: ConsistencyOpt = DEFAULT_CONSISTENCY_SAMPLE,
     cache: Annotated[
         bool, typer.Option(help="Reuse answers stored by earlier runs (same weights, prompt, decoding).")
     ] = True,
     split: Annotated[str, typer.Option(help="Which split to evaluate: train, dev or test.")] = "test",
-    limit: Annotated[
-        int | None, typer.Option(min=1, help="Evaluate a label-stratified sample of this many examples.")
-    ] = None,
+    limit: LimitOpt = None,
     max_new_tokens: Annotated[int | None, typer.Option(min=1, help="Cap on generated tokens.")] = None,
-    batch_size: Annotated[
-        int, typer.Option(min=1, help="Most examples per batch; 1 measures plain request latency.")
-    ] = DEFAULT_MAX_BATCH_SIZE,
-    out: Annotated[Path, typer.Option(help="Runs directory (holds adaptlab.db and run folders).")] = (
-        DEFAULT_RUNS_DIR
-    ),
+    batch_size: BatchSizeOpt = DEFAULT_MAX_BATCH_SIZE,
+    out: OutOpt = DEFAULT_RUNS_DIR,
     labels: LabelsOpt = None,
     instruction: InstructionOpt = None,
     input_field: InputFieldOpt = "input",
@@ -460,18 +462,10 @@ def tune_command(
     forgetting: Annotated[
         bool, typer.Option(help="Measure general ability (bundled probe) before and after tuning.")
     ] = True,
-    consistency_sample: Annotated[
-        int, typer.Option(min=0, help="Examples per rung also asked through two prompt variants.")
-    ] = DEFAULT_CONSISTENCY_SAMPLE,
-    limit: Annotated[
-        int | None, typer.Option(min=1, help="Evaluate a label-stratified sample of this many test examples.")
-    ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Most examples per evaluation batch.")] = (
-        DEFAULT_MAX_BATCH_SIZE
-    ),
-    out: Annotated[
-        Path, typer.Option(help="Runs directory (holds adaptlab.db, adapters/ and run folders).")
-    ] = (DEFAULT_RUNS_DIR),
+    consistency_sample: ConsistencyOpt = DEFAULT_CONSISTENCY_SAMPLE,
+    limit: LimitOpt = None,
+    batch_size: BatchSizeOpt = DEFAULT_MAX_BATCH_SIZE,
+    out: OutOpt = DEFAULT_RUNS_DIR,
     labels: LabelsOpt = None,
     instruction: InstructionOpt = None,
     input_field: InputFieldOpt = "input",

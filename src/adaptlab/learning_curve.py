@@ -24,7 +24,6 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-import adaptlab
 from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sample
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_requests
@@ -41,6 +40,7 @@ from adaptlab.runs import (
     expand_rungs,
     load_config_task,
     new_run_id,
+    recorded_run,
     rung_names,
     strategy_context,
     write_run_directory,
@@ -183,60 +183,47 @@ def run_tune(
             train(strategy, size, tuned_rung_name(config, size, prompt), targets)
         return outcome
 
-    with Store.open(out_dir / DB_FILENAME) as store:
-        store.start_run(
-            run_id=run_id,
-            command="tune",
-            task_name=task.name,
-            task_hash=task.content_hash,
-            model_id=base.model_id,
-            model_fingerprint=base.fingerprint,
-            config=config.model_dump(mode="json"),
-            adaptlab_version=adaptlab.__version__,
-            output_dir=str(outcome.directory),
-        )
-        try:
+    with (
+        Store.open(out_dir / DB_FILENAME) as store,
+        recorded_run(store, outcome, config, base, command="tune"),
+    ):
 
-            def measure(backend: Backend, strategy: Strategy, rung: str) -> RungResult:
-                return _evaluate(config, task, examples, backend, strategy, store, listener, rung)
+        def measure(backend: Backend, strategy: Strategy, rung: str) -> RungResult:
+            return _evaluate(config, task, examples, backend, strategy, store, listener, rung)
 
-            prepared = preparer(store)
-            strategy = prepared(prompt)
-            base_probe = answer_probe(base) if config.forgetting else None
-            if config.base_rung:
-                _record(store, outcome, listener, measure(base, strategy, prompt))
-            for name in expand_rungs(config.compare, config.shots):
-                if name not in (prompt, config.distill):
-                    _record(store, outcome, listener, measure(base, prepared(name), name))
-            if config.distill:
-                # The teacher: the untuned model with the long prompt the student learns to do without.
-                _record(store, outcome, listener, measure(base, prepared(config.distill), config.distill))
-            targets = _teacher_answers(config, task, ordered[: sizes[-1]], base, prepared, store)
-            tuned: LocalBackend | None = None
-            for size in sizes:
-                rung = tuned_rung_name(config, size, prompt)
-                run = train(strategy, size, rung, targets)
-                if run.reused:
-                    listener.training_reused(rung, run)
-                del tuned
-                gc.collect()
-                tuned = _tuned_backend(base, run, config)
-                training = {"examples": size, "reused": run.reused, "key": run.weights.key}
-                training["targets"] = f"teacher:{config.distill}" if config.distill else "gold"
-                training.update(run.training)
-                training["weights"] = str(run.weights.directory)
-                forgetting = compare_probe(base_probe, answer_probe(tuned)) if base_probe else None
-                details = (training, forgetting.to_dict() if forgetting else None)
-                _record(store, outcome, listener, _with_details(measure(tuned, strategy, rung), *details))
-                if size == sizes[-1]:
-                    for name in config.hybrid:
-                        hybrid = _with_details(measure(tuned, prepared(name), f"{rung}+{name}"), *details)
-                        _record(store, outcome, listener, hybrid)
-            write_run_directory(outcome, config, base, command="tune")
-        except BaseException:
-            store.finish_run(run_id, status="failed")
-            raise
-        store.finish_run(run_id, status="complete")
+        prepared = preparer(store)
+        strategy = prepared(prompt)
+        base_probe = answer_probe(base) if config.forgetting else None
+        if config.base_rung:
+            _record(store, outcome, listener, measure(base, strategy, prompt))
+        for name in expand_rungs(config.compare, config.shots):
+            if name not in (prompt, config.distill):
+                _record(store, outcome, listener, measure(base, prepared(name), name))
+        if config.distill:
+            # The teacher: the untuned model with the long prompt the student learns to do without.
+            _record(store, outcome, listener, measure(base, prepared(config.distill), config.distill))
+        targets = _teacher_answers(config, task, ordered[: sizes[-1]], base, prepared, store)
+        tuned: LocalBackend | None = None
+        for size in sizes:
+            rung = tuned_rung_name(config, size, prompt)
+            run = train(strategy, size, rung, targets)
+            if run.reused:
+                listener.training_reused(rung, run)
+            del tuned
+            gc.collect()
+            tuned = _tuned_backend(base, run, config)
+            training = {"examples": size, "reused": run.reused, "key": run.weights.key}
+            training["targets"] = f"teacher:{config.distill}" if config.distill else "gold"
+            training.update(run.training)
+            training["weights"] = str(run.weights.directory)
+            forgetting = compare_probe(base_probe, answer_probe(tuned)) if base_probe else None
+            details = (training, forgetting.to_dict() if forgetting else None)
+            _record(store, outcome, listener, _with_details(measure(tuned, strategy, rung), *details))
+            if size == sizes[-1]:
+                for name in config.hybrid:
+                    hybrid = _with_details(measure(tuned, prepared(name), f"{rung}+{name}"), *details)
+                    _record(store, outcome, listener, hybrid)
+        write_run_directory(outcome, config, base, command="tune")
     return outcome
 
 

@@ -9,6 +9,7 @@ crashed or was killed never looks complete.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -16,7 +17,7 @@ import platform
 import secrets
 import shutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -184,18 +185,7 @@ def run_eval(
     )
     with Store.open(out_dir / DB_FILENAME) as store:
         cache = ResultCache(store, backend.cache_identity()) if config.cache else None
-        store.start_run(
-            run_id=run_id,
-            command="eval",
-            task_name=task.name,
-            task_hash=task.content_hash,
-            model_id=backend.model_id,
-            model_fingerprint=backend.fingerprint,
-            config=config.model_dump(mode="json"),
-            adaptlab_version=adaptlab.__version__,
-            output_dir=str(outcome.directory),
-        )
-        try:
+        with recorded_run(store, outcome, config, backend, command="eval"):
             for strategy in strategies:
                 context = strategy_context(config, task, split, backend, cache, listener, strategy.name)
                 context.embedder = embedder_factory or default_embedder
@@ -218,11 +208,32 @@ def run_eval(
                 outcome.results.append(result)
                 listener.rung_finished(result)
             write_run_directory(outcome, config, backend)
-        except BaseException:
-            store.finish_run(run_id, status="failed")
-            raise
-        store.finish_run(run_id, status="complete")
     return outcome
+
+
+@contextlib.contextmanager
+def recorded_run(
+    store: Store, outcome: RunOutcome, config: BaseModel, backend: Backend, *, command: str
+) -> Iterator[None]:
+    """Record the run in the store when it starts; mark it failed if the block raises
+    (a killed process leaves it "running"), complete when the block finishes."""
+    store.start_run(
+        run_id=outcome.run_id,
+        command=command,
+        task_name=outcome.task.name,
+        task_hash=outcome.task.content_hash,
+        model_id=backend.model_id,
+        model_fingerprint=backend.fingerprint,
+        config=config.model_dump(mode="json"),
+        adaptlab_version=adaptlab.__version__,
+        output_dir=str(outcome.directory),
+    )
+    try:
+        yield
+    except BaseException:
+        store.finish_run(outcome.run_id, status="failed")
+        raise
+    store.finish_run(outcome.run_id, status="complete")
 
 
 def strategy_context(

@@ -23,24 +23,9 @@ from adaptlab.learning_curve import (
 from adaptlab.models.local import LocalBackend
 from adaptlab.prompting import get_strategy
 from adaptlab.store import DB_FILENAME, Store
+from sample_tasks import sentiment_rows
 
-ROWS = [
-    {"id": f"r{i}", "input": text, "output": label}
-    for i, (text, label) in enumerate(
-        [
-            ("the crew was lovely", "positive"),
-            ("great service, thank you", "positive"),
-            ("thanks so much", "positive"),
-            ("flight delayed again", "negative"),
-            ("nobody told us anything", "negative"),
-            ("lost my bag", "negative"),
-            ("what time does the gate open", "neutral"),
-            ("flight to Boston?", "neutral"),
-            ("is wifi free", "neutral"),
-        ]
-        * 3
-    )
-]
+ROWS = sentiment_rows(3)
 
 
 @pytest.fixture()
