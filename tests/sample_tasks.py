@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 SENTIMENT_EXAMPLES = [
     ("the crew was lovely", "positive"),
     ("great service, thank you", "positive"),
@@ -21,3 +24,9 @@ def sentiment_rows(repeat: int) -> list[dict[str, str]]:
         {"id": f"r{i}", "input": text, "output": label}
         for i, (text, label) in enumerate(SENTIMENT_EXAMPLES * repeat)
     ]
+
+
+def write_sentiment_task(path: Path, repeat: int) -> Path:
+    """Write `sentiment_rows(repeat)` as a JSONL task file at `path`."""
+    path.write_text("".join(json.dumps(row) + "\n" for row in sentiment_rows(repeat)))
+    return path

@@ -11,19 +11,14 @@ from typer.testing import CliRunner
 
 from adaptlab.cli import app
 from adaptlab.store import Store
-from sample_tasks import sentiment_rows
+from sample_tasks import write_sentiment_task
 
 runner = CliRunner()
-
-ROWS = sentiment_rows(2)
 
 
 @pytest.fixture()
 def task_file(tmp_path: Path) -> Path:
-    path = tmp_path / "tweets.jsonl"
-    rows = [{**row, "id": f"{row['id']}-{n}"} for n, row in enumerate(ROWS)]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
+    return write_sentiment_task(tmp_path / "tweets.jsonl", repeat=2)
 
 
 def test_help_shows_examples() -> None:

@@ -26,7 +26,7 @@ from pydantic import Field, field_validator
 
 from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sample
 from adaptlab.errors import UsageError
-from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_requests
+from adaptlab.evaluation import ResultCache, RungResult, evaluate
 from adaptlab.evaluation.forgetting import answer_probe, compare_probe
 from adaptlab.models import Backend, load_backend
 from adaptlab.models.local import LocalBackend
@@ -37,12 +37,14 @@ from adaptlab.runs import (
     RunOutcome,
     check_strategies,
     default_embedder,
+    evaluate_rung,
     expand_rungs,
     load_config_task,
     new_run_id,
+    prepare_strategy,
+    record_result,
     recorded_run,
     rung_names,
-    strategy_context,
     write_run_directory,
 )
 from adaptlab.store import DB_FILENAME, Store
@@ -189,19 +191,20 @@ def run_tune(
     ):
 
         def measure(backend: Backend, strategy: Strategy, rung: str) -> RungResult:
-            return _evaluate(config, task, examples, backend, strategy, store, listener, rung)
+            cache = ResultCache(store, backend.cache_identity()) if config.cache else None
+            return evaluate_rung(config, task, examples, backend, strategy, cache, listener, rung=rung)
 
         prepared = preparer(store)
         strategy = prepared(prompt)
         base_probe = answer_probe(base) if config.forgetting else None
         if config.base_rung:
-            _record(store, outcome, listener, measure(base, strategy, prompt))
+            record_result(store, outcome, listener, measure(base, strategy, prompt))
         for name in expand_rungs(config.compare, config.shots):
             if name not in (prompt, config.distill):
-                _record(store, outcome, listener, measure(base, prepared(name), name))
+                record_result(store, outcome, listener, measure(base, prepared(name), name))
         if config.distill:
             # The teacher: the untuned model with the long prompt the student learns to do without.
-            _record(store, outcome, listener, measure(base, prepared(config.distill), config.distill))
+            record_result(store, outcome, listener, measure(base, prepared(config.distill), config.distill))
         targets = _teacher_answers(config, task, ordered[: sizes[-1]], base, prepared, store)
         tuned: LocalBackend | None = None
         for size in sizes:
@@ -218,11 +221,11 @@ def run_tune(
             training["weights"] = str(run.weights.directory)
             forgetting = compare_probe(base_probe, answer_probe(tuned)) if base_probe else None
             details = (training, forgetting.to_dict() if forgetting else None)
-            _record(store, outcome, listener, _with_details(measure(tuned, strategy, rung), *details))
+            record_result(store, outcome, listener, _with_details(measure(tuned, strategy, rung), *details))
             if size == sizes[-1]:
                 for name in config.hybrid:
                     hybrid = _with_details(measure(tuned, prepared(name), f"{rung}+{name}"), *details)
-                    _record(store, outcome, listener, hybrid)
+                    record_result(store, outcome, listener, hybrid)
         write_run_directory(outcome, config, base, command="tune")
     return outcome
 
@@ -311,37 +314,8 @@ def _prepared(
 ) -> Strategy:
     strategy = get_strategy(name)
     cache = ResultCache(store, backend.cache_identity()) if config.cache and store else None
-    context = strategy_context(config, task, split, backend, cache, listener, name)
-    context.embedder = default_embedder
-    strategy.prepare(context)
+    prepare_strategy(strategy, config, task, split, backend, cache, listener, default_embedder)
     return strategy
-
-
-def _evaluate(
-    config: TuneRunConfig,
-    task: Task,
-    examples: Sequence[Example],
-    backend: Backend,
-    strategy: Strategy,
-    store: Store,
-    listener: RunListener,
-    rung: str,
-) -> RungResult:
-    cache = ResultCache(store, backend.cache_identity()) if config.cache else None
-    on_progress = listener.rung_started(rung, planned_requests(len(examples), config.consistency_sample))
-    result = evaluate(
-        task,
-        examples,
-        backend,
-        strategy,
-        split=config.split,
-        max_new_tokens=config.max_new_tokens,
-        on_progress=on_progress,
-        cache=cache,
-        consistency_sample=config.consistency_sample,
-        seed=config.seed,
-    )
-    return _renamed(result, rung)
 
 
 def _tuned_backend(base: LocalBackend, run: TrainingRun, config: TuneRunConfig) -> LocalBackend:
@@ -363,17 +337,7 @@ def _tuned_backend(base: LocalBackend, run: TrainingRun, config: TuneRunConfig) 
     )
 
 
-def _renamed(result: RungResult, rung: str) -> RungResult:
-    return replace(result, rung=rung)
-
-
 def _with_details(
     result: RungResult, training: dict[str, Any], forgetting: dict[str, Any] | None
 ) -> RungResult:
     return replace(result, training=training, forgetting=forgetting)
-
-
-def _record(store: Store, outcome: RunOutcome, listener: RunListener, result: RungResult) -> None:
-    store.record_rung(outcome.run_id, result)
-    outcome.results.append(result)
-    listener.rung_finished(result)

@@ -18,7 +18,7 @@ import secrets
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -187,26 +187,22 @@ def run_eval(
         cache = ResultCache(store, backend.cache_identity()) if config.cache else None
         with recorded_run(store, outcome, config, backend, command="eval"):
             for strategy in strategies:
-                context = strategy_context(config, task, split, backend, cache, listener, strategy.name)
-                context.embedder = embedder_factory or default_embedder
-                strategy.prepare(context)
-                total = planned_requests(len(examples), config.consistency_sample)
-                on_progress = listener.rung_started(strategy.name, total)
-                result = evaluate(
-                    task,
-                    examples,
-                    backend,
+                prepare_strategy(
                     strategy,
-                    split=config.split,
-                    max_new_tokens=config.max_new_tokens,
-                    on_progress=on_progress,
-                    cache=cache,
-                    consistency_sample=config.consistency_sample,
-                    seed=config.seed,
+                    config,
+                    task,
+                    split,
+                    backend,
+                    cache,
+                    listener,
+                    embedder_factory or default_embedder,
                 )
-                store.record_rung(run_id, result)
-                outcome.results.append(result)
-                listener.rung_finished(result)
+                record_result(
+                    store,
+                    outcome,
+                    listener,
+                    evaluate_rung(config, task, examples, backend, strategy, cache, listener),
+                )
             write_run_directory(outcome, config, backend)
     return outcome
 
@@ -234,6 +230,61 @@ def recorded_run(
         store.finish_run(outcome.run_id, status="failed")
         raise
     store.finish_run(outcome.run_id, status="complete")
+
+
+def prepare_strategy(
+    strategy: Strategy,
+    config: EvalConfig,
+    task: Task,
+    split: TaskSplit,
+    backend: Backend,
+    cache: ResultCache | None,
+    listener: RunListener,
+    embedder: Callable[[], Any],
+) -> None:
+    """Let `strategy` prepare from the train/dev splits (demos, prompt search on dev)."""
+    context = strategy_context(config, task, split, backend, cache, listener, strategy.name)
+    context.embedder = embedder
+    strategy.prepare(context)
+
+
+def evaluate_rung(
+    config: EvalConfig,
+    task: Task,
+    examples: Sequence[Example],
+    backend: Backend,
+    strategy: Strategy,
+    cache: ResultCache | None,
+    listener: RunListener,
+    *,
+    rung: str | None = None,
+) -> RungResult:
+    """Evaluate one rung as `config` asks (split, decoding, consistency probe), with progress.
+
+    `rung` names the result when it is not the strategy's own name (a tuned model's rung).
+    """
+    name = rung or strategy.name
+    on_progress = listener.rung_started(name, planned_requests(len(examples), config.consistency_sample))
+    result = evaluate(
+        task,
+        examples,
+        backend,
+        strategy,
+        split=config.split,
+        max_new_tokens=config.max_new_tokens,
+        on_progress=on_progress,
+        cache=cache,
+        consistency_sample=config.consistency_sample,
+        seed=config.seed,
+    )
+    return result if rung is None else replace(result, rung=rung)
+
+
+def record_result(store: Store, outcome: RunOutcome, listener: RunListener, result: RungResult) -> None:
+    """Store a rung's result, add it to the run's outcome and tell the listener."""
+    store.record_rung(outcome.run_id, result)
+    outcome.results.append(result)
+    listener.rung_finished(result)
 
 
 def strategy_context(

@@ -12,15 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from tuning.test_learning_curve import ROWS
+from sample_tasks import write_sentiment_task
 
 
 def test_two_process_ddp_on_cpu(tiny_model_dir: Path, tmp_path: Path) -> None:
     accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent))
     if accelerate is None:
         pytest.fail("accelerate's launcher is not installed next to this Python")
-    task = tmp_path / "task.jsonl"
-    task.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
+    task = write_sentiment_task(tmp_path / "task.jsonl", repeat=3)
     out = tmp_path / "runs"
     command = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--main_process_port", "0"]
     command += ["-m", "adaptlab", "tune", str(task), "--model", str(tiny_model_dir), "--sizes", "8"]

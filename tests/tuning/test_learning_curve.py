@@ -23,17 +23,12 @@ from adaptlab.learning_curve import (
 from adaptlab.models.local import LocalBackend
 from adaptlab.prompting import get_strategy
 from adaptlab.store import DB_FILENAME, Store
-from sample_tasks import sentiment_rows
-
-ROWS = sentiment_rows(3)
+from sample_tasks import write_sentiment_task
 
 
 @pytest.fixture()
 def task_file(tmp_path: Path) -> Path:
-    path = tmp_path / "tweets.jsonl"
-    rows = [{**row, "id": f"{row['id']}-{n}"} for n, row in enumerate(ROWS)]
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path
+    return write_sentiment_task(tmp_path / "tweets.jsonl", repeat=3)
 
 
 def test_curve_sizes_cap_at_the_train_split() -> None:
