@@ -1,0 +1,164 @@
+"""The decision framework: what weighs on prompting vs fine-tuning besides accuracy.
+
+Accuracy decides most cases, but a person choosing also weighs cost, how soon it can ship,
+how much labelled data it takes, latency, format control, what tuning may break, how fast a
+change can be tried, whether the model is API-only, and where the data goes. Each row sets the
+best prompt rung against the best tuned rung as this run measured (or configured) them, so the
+table argues with numbers rather than folklore.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from adaptlab.decide.costs import RungCost
+from adaptlab.decide.data_needed import DataNeeded
+from adaptlab.decide.rungs import metric, number, prompt_tokens, rung_kind, training_examples
+from adaptlab.decide.wording import count, pct, points, seconds, tokens, usd
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One row: the factor, the prompt rung's value, the tuned rung's value, a short note."""
+
+    factor: str
+    prompt: str
+    tuned: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Side:
+    """A rung, its cost and the backend that answered it; `missing` says why there is none."""
+
+    rung: dict[str, Any] | None
+    cost: RungCost | None
+    backend: str | None
+    missing: str = "not run"
+    enough: DataNeeded | None = None
+    """For the tuned side: the smallest training set that matched it, when smaller than its own."""
+
+
+def decision_factors(prompt: Side, tuned: Side) -> list[Factor]:
+    """The framework table for the best prompt rung against the best tuned rung."""
+    rows = [
+        ("Cost per 1,000 requests", cost_per_1k, "local: compute × your $/hour; hosted: tokens × price"),
+        ("Speed to deploy", speed_to_deploy, "time this run spent getting the rung ready to answer"),
+        ("Data needed", data_needed, "labelled examples the approach consumed"),
+        ("Latency p50 / p95", latency, "per example: the wall time of the batch that carried it"),
+        ("Prompt tokens per request", prompt_size, "paid on every request; shorter is what tuning buys"),
+        ("Style and format control", format_control, "answers that were exactly an allowed answer"),
+        ("Factual knowledge and general ability", general_ability, "a general probe, before vs after tuning"),
+        ("Iteration speed", iteration, "time to try one change"),
+        ("Works with API-only models", api_only, "fine-tuning needs the weights on this machine"),
+        ("Privacy", privacy, "where the task's inputs go"),
+    ]
+    return [
+        Factor(name, describe(prompt, "prompt"), describe(tuned, "tuned"), note)
+        for name, describe, note in rows
+    ]
+
+
+def cost_per_1k(side: Side, family: str) -> str:
+    if side.rung is None or side.cost is None:
+        return side.missing
+    per_1k = side.cost.usd_per_1k_requests
+    if per_1k is not None:
+        how = "machine time" if side.cost.priced_by == "machine-time" else "price table"
+        return f"{usd(per_1k)} ({how})"
+    compute = side.cost.seconds_per_request
+    return f"{seconds(compute * 1000)} of compute, unpriced" if compute else "unknown"
+
+
+def speed_to_deploy(side: Side, family: str) -> str:
+    if side.rung is None:
+        return side.missing
+    evaluation = f"{seconds(metric(side.rung, 'wall_time_s'))} to evaluate"
+    if family == "prompt":
+        trials = (side.rung.get("strategy") or {}).get("trials") or []
+        return f"{evaluation}, after trying {len(trials)} candidate prompts" if trials else evaluation
+    training = side.rung.get("training") or {}
+    reused = " (reused)" if training.get("reused") else ""
+    return f"{seconds(number(training.get('wall_time_s')))} of training{reused} + {evaluation}"
+
+
+def data_needed(side: Side, family: str) -> str:
+    if side.rung is None:
+        return side.missing
+    if family == "tuned":
+        examples = count(training_examples(side.rung))
+        if rung_kind(side.rung) == "distilled":
+            teacher = str((side.rung.get("training") or {}).get("targets", "")).removeprefix("teacher:")
+            return f"{examples} unlabelled inputs answered by {teacher or 'the teacher prompt'}"
+        enough = side.enough
+        if enough and enough.best_rung == side.rung["rung"] and enough.rung != side.rung["rung"]:
+            return (
+                f"{examples} labelled training examples ({count(enough.examples)} were enough: {enough.rung})"
+            )
+        return f"{examples} labelled training examples"
+    strategy = side.rung.get("strategy") or {}
+    demos = number(strategy.get("k")) or len(strategy.get("demo_ids") or [])
+    words = f"{count(demos)} labelled demos"
+    dev = number(strategy.get("dev_examples"))
+    return f"{words} + {count(dev)} dev examples searched on" if dev else words
+
+
+def latency(side: Side, family: str) -> str:
+    if side.rung is None:
+        return side.missing
+    return f"{seconds(metric(side.rung, 'latency_p50_s'))} / {seconds(metric(side.rung, 'latency_p95_s'))}"
+
+
+def prompt_size(side: Side, family: str) -> str:
+    return side.missing if side.rung is None else tokens(prompt_tokens(side.rung))
+
+
+def format_control(side: Side, family: str) -> str:
+    if side.rung is None:
+        return side.missing
+    return f"{pct(metric(side.rung, 'format_compliance'))} format compliance"
+
+
+def general_ability(side: Side, family: str) -> str:
+    if side.rung is None:
+        return side.missing
+    if family == "prompt":
+        return "unchanged: the base weights are not touched"
+    forgetting = side.rung.get("forgetting") or {}
+    agreement = number(forgetting.get("agreement_with_base"))
+    if agreement is None:
+        return "not measured"
+    before = number(forgetting.get("reference_accuracy_before"))
+    after = number(forgetting.get("reference_accuracy_after"))
+    delta = number(forgetting.get("reference_accuracy_delta"))
+    return (
+        f"agrees with the base on {pct(agreement)} of {count(number(forgetting.get('n')))} general"
+        f" questions; reference accuracy {pct(before)} → {pct(after)} ({points(delta)})"
+    )
+
+
+def iteration(side: Side, family: str) -> str:
+    if side.rung is None:
+        return side.missing
+    evaluation = metric(side.rung, "wall_time_s")
+    if family == "prompt":
+        return f"one evaluation: {seconds(evaluation)}"
+    training = number((side.rung.get("training") or {}).get("wall_time_s"))
+    total = None if training is None or evaluation is None else training + evaluation
+    return f"training + evaluation: {seconds(total)}"
+
+
+def api_only(side: Side, family: str) -> str:
+    if side.rung is None:
+        return side.missing
+    return "yes" if family == "prompt" else "no: needs the model's weights"
+
+
+def privacy(side: Side, family: str) -> str:
+    if side.rung is None:
+        return side.missing
+    if side.backend == "local":
+        what = "inputs and training data" if family == "tuned" else "inputs"
+        return f"{what} stay on this machine"
+    return f"inputs are sent to the {side.backend or 'model'} endpoint"

@@ -1,0 +1,99 @@
+"""The sentences a decision gives as reasons, each citing a measured figure.
+
+Kept apart from the rules (`adaptlab.decide.recommend`) so a rule reads as "which sentences",
+and the wording of a figure lives in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adaptlab.decide.costs import RungCost
+from adaptlab.decide.evidence import Evidence
+from adaptlab.decide.gain import Gain
+from adaptlab.decide.rungs import accuracy, metric, number, prompt_tokens, training_mode
+from adaptlab.decide.wording import CI, count, interval, pct, points, seconds, tokens, usd
+
+
+def best_prompt_sentence(e: Evidence) -> str:
+    p = e.prompt
+    assert p is not None
+    baseline = e.results.get("baseline") or {}
+    floor = number(baseline.get("accuracy"))
+    against = (
+        f', against {pct(floor)} for always answering "{baseline.get("majority_label")}"' if floor else ""
+    )
+    return (
+        f"{p['rung']} is the best prompt rung: {pct(accuracy(p))} ({accuracy_interval(p)}) on"
+        f" {count(metric(p, 'n'))} test examples{against}, with {tokens(prompt_tokens(p))} per request."
+    )
+
+
+def cost_sentence(rung: dict[str, Any], costs: dict[str, RungCost]) -> str:
+    cost = costs[rung["rung"]]
+    compute = f"{seconds(cost.seconds_per_request)} of compute per request"
+    if cost.usd_per_1k_requests is None:
+        return f"{rung['rung']} takes {compute} (unpriced: add its model to the cost settings' prices)."
+    return f"{rung['rung']} costs {usd(cost.usd_per_1k_requests)} per 1,000 requests ({compute})."
+
+
+def plateau_or_cost(e: Evidence) -> str:
+    """The plateau verdict when there was enough evidence for one, else what prompting costs."""
+    assert e.prompt is not None
+    return e.plateau.explanation if e.plateau.verdict else cost_sentence(e.prompt, e.costs)
+
+
+def family_sentence(e: Evidence, kind: str) -> list[str]:
+    """What the winning family needs: labelled data, a prompt on top, or a teacher."""
+    p, t = e.prompt, e.tuned
+    assert p is not None and t is not None
+    if kind == "tuned":
+        needed = e.needed
+        if needed is None:
+            return []
+        low = metric(t, "accuracy_low") if needed.best_rung == t["rung"] else None
+        within = f" (from {pct(low)})" if low is not None else ""
+        return [
+            f"Fine-tuning ({training_mode(t) or 'tuned'}) needs about {count(needed.examples)} labelled"
+            f" examples: {needed.rung} reached {pct(needed.accuracy)}, the smallest training set inside"
+            f" the {CI} of {needed.best_rung}{within}."
+        ]
+    if kind == "hybrid":
+        asked_with = t["rung"].partition("+")[2] or "a prompt"
+        return [
+            f"It asks the tuned weights with the {asked_with} prompt: {tokens(prompt_tokens(t))} per"
+            f" request, vs {tokens(prompt_tokens(p))} for {p['rung']}."
+        ]
+    teacher = str((t.get("training") or {}).get("targets", "")).removeprefix("teacher:") or "a teacher prompt"
+    return [
+        f"It learned {teacher}'s answers and asks with {tokens(prompt_tokens(t))} per request, where"
+        f" {p['rung']} needs {tokens(prompt_tokens(p))}: the long prompt now lives in the weights."
+    ]
+
+
+def priced_break_even(e: Evidence) -> list[str]:
+    """The break-even explanation, when both rungs could be priced."""
+    be = e.break_even
+    return [be.explanation] if be and be.saving_per_request_usd is not None else []
+
+
+def forgetting_sentence(rung: dict[str, Any]) -> list[str]:
+    forgetting = rung.get("forgetting") or {}
+    agreement = number(forgetting.get("agreement_with_base"))
+    if agreement is None:
+        return []
+    return [
+        f"On {count(number(forgetting.get('n')))} general questions it still answers as the base model"
+        f" did {pct(agreement)} of the time (reference accuracy"
+        f" {points(number(forgetting.get('reference_accuracy_delta')))})."
+    ]
+
+
+def pairing(gain: Gain) -> str:
+    if gain.paired:
+        return f" on the {count(gain.n)} test examples both answered"
+    return " (unpaired: the rungs' predictions were not available)"
+
+
+def accuracy_interval(rung: dict[str, Any]) -> str:
+    return interval(metric(rung, "accuracy_low"), metric(rung, "accuracy_high"))

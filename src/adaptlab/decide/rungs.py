@@ -1,0 +1,142 @@
+"""Reading the rungs of a parsed ``results.json`` the way the decision needs them.
+
+The decision works on the plain dicts of ``results.json`` (not on `RungResult`) so that
+``adaptlab report`` can decide again, with other cost settings, from a stored run. Results
+written before rungs carried a ``kind`` are inferred from their training, so an old run is
+split into the same families as a new one.
+
+>>> rung_kind({"rung": "lora-100+few-shot-knn-4", "training": {"examples": 100}})
+'hybrid'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+TUNED_KINDS = ("tuned", "hybrid", "distilled")
+"""The families that change the weights; each is compared with the best prompt rung."""
+
+TUNED_NAME = re.compile(r"^(?:distill-)?(?P<mode>lora|full)-(?P<size>\d+)(?P<prompt>@[^+]+)?")
+"""``lora-100``, ``full-50@cot``, ``distill-lora-100``: mode, training size, training prompt."""
+
+
+def number(value: Any) -> float | None:
+    """`value` as a float when it is a finite number, else None: NaN must never reach JSON."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def metric(rung: dict[str, Any], name: str) -> float | None:
+    """A metric of the rung, None when absent or not a finite number."""
+    return number((rung.get("metrics") or {}).get(name))
+
+
+def accuracy(rung: dict[str, Any]) -> float:
+    """The rung's accuracy; only call it on rungs `measured` kept."""
+    value = metric(rung, "accuracy")
+    if value is None:
+        raise ValueError(f"rung {rung.get('rung')} has no accuracy")
+    return value
+
+
+def measured(rungs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rungs that have an accuracy, in run order: a rung without one cannot be compared."""
+    return [r for r in rungs if metric(r, "accuracy") is not None]
+
+
+def rung_kind(rung: dict[str, Any]) -> str:
+    """The rung's family; inferred from its training for results written before ``kind``."""
+    if rung.get("kind"):
+        return str(rung["kind"])
+    training = rung.get("training")
+    if training is None:
+        return "prompt"
+    if str(training.get("targets") or "").startswith("teacher:"):
+        return "distilled"
+    return "hybrid" if "+" in str(rung.get("rung", "")) else "tuned"
+
+
+def of_kind(rungs: Sequence[dict[str, Any]], *kinds: str) -> list[dict[str, Any]]:
+    return [r for r in rungs if rung_kind(r) in kinds]
+
+
+def best_rung(rungs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The most accurate rung; ties go to fewer prompt tokens (cheaper to ask), then the earlier.
+
+    >>> best_rung([
+    ...     {"rung": "a", "metrics": {"accuracy": 0.8, "prompt_tokens_mean": 90}},
+    ...     {"rung": "b", "metrics": {"accuracy": 0.8, "prompt_tokens_mean": 40}},
+    ... ])["rung"]
+    'b'
+    """
+    candidates = measured(rungs)
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: (-accuracy(r), prompt_tokens(r) or math.inf))
+
+
+def prompt_tokens(rung: dict[str, Any]) -> float | None:
+    return metric(rung, "prompt_tokens_mean")
+
+
+def accuracy_summary(rung: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``{"rung", "accuracy", "accuracy_low", "accuracy_high"}``: how the decision names a rung."""
+    if rung is None:
+        return None
+    return {
+        "rung": rung["rung"],
+        **{name: metric(rung, name) for name in ("accuracy", "accuracy_low", "accuracy_high")},
+    }
+
+
+def training_examples(rung: dict[str, Any]) -> int | None:
+    """Training-set size of a tuned rung, None for prompt rungs."""
+    examples = number((rung.get("training") or {}).get("examples"))
+    return None if examples is None else int(examples)
+
+
+def training_mode(rung: dict[str, Any]) -> str | None:
+    """``lora`` or ``full``: from the training record, else from the rung's name."""
+    mode = (rung.get("training") or {}).get("mode")
+    if mode:
+        return str(mode)
+    match = TUNED_NAME.match(str(rung.get("rung", "")))
+    return match["mode"] if match else None
+
+
+def learning_curve(rung: dict[str, Any]) -> tuple[str | None, str]:
+    """The curve a tuned rung is a point of: its mode and training prompt, so that ``lora-25``
+    and ``lora-100`` are compared but ``lora-100@cot`` (another prompt) is not."""
+    match = TUNED_NAME.match(str(rung.get("rung", "")))
+    return training_mode(rung), (match["prompt"] or "") if match else ""
+
+
+def is_tuned_name(name: str) -> bool:
+    return TUNED_NAME.match(name) is not None
+
+
+def tuning_skipped(results: dict[str, Any]) -> dict[str, str] | None:
+    """The run's own account of why it has no tuned rung: the skipped fine-tuning phase first,
+    else the first skipped tuning phase or tuned rung. None when the run says nothing."""
+    entries = [e for e in results.get("skipped") or [] if isinstance(e, dict) and e.get("reason")]
+    about_tuning = [
+        e
+        for e in entries
+        if e.get("phase") in ("fine-tuning", "hybrid", "distillation")
+        or is_tuned_name(str(e.get("rung", "")))
+    ]
+    ranked = sorted(about_tuning, key=lambda e: e.get("phase") != "fine-tuning")
+    if not ranked:
+        return None
+    entry = ranked[0]
+    return {"what": str(entry.get("phase") or entry.get("rung")), "reason": str(entry["reason"])}
+
+
+def backend_of(rung: dict[str, Any] | None, results: dict[str, Any]) -> str | None:
+    """The backend that answered the rung (``local``, ``openai``), falling back to the run's."""
+    own = ((rung or {}).get("model") or {}).get("backend")
+    return own or (results.get("model") or {}).get("backend")

@@ -1,0 +1,305 @@
+import json
+import re
+
+import pytest
+from decide_results import correct_first, make_results, make_rung, trained, without_predictions
+
+from adaptlab.decide import CostSettings, Decision, recommend
+
+FORGETTING = {
+    "n": 60,
+    "reference_accuracy_before": 0.15,
+    "reference_accuracy_after": 0.13,
+    "reference_accuracy_delta": -0.02,
+    "agreement_with_base": 0.85,
+}
+
+
+def prompt_ladder(best: int = 140) -> list[dict]:
+    """zero-shot, then an instruction variant and a few-shot rung that plateau at `best`/200."""
+    return [
+        make_rung("zero-shot", "prompt", correct_first(100), prompt_tokens=40),
+        make_rung("instruction-detailed", "prompt", correct_first(best), prompt_tokens=90),
+        make_rung("few-shot-4", "prompt", correct_first(best - 1), prompt_tokens=300, examples_per_s=5.0),
+    ]
+
+
+def tuned_curve(*rights: int) -> list[dict]:
+    """LoRA rungs trained on 25, 50, 100 examples with `rights`/200 correct."""
+    return [
+        make_rung(
+            f"lora-{size}",
+            "tuned",
+            correct_first(right),
+            prompt_tokens=40,
+            examples_per_s=20.0,
+            training=trained(size, wall_time_s=0.6 * size),
+            forgetting=FORGETTING,
+        )
+        for size, right in zip((25, 50, 100), rights, strict=False)
+    ]
+
+
+def scenario(name: str) -> dict:
+    """A run whose rungs make the decision `name` (one of `SCENARIOS`)."""
+    skipped = [
+        {
+            "phase": "fine-tuning",
+            "reason": "gpt-x is served by an API: only local weights can be fine-tuned here",
+        }
+    ]
+    builders = {
+        "perfect prompt": lambda: make_results(
+            [
+                make_rung("zero-shot", "prompt", correct_first(150)),
+                make_rung("few-shot-4", "prompt", correct_first(200), prompt_tokens=300),
+                make_rung("lora-100", "tuned", correct_first(200), examples_per_s=50, training=trained(100)),
+            ]
+        ),
+        "within noise": lambda: make_results([*prompt_ladder(140), *tuned_curve(120, 138, 143)]),
+        "fine-tune": lambda: make_results([*prompt_ladder(140), *tuned_curve(130, 178, 180)]),
+        "hybrid": lambda: make_results(
+            [
+                *prompt_ladder(140),
+                *tuned_curve(150, 160),
+                make_rung(
+                    "lora-50+few-shot-4",
+                    "hybrid",
+                    correct_first(190),
+                    prompt_tokens=300,
+                    training=trained(50),
+                ),
+            ]
+        ),
+        "distil": lambda: make_results(
+            [
+                *prompt_ladder(140),
+                make_rung(
+                    "distill-lora-100",
+                    "distilled",
+                    correct_first(175),
+                    prompt_tokens=40,
+                    training=trained(100, targets="teacher:few-shot-4"),
+                ),
+            ]
+        ),
+        "prompt better": lambda: make_results([*prompt_ladder(170), *tuned_curve(100, 110)]),
+        "api only": lambda: make_results(
+            [
+                make_rung(name, "prompt", correct_first(r), backend="openai", model_id="gpt-x")
+                for name, r in [("zero-shot", 120), ("few-shot-4", 150)]
+            ],
+            backend="openai",
+            model_id="gpt-x",
+            skipped=skipped,
+        ),
+    }
+    return builders[name]()
+
+
+SCENARIOS = ("perfect prompt", "within noise", "fine-tune", "hybrid", "distil", "prompt better", "api only")
+
+
+def decide(name: str, settings: CostSettings | None = None) -> Decision:
+    return recommend(scenario(name), settings or CostSettings())
+
+
+def test_perfect_prompting_is_never_tuned_even_against_a_perfect_cheaper_tuned_rung() -> None:
+    decision = decide("perfect prompt", CostSettings(value_per_correct_usd=10.0, expected_requests=10**9))
+
+    assert decision.recommendation == "prompt"
+    assert decision.rung == "few-shot-4"
+    assert "already answers all 200 test examples correctly" in decision.headline
+    assert decision.costs["lora-100"].usd_per_request < decision.costs["few-shot-4"].usd_per_request
+
+
+def test_a_tuning_gain_inside_the_interval_keeps_prompting() -> None:
+    decision = decide("within noise")
+
+    assert decision.recommendation == "prompt"
+    assert decision.rung == "instruction-detailed"
+    assert decision.tuning_gain is not None
+    assert (decision.tuning_gain.rung, decision.tuning_gain.vs) == ("lora-100", "instruction-detailed")
+    assert decision.tuning_gain.low <= 0 <= decision.tuning_gain.high
+    inside = decision.reasons[0]
+    assert "inside the 95% CI" in inside and "+1.5 points" in inside and "includes zero" in inside
+    # the tuned rung asks with 40 tokens instead of 90: cheaper, so say when it would pay back
+    assert any("pays back after" in reason for reason in decision.reasons)
+
+
+def test_a_significant_gain_recommends_fine_tuning_with_the_data_needed() -> None:
+    decision = decide("fine-tune")
+
+    assert decision.recommendation == "fine-tune"
+    assert decision.rung == "lora-100"
+    assert decision.tuning_gain is not None and decision.tuning_gain.significant
+    # lora-50 (89.0%) is inside lora-100's interval (90.0%, low ≈ 85.5%); lora-25 (65.0%) is not
+    assert decision.data_needed is not None
+    assert (decision.data_needed.rung, decision.data_needed.examples) == ("lora-50", 50)
+    assert decision.data_needed.best_rung == "lora-100"
+    assert decision.headline.startswith("Fine-tune (lora, 50 examples)")
+    assert any("needs about 50 labelled examples" in reason for reason in decision.reasons)
+    data = next(f for f in decision.factors if f.factor == "Data needed")
+    assert data.tuned == "100 labelled training examples (50 were enough: lora-50)"
+    assert any("pays back after" in reason for reason in decision.reasons)
+
+
+def test_a_hybrid_rung_that_wins_recommends_the_hybrid() -> None:
+    decision = decide("hybrid")
+
+    assert (decision.recommendation, decision.rung) == ("hybrid", "lora-50+few-shot-4")
+    assert decision.best_tuned is not None and decision.best_tuned["rung"] == "lora-50+few-shot-4"
+    assert any("few-shot-4 prompt" in reason for reason in decision.reasons)
+
+
+def test_a_distilled_rung_that_wins_recommends_distillation() -> None:
+    decision = decide("distil")
+
+    assert (decision.recommendation, decision.rung) == ("distil", "distill-lora-100")
+    assert any("learned few-shot-4's answers" in reason for reason in decision.reasons)
+
+
+def test_a_prompt_significantly_better_keeps_prompting() -> None:
+    decision = decide("prompt better")
+
+    assert decision.recommendation == "prompt"
+    assert decision.tuning_gain is not None and decision.tuning_gain.worse
+    assert "beyond the noise" in decision.reasons[0]
+
+
+def test_without_tuned_rungs_the_reasons_say_why_tuning_is_absent() -> None:
+    decision = decide("api only")
+
+    assert (decision.recommendation, decision.rung) == ("prompt", "few-shot-4")
+    assert decision.tuning_gain is None and decision.break_even is None and decision.best_tuned is None
+    assert any(
+        "fine-tuning was skipped because gpt-x is served by an API" in reason for reason in decision.reasons
+    )
+
+
+def test_without_tuned_rungs_or_an_account_of_why_the_reasons_say_so() -> None:
+    decision = recommend(make_results(prompt_ladder()), CostSettings())
+
+    assert decision.recommendation == "prompt"
+    assert any("no tuned, hybrid or distilled rung (0 of 3 rungs)" in reason for reason in decision.reasons)
+
+
+def test_skipped_rungs_unrelated_to_tuning_are_not_cited_as_its_reason() -> None:
+    results = make_results(prompt_ladder(), skipped=[{"rung": "search", "reason": "the budget is spent"}])
+
+    reasons = " ".join(recommend(results, CostSettings()).reasons)
+
+    assert "budget" not in reasons
+    assert "no tuned, hybrid or distilled rung" in reasons
+
+
+def test_the_best_prompt_rung_ties_go_to_fewer_prompt_tokens() -> None:
+    results = make_results(
+        [
+            make_rung("few-shot-8", "prompt", correct_first(150), prompt_tokens=600),
+            make_rung("instruction-short", "prompt", correct_first(150), prompt_tokens=60),
+        ]
+    )
+
+    assert recommend(results, CostSettings()).rung == "instruction-short"
+
+
+def test_old_results_without_kinds_are_inferred_from_their_training() -> None:
+    for name, expected in [("distil", "distil"), ("hybrid", "hybrid"), ("fine-tune", "fine-tune")]:
+        results = scenario(name)
+        for rung in results["rungs"]:
+            del rung["kind"]
+        assert recommend(results, CostSettings()).recommendation == expected
+
+
+def test_a_summary_without_predictions_is_decided_on_the_rungs_own_intervals() -> None:
+    decision = recommend(without_predictions(scenario("fine-tune")), CostSettings())
+
+    assert decision.recommendation == "fine-tune"
+    assert decision.tuning_gain is not None and not decision.tuning_gain.paired
+    assert "unpaired" in decision.reasons[0]
+
+
+def test_hosted_rungs_are_priced_from_the_price_table() -> None:
+    settings = CostSettings.model_validate(
+        {"prices": {"gpt-x": {"input_usd_per_million": 1.0, "output_usd_per_million": 4.0}}}
+    )
+
+    decision = decide("api only", settings)
+
+    costs = decision.to_dict()["costs"]["rungs"]["few-shot-4"]
+    assert costs["priced_by"] == "price-table"
+    assert costs["usd_per_request"] == pytest.approx((50 * 1.0 + 2 * 4.0) / 1e6)
+    assert any("$0.0580 per 1,000 requests" in reason for reason in decision.reasons)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_every_reason_cites_a_measured_figure(name: str) -> None:
+    decision = decide(name)
+
+    assert 2 <= len(decision.reasons) <= 4
+    for reason in decision.reasons:
+        assert re.search(r"\d", reason), reason
+    assert re.search(r"\d", decision.headline)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_decision_is_strict_json_in_the_documented_shape(name: str) -> None:
+    data = decide(name, CostSettings(expected_requests=5000)).to_dict()
+
+    json.dumps(data, allow_nan=False)
+    assert list(data) == [
+        "recommendation",
+        "rung",
+        "headline",
+        "reasons",
+        "best_prompt",
+        "best_tuned",
+        "plateau",
+        "tuning_gain",
+        "data_needed",
+        "costs",
+        "break_even",
+        "factors",
+    ]
+    assert data["recommendation"] in ("prompt", "fine-tune", "hybrid", "distil")
+    assert set(data["best_prompt"]) == {"rung", "accuracy", "accuracy_low", "accuracy_high"}
+    assert set(data["plateau"]) == {"plateaued", "explanation", "rungs"}
+    for row in data["plateau"]["rungs"]:
+        assert set(row) == {"rung", "accuracy", "best_before", "gain", "gain_low", "gain_high"}
+    assert set(data["costs"]) == {"settings", "rungs"}
+    assert data["costs"]["settings"]["expected_requests"] == 5000
+    for cost in data["costs"]["rungs"].values():
+        assert set(cost) == {
+            "seconds_per_request",
+            "usd_per_request",
+            "usd_per_1k_requests",
+            "priced_by",
+            "training_s",
+            "training_usd",
+            "labelling_usd",
+        }
+    if data["tuning_gain"] is not None:
+        assert set(data["tuning_gain"]) == {"rung", "vs", "gain", "low", "high", "significant"}
+    if data["data_needed"] is not None:
+        assert set(data["data_needed"]) == {"rung", "examples", "accuracy", "best_rung"}
+    if data["break_even"] is not None:
+        assert set(data["break_even"]) == {
+            "rung",
+            "vs",
+            "requests",
+            "training_usd",
+            "saving_per_request_usd",
+            "explanation",
+            "curve",
+        }
+        assert all(len(point) == 3 for point in data["break_even"]["curve"])
+    for factor in data["factors"]:
+        assert set(factor) == {"factor", "prompt", "tuned", "note"}
+
+
+def test_results_without_rungs_still_decide_something_printable() -> None:
+    data = recommend(make_results([]), CostSettings()).to_dict()
+
+    assert data["recommendation"] == "prompt" and data["best_prompt"] is None
+    json.dumps(data, allow_nan=False)
