@@ -1,0 +1,402 @@
+"""The report's charts, each a function from a parsed ``results.json`` to a Plotly figure.
+
+A function returns None when the run lacks its data (no tuned rungs, no decision, …), and the
+report leaves the section out. Nothing here renders HTML; `html.py` embeds the figures.
+Rung names go into Plotly's pseudo-HTML text with ``<``/``>``/``&`` escaped, so a name is shown
+as written and never interpreted.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from adaptlab.report.formatting import finite, num, pct
+from adaptlab.report.summary import (
+    KINDS,
+    baseline_accuracy,
+    best_prompt,
+    decision,
+    metric,
+    rung_costs,
+    rung_kind,
+    rungs,
+)
+
+KIND_COLOURS = {"prompt": "#4c78a8", "tuned": "#f58518", "hybrid": "#54a24b", "distilled": "#b279a2"}
+OTHER_COLOUR = "#9d755d"
+BASELINE_COLOUR = "#7f7f7f"
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+ACCURACY_RANGE = [-0.03, 1.05]
+"""A little room below 0% and above 100%, so markers there are not cut by the plot's edge."""
+ROW_HEIGHT = 30
+"""Pixels per rung in the horizontal bar charts, so long ladders stay legible."""
+
+
+def accuracy_figure(results: dict[str, Any]) -> go.Figure | None:
+    """Accuracy per rung with its 95% CI, coloured by kind, against the majority baseline."""
+    measured = _measured(rungs(results))
+    if not measured:
+        return None
+    fig = go.Figure()
+    for kind, group in _by_kind(measured):
+        fig.add_trace(
+            go.Bar(
+                orientation="h",
+                y=_names(group),
+                x=[metric(r, "accuracy") for r in group],
+                error_x=_ci_bars(group),
+                customdata=_ci_data(group),
+                marker_color=_colour(kind),
+                name=kind,
+                hovertemplate=f"%{{y}}: %{{x:.1%}} (95% CI %{{customdata[0]}})<extra>{kind}</extra>",
+            )
+        )
+    baseline = baseline_accuracy(results)
+    if baseline is not None:
+        fig.add_vline(
+            x=baseline,
+            line_dash="dash",
+            line_color=BASELINE_COLOUR,
+            annotation_text=f"majority baseline {pct(baseline)}",
+            annotation_position="top",
+            annotation_font_color=BASELINE_COLOUR,
+        )
+    _layout(fig, height=_bar_height(len(measured)), x_title="accuracy on the test split (95% CI)")
+    fig.update_layout(barmode="overlay")
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    _rung_axis(fig, _names(measured))
+    return fig
+
+
+def learning_curve_figure(results: dict[str, Any]) -> go.Figure | None:
+    """Accuracy of the fine-tuned rungs against their training-set size, with the best prompt
+    rung's accuracy and CI as a horizontal band: where the curve crosses it, tuning pays."""
+    tuned = [r for r in _measured(rungs(results, "tuned")) if _examples(r) is not None]
+    if not tuned:
+        return None
+    fig = go.Figure()
+    series: dict[str, list[dict[str, Any]]] = {}
+    for rung in tuned:
+        series.setdefault(_curve_name(rung["rung"]), []).append(rung)
+    for name, points in series.items():
+        points.sort(key=lambda r: _examples(r) or 0)
+        fig.add_trace(
+            go.Scatter(
+                x=[_examples(r) for r in points],
+                y=[metric(r, "accuracy") for r in points],
+                error_y=_ci_bars(points),
+                customdata=_ci_data(points),
+                text=_names(points),
+                mode="lines+markers",
+                name=f"{html.escape(name, quote=False)} (fine-tuned)",
+                showlegend=True,
+                line_color=KIND_COLOURS["tuned"] if len(series) == 1 else None,
+                hovertemplate="%{text}: %{y:.1%} (95% CI %{customdata[0]})"
+                " after %{x} examples<extra></extra>",
+            )
+        )
+    best = best_prompt(results)
+    if best is not None and finite(best.get("accuracy")) is not None:
+        low, high = finite(best.get("accuracy_low")), finite(best.get("accuracy_high"))
+        if low is not None and high is not None:
+            fig.add_hrect(
+                y0=low, y1=high, fillcolor=KIND_COLOURS["prompt"], opacity=0.15, line_width=0, layer="below"
+            )
+        fig.add_hline(
+            y=best["accuracy"],
+            line_dash="dot",
+            line_color=KIND_COLOURS["prompt"],
+            annotation_text=f"best prompt: {html.escape(str(best['rung']))} {pct(best['accuracy'])}",
+            annotation_position="top left",
+            annotation_font_color=KIND_COLOURS["prompt"],
+        )
+    baseline = baseline_accuracy(results)
+    if baseline is not None:
+        fig.add_hline(
+            y=baseline,
+            line_dash="dash",
+            line_color=BASELINE_COLOUR,
+            annotation_text=f"majority baseline {pct(baseline)}",
+            annotation_position="bottom right",
+            annotation_font_color=BASELINE_COLOUR,
+        )
+    sizes = sorted({_examples(r) or 0 for r in tuned})
+    _layout(fig, height=420, x_title="training examples", y_title="accuracy (95% CI)")
+    fig.update_yaxes(range=ACCURACY_RANGE, tickformat=".0%")
+    fig.update_xaxes(tickvals=sizes, type="log" if _spans(sizes, 4) else "linear")
+    return fig
+
+
+def cost_figure(results: dict[str, Any]) -> go.Figure | None:
+    """Accuracy against what 1,000 requests cost: dollars when the decision priced every rung,
+    otherwise the measured compute seconds (1 / examples per second)."""
+    measured = _measured(rungs(results))
+    costs = rung_costs(results)
+    dollars = {r["rung"]: finite(costs.get(r["rung"], {}).get("usd_per_1k_requests")) for r in measured}
+    if measured and all(value is not None for value in dollars.values()):
+        per_1k, title, hover = dollars, "USD per 1,000 requests", "$%{x:.4g}"
+    else:
+        per_1k = {r["rung"]: _seconds_per_1k(r, costs.get(r["rung"], {})) for r in measured}
+        title, hover = "compute seconds per 1,000 requests", "%{x:.3g} s"
+    placed = [r for r in measured if per_1k[r["rung"]] is not None]
+    if not placed:
+        return None
+    efficient = _efficient(
+        {r["rung"]: (per_1k[r["rung"]] or 0.0, metric(r, "accuracy") or 0.0) for r in placed}
+    )
+    fig = go.Figure()
+    for kind, group in _by_kind(placed):
+        names = _names(group)
+        fig.add_trace(
+            go.Scatter(
+                x=[per_1k[r["rung"]] for r in group],
+                y=[metric(r, "accuracy") for r in group],
+                error_y=_ci_bars(group),
+                customdata=[[ci, name] for (ci,), name in zip(_ci_data(group), names, strict=True)],
+                text=[name if r["rung"] in efficient else "" for r, name in zip(group, names, strict=True)],
+                mode="markers+text",
+                textposition="middle right",
+                textfont_size=11,
+                marker={"color": _colour(kind), "size": 11},
+                name=kind,
+                hovertemplate=f"%{{customdata[1]}}: %{{y:.1%}} (95% CI %{{customdata[0]}}) for {hover}"
+                f" per 1,000 requests<extra>{kind}</extra>",
+            )
+        )
+    values = [per_1k[r["rung"]] or 0.0 for r in placed]
+    _layout(fig, height=440, x_title=title, y_title="accuracy (95% CI)")
+    fig.update_yaxes(range=ACCURACY_RANGE, tickformat=".0%")
+    fig.update_xaxes(type="log" if _spans(values, 20) else "linear", rangemode="tozero")
+    return fig
+
+
+def latency_figure(results: dict[str, Any]) -> go.Figure | None:
+    """Median and 95th-percentile latency per example, per rung."""
+    measured = [r for r in rungs(results) if metric(r, "latency_p50_s") is not None]
+    if not measured:
+        return None
+    fig = go.Figure()
+    for name, field, colour in (("p50", "latency_p50_s", "#9ecae9"), ("p95", "latency_p95_s", "#3182bd")):
+        fig.add_trace(
+            go.Bar(
+                orientation="h",
+                y=_names(measured),
+                x=[metric(r, field) for r in measured],
+                name=name,
+                marker_color=colour,
+                hovertemplate=f"%{{y}}: %{{x:.3g}} s<extra>{name}</extra>",
+            )
+        )
+    _layout(fig, height=_bar_height(len(measured), 1.4), x_title="seconds per example")
+    fig.update_layout(barmode="group")
+    _rung_axis(fig, _names(measured))
+    return fig
+
+
+def tokens_figure(results: dict[str, Any]) -> go.Figure | None:
+    """Prompt and output tokens per request, per rung: what a hosted model would bill."""
+    measured = [r for r in rungs(results) if metric(r, "prompt_tokens_mean") is not None]
+    if not measured:
+        return None
+    fig = go.Figure()
+    for name, field, colour in (
+        ("prompt", "prompt_tokens_mean", "#6baed6"),
+        ("output", "output_tokens_mean", "#fd8d3c"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                orientation="h",
+                y=_names(measured),
+                x=[metric(r, field) or 0.0 for r in measured],
+                name=name,
+                marker_color=colour,
+                hovertemplate=f"%{{y}}: %{{x:.1f}} {name} tokens<extra></extra>",
+            )
+        )
+    _layout(fig, height=_bar_height(len(measured), 1.4), x_title="tokens per request (mean)")
+    fig.update_layout(barmode="stack", legend_traceorder="normal")
+    _rung_axis(fig, _names(measured))
+    return fig
+
+
+def break_even_figure(results: dict[str, Any]) -> go.Figure | None:
+    """Total cost of prompting vs fine-tuning (training included) as requests accumulate,
+    with the break-even point marked."""
+    break_even = decision(results).get("break_even") or {}
+    curve = [row for row in break_even.get("curve") or [] if len(row) == 3 and None not in row]
+    if len(curve) < 2:
+        return None
+    requests, prompt_usd, tuned_usd = (list(column) for column in zip(*curve, strict=True))
+    fig = go.Figure()
+    for label, rung, values, colour in (
+        ("prompting", break_even.get("vs"), prompt_usd, KIND_COLOURS["prompt"]),
+        ("fine-tuned", break_even.get("rung"), tuned_usd, KIND_COLOURS["tuned"]),
+    ):
+        name = f"{label}: {html.escape(str(rung), quote=False)}" if rung else label
+        fig.add_trace(
+            go.Scatter(
+                x=requests,
+                y=values,
+                mode="lines",
+                name=name,
+                line={"color": colour, "width": 3},
+                hovertemplate="%{x:,} requests: $%{y:,.2f}<extra>" + name + "</extra>",
+            )
+        )
+    point = finite(break_even.get("requests"))
+    if point is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[point],
+                y=[float(np.interp(point, requests, prompt_usd))],
+                mode="markers+text",
+                text=[f"break-even: {num(point)} requests"],
+                textposition="top left" if point > requests[len(requests) // 2] else "top right",
+                name="break-even",
+                marker={"symbol": "star", "size": 16, "color": "#222"},
+                hovertemplate="break-even: %{x:,.0f} requests, $%{y:,.2f}<extra></extra>",
+            )
+        )
+    _layout(fig, height=420, x_title="requests served", y_title="total cost (USD)")
+    fig.update_yaxes(tickprefix="$", rangemode="tozero")
+    fig.update_xaxes(type="log" if _spans(requests, 20) else "linear")
+    return fig
+
+
+def comparison_figure(
+    pairs: Sequence[tuple[str, dict[str, Any], dict[str, Any]]], labels: tuple[str, str]
+) -> go.Figure | None:
+    """Accuracy with CI of the rungs two runs share, the runs' bars side by side.
+
+    `pairs` holds (rung name, rung of run A, rung of run B)."""
+    if not pairs:
+        return None
+    fig = go.Figure()
+    names = _names([{"rung": name} for name, _, _ in pairs])
+    for side, (label, colour) in enumerate(zip(labels, ("#4c78a8", "#e45756"), strict=True)):
+        sides = [pair[side + 1] for pair in pairs]
+        fig.add_trace(
+            go.Bar(
+                orientation="h",
+                y=names,
+                x=[metric(r, "accuracy") for r in sides],
+                error_x=_ci_bars(sides),
+                customdata=_ci_data(sides),
+                name=html.escape(label, quote=False),
+                marker_color=colour,
+                hovertemplate="%{y}: %{x:.1%} (95% CI %{customdata[0]})<extra>"
+                + html.escape(label, quote=False)
+                + "</extra>",
+            )
+        )
+    _layout(fig, height=_bar_height(len(pairs), 1.6), x_title="accuracy on the test split (95% CI)")
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    _rung_axis(fig, names)
+    return fig
+
+
+def _measured(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in candidates if metric(r, "accuracy") is not None]
+
+
+def _by_kind(group: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The rungs split by kind, kinds in ladder order (unknown kinds last): one trace each."""
+    kinds = sorted({rung_kind(r) for r in group}, key=lambda k: (KINDS.index(k) if k in KINDS else 99, k))
+    return [(kind, [r for r in group if rung_kind(r) == kind]) for kind in kinds]
+
+
+def _colour(kind: str) -> str:
+    return KIND_COLOURS.get(kind, OTHER_COLOUR)
+
+
+def _names(group: Sequence[dict[str, Any]]) -> list[str]:
+    return [html.escape(str(r["rung"]), quote=False) for r in group]
+
+
+def _ci_bars(group: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Asymmetric error bars from each rung's accuracy interval (none where it is missing)."""
+    above, below = [], []
+    for rung in group:
+        accuracy = metric(rung, "accuracy") or 0.0
+        low, high = metric(rung, "accuracy_low"), metric(rung, "accuracy_high")
+        above.append(max(0.0, high - accuracy) if high is not None else 0.0)
+        below.append(max(0.0, accuracy - low) if low is not None else 0.0)
+    return {
+        "type": "data",
+        "array": above,
+        "arrayminus": below,
+        "color": "#333",
+        "thickness": 1.2,
+        "width": 4,
+    }
+
+
+def _ci_data(group: Sequence[dict[str, Any]]) -> list[list[str]]:
+    return [[f"{pct(metric(r, 'accuracy_low'))}–{pct(metric(r, 'accuracy_high'))}"] for r in group]
+
+
+def _examples(rung: dict[str, Any]) -> float | None:
+    return finite((rung.get("training") or {}).get("examples"))
+
+
+def _curve_name(rung: str) -> str:
+    """One learning curve per training recipe: ``lora-100`` and ``lora-200`` are both ``lora``."""
+    return re.sub(r"-\d+(?=$|\W)", "", rung, count=1)
+
+
+def _efficient(points: dict[str, tuple[float, float]]) -> set[str]:
+    """Rungs no other rung beats on both cost and accuracy (the ones worth naming on the chart)."""
+    return {
+        name
+        for name, (cost, accuracy) in points.items()
+        if not any(
+            other_cost <= cost
+            and other_accuracy >= accuracy
+            and (other_cost, other_accuracy) != (cost, accuracy)
+            for other_cost, other_accuracy in points.values()
+        )
+    }
+
+
+def _seconds_per_1k(rung: dict[str, Any], cost: dict[str, Any]) -> float | None:
+    per_request = finite(cost.get("seconds_per_request"))
+    if per_request is None:
+        throughput = metric(rung, "examples_per_s")
+        per_request = 1.0 / throughput if throughput else None
+    return None if per_request is None else per_request * 1000.0
+
+
+def _spans(values: Sequence[float], ratio: float) -> bool:
+    """Whether positive `values` span at least `ratio`, so a log axis reads better."""
+    return bool(values) and min(values) > 0 and max(values) / min(values) >= ratio
+
+
+def _bar_height(rows: int, per_row: float = 1.0) -> int:
+    return int(150 + ROW_HEIGHT * per_row * rows)
+
+
+def _layout(fig: go.Figure, *, height: int, x_title: str, y_title: str | None = None) -> None:
+    fig.update_layout(
+        template="plotly_white",
+        height=height,
+        margin={"l": 10, "r": 30, "t": 40, "b": 50},
+        font={"family": FONT, "size": 13, "color": "#1f2933"},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hoverlabel={"font_family": FONT},
+        xaxis_title=x_title,
+        yaxis_title=y_title,
+    )
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
+
+
+def _rung_axis(fig: go.Figure, names: list[str]) -> None:
+    """Rungs top to bottom in ladder order."""
+    fig.update_yaxes(categoryorder="array", categoryarray=names, autorange="reversed")

@@ -1,0 +1,199 @@
+"""The HTML report of real runs: what it shows, what it hides, and that it is safe offline."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from markupsafe import escape
+from sample_decision import decision_for
+
+from adaptlab.decide import CostSettings, recommend
+from adaptlab.report import write_comparison, write_report
+
+
+class Resources(HTMLParser):
+    """Collects every URL-valued attribute and each <section> id of a page."""
+
+    URL_ATTRIBUTES = ("src", "href", "action", "formaction", "poster", "data", "srcset", "xlink:href")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.sections: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.urls += [value or "" for name, value in attrs if name in self.URL_ATTRIBUTES]
+        if tag == "section":
+            self.sections += [value or "" for name, value in attrs if name == "id"]
+
+
+def parse(html: str) -> Resources:
+    resources = Resources()
+    resources.feed(html)
+    return resources
+
+
+def render(results: dict[str, Any], tmp_path: Path, name: str = "report.html") -> str:
+    path = write_report(results, tmp_path / name)
+    assert path == tmp_path / name
+    return path.read_text(encoding="utf-8")
+
+
+def figure_data(html: str) -> dict[str, Any]:
+    match = re.search(r'<script type="application/json" id="figure-data">(.*?)</script>', html, re.S)
+    assert match is not None
+    return json.loads(match.group(1))
+
+
+def assert_offline(html: str) -> None:
+    """No attribute loads or links anything over the network, and no CSS import does."""
+    resources = parse(html)
+    remote = [url for url in resources.urls if re.match(r"\s*(https?:)?//", url, re.I)]
+    assert remote == []
+    assert not re.search(
+        r"<(script|link|img|iframe)\b[^>]*\b(src|href)\s*=\s*[\"']?\s*(https?:)?//", html, re.I
+    )
+    assert "@import" not in html
+    assert not re.search(r"url\(\s*[\"']?\s*(https?:)?//", html, re.I)
+
+
+def without_decision(results: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in results.items() if key != "decision"}
+
+
+def test_an_eval_run_without_a_decision_reports_its_rungs_and_no_recommendation(
+    eval_results: dict[str, Any], tmp_path: Path
+) -> None:
+    html = render(without_decision(eval_results), tmp_path)
+    sections = parse(html).sections
+    assert sections[0] == "recommendation" and "No recommendation in this run" in html
+    assert {"accuracy", "cost", "latency", "metrics", "examples", "run"} <= set(sections)
+    assert not {"learning-curve", "break-even", "factors", "plateau", "skipped"} & set(sections)
+    for rung in eval_results["rungs"]:
+        assert f'<td class="rung">{rung["rung"]}</td>' in html
+    assert set(figure_data(html)) == {"fig-accuracy", "fig-cost", "fig-latency", "fig-tokens"}
+    assert "compute seconds per 1,000 requests" in html  # no decision: nothing priced in dollars
+    assert eval_results["run_id"] in html and eval_results["adaptlab_version"] in html
+    assert_offline(html)
+
+
+def test_a_tune_run_draws_its_learning_curve_against_the_base_prompt(
+    tune_results: dict[str, Any], tmp_path: Path
+) -> None:
+    html = render(without_decision(tune_results), tmp_path)
+    assert "learning-curve" in parse(html).sections
+    curve = figure_data(html)["fig-learning-curve"]
+    assert curve["data"][0]["x"] == [4, 8]
+    assert [shape["type"] for shape in curve["layout"]["shapes"]].count("rect") == 1  # the prompt's CI band
+    assert "best prompt: zero-shot" in json.dumps(curve["layout"]["annotations"])
+    assert "lora-8" in html and "Forgetting agreement" in html
+    assert_offline(html)
+
+
+def test_a_decided_run_shows_headline_reasons_factors_and_every_chart(
+    ladder_results: dict[str, Any], tmp_path: Path
+) -> None:
+    html = render(ladder_results, tmp_path)
+    decision = ladder_results["decision"]
+    assert escape(decision["headline"]) in html
+    for reason in decision["reasons"]:
+        assert escape(reason) in html
+    for factor in decision["factors"]:
+        assert f'<th scope="row">{escape(factor["factor"])}</th>' in html
+    assert parse(html).sections == [
+        "recommendation",
+        "accuracy",
+        "learning-curve",
+        "cost",
+        "latency",
+        "break-even",
+        "factors",
+        "plateau",
+        "metrics",
+        "examples",
+        "skipped",
+        "run",
+    ]
+    for rung in ladder_results["rungs"]:
+        assert f'<td class="rung">{rung["rung"]}</td>' in html
+    assert len(figure_data(html)) == 6
+    assert "USD per 1,000 requests" in html
+    assert "Prompting has plateaued." in html
+    assert "the dev split has 3 examples" in html and '<th scope="row">minutes</th>' in html
+    assert_offline(html)
+
+
+def test_the_decision_adaptlab_makes_renders_with_every_part(
+    ladder_results: dict[str, Any], tmp_path: Path
+) -> None:
+    decision = recommend(without_decision(ladder_results), CostSettings()).to_dict()
+    html = render({**ladder_results, "decision": decision}, tmp_path)
+    assert escape(decision["headline"]) in html
+    for factor in decision["factors"]:
+        assert f'<th scope="row">{escape(factor["factor"])}</th>' in html
+    shown = set(parse(html).sections)
+    assert {"recommendation", "learning-curve", "break-even", "factors", "plateau"} <= shown
+    assert "USD per 1,000 requests" in html
+
+
+def test_user_text_is_escaped_everywhere(eval_results: dict[str, Any], tmp_path: Path) -> None:
+    results = copy.deepcopy(eval_results)
+    attack = '<script>alert("owned")</script>'
+    results["rungs"][0]["predictions"][0]["input"] = attack
+    results["rungs"][0]["predictions"][0]["output"] = '" onmouseover="alert(1)'
+    results["rungs"][0]["rung"] = "<img src=x onerror=alert(1)>"
+    results["task"]["name"] = attack
+    results["decision"] = {"headline": attack, "reasons": [attack], "factors": []}
+    html = render(results, tmp_path)
+    assert attack not in html and "<img src=x" not in html
+    assert "&lt;script&gt;alert(&#34;owned&#34;)&lt;/script&gt;" in html
+    assert 'title="&#34; onmouseover=&#34;alert(1)"' in html
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" not in html  # figures get it HTML-escaped too
+    assert "&amp;lt;img" not in html  # ... but only once in the page's own text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_sections_without_data_are_left_out(tmp_path: Path) -> None:
+    html = render({"run_id": "r1", "rungs": []}, tmp_path)
+    assert parse(html).sections == ["run"]
+    assert figure_data(html) == {}
+    assert len(html) < 100_000  # no charts, so no plotly.js either
+    free_text = {
+        "decision": None,
+        "baseline": None,
+        "rungs": [{"rung": "zero-shot", "training": None, "metrics": {"accuracy": 0.5}, "predictions": []}],
+    }
+    assert parse(render(free_text, tmp_path)).sections == ["recommendation", "accuracy", "metrics", "run"]
+
+
+def test_the_report_replaces_an_existing_file_and_leaves_no_temporary_file(
+    eval_results: dict[str, Any], tmp_path: Path
+) -> None:
+    (tmp_path / "report.html").write_text("old")
+    render(eval_results, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["report.html"]
+    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_comparison_matches_rungs_by_name_and_lists_the_rest(
+    eval_results: dict[str, Any], tune_results: dict[str, Any], tmp_path: Path
+) -> None:
+    decided = {**tune_results, "decision": decision_for(tune_results)}
+    path = write_comparison(without_decision(eval_results), decided, tmp_path / "comparison.html")
+    html = path.read_text(encoding="utf-8")
+    assert parse(html).sections == ["runs", "side-by-side", "unmatched"]
+    pairs = html.split('id="pairs-table"')[1].split("</table>")[0]
+    assert re.findall(r'<td class="rung">(.*?)</td>', pairs) == ["zero-shot"]
+    unmatched = html.split('id="unmatched-table"')[1].split("</table>")[0]
+    for name in ("few-shot-random-2", "label-scoring", "lora-4", "lora-8"):
+        assert f'<div class="rung">{name}</div>' in unmatched
+    assert eval_results["run_id"] in html and tune_results["run_id"] in html
+    assert "none (an <code>adaptlab eval</code> run)" in html
+    assert escape(decided["decision"]["headline"]) in html
+    assert list(figure_data(html)) == ["fig-side-by-side"]
+    assert_offline(html)
