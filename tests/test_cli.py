@@ -45,10 +45,15 @@ def test_eval_writes_results_predictions_config_and_store(
     )
     assert result.exit_code == 0, result.output
     (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
-    assert sorted(p.name for p in run_dir.iterdir()) == ["config.yaml", "predictions.jsonl", "results.json"]
+    assert sorted(p.name for p in run_dir.iterdir()) == [
+        "config.yaml",
+        "predictions.jsonl",
+        "report.html",
+        "results.json",
+    ]
 
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["schema_version"] == 3
+    assert results["schema_version"] == 4
     assert results["run_id"] == run_dir.name
     assert results["task"]["labels"] == ["negative", "neutral", "positive"]
     (rung,) = results["rungs"]

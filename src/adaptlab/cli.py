@@ -35,8 +35,6 @@ from adaptlab.models import DEFAULT_MODEL
 from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE, ProgressCallback
 from adaptlab.paths import DEFAULT_RUNS_DIR
 
-DEMO_TASK = "tweet-sentiment"
-
 app = typer.Typer(
     name="adaptlab",
     help="Prompt it, fine-tune it, or both? Measure each option on your task, with its cost.",
@@ -547,6 +545,292 @@ def tune_command(
     console.print(f"results: {outcome.directory / 'results.json'}", highlight=False)
 
 
+# -- run ------------------------------------------------------------------------------------
+
+
+class LadderConsoleListener(TuneConsoleListener):
+    """Adds a line for every rung or phase the ladder leaves out, with the reason."""
+
+    def skipped(self, what: str, reason: str) -> None:
+        self.progress.console.print(f"skipping {what}: {reason}", highlight=False)
+
+
+@app.command("run")
+@reports_errors
+def run_command(
+    task: Annotated[
+        str | None,
+        typer.Argument(
+            help="Task: a .jsonl / .csv / .tsv file, a task .yaml, or a bundled task name"
+            " (not needed with --config or --resume)."
+        ),
+    ] = None,
+    model: ModelOpt = DEFAULT_MODEL,
+    strategy: Annotated[
+        str,
+        typer.Option("--strategies", "-s", help="Prompt rungs, comma-separated; `ladder` means all of them."),
+    ] = "ladder",
+    shots: Annotated[str, typer.Option(help="Demo counts for few-shot rungs named without one.")] = "4,8",
+    tune: Annotated[bool, typer.Option(help="Climb to the fine-tuning rungs (local models only).")] = True,
+    mode: Annotated[str, typer.Option(help="lora (all linear layers) or full (every weight).")] = "lora",
+    sizes: Annotated[
+        str, typer.Option(help="Training-set sizes of the learning curve (capped at the train split).")
+    ] = "25,50,100,200,400,800",
+    epochs: Annotated[float, typer.Option(min=0.01, help="Passes over the training examples.")] = 3.0,
+    hybrid: Annotated[
+        bool, typer.Option(help="Also ask the largest tuned model with the best prompt rung.")
+    ] = True,
+    distill: Annotated[
+        bool, typer.Option(help="Distil the best (long) prompt into the weights, asked with a short one.")
+    ] = True,
+    budget_minutes: Annotated[
+        float | None, typer.Option(min=0.01, help="Stop climbing before this much wall time is spent.")
+    ] = None,
+    budget_tokens: Annotated[
+        int | None, typer.Option(min=1, help="Stop climbing once this many model tokens are used.")
+    ] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option(min=0.0, help="Stop climbing once this many dollars are spent.")
+    ] = None,
+    machine_usd_per_hour: Annotated[
+        float | None,
+        typer.Option(min=0.0, help="What this machine costs per hour [default: 1.0, or --costs]."),
+    ] = None,
+    costs: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML cost settings: machine_usd_per_hour, prices (per model, $ per million"
+            " input/output tokens), labelling_usd_per_example, value_per_correct_usd."
+        ),
+    ] = None,
+    resume: Annotated[
+        str | None,
+        typer.Option(help="Resume a run that did not finish, by its id (its own settings are used)."),
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="Re-run the settings of a run's config.yaml (other options ignored)."),
+    ] = None,
+    consistency_sample: ConsistencyOpt = DEFAULT_CONSISTENCY_SAMPLE,
+    limit: LimitOpt = None,
+    batch_size: BatchSizeOpt = DEFAULT_MAX_BATCH_SIZE,
+    out: OutOpt = DEFAULT_RUNS_DIR,
+    labels: LabelsOpt = None,
+    instruction: InstructionOpt = None,
+    input_field: InputFieldOpt = "input",
+    output_field: OutputFieldOpt = "output",
+    id_field: IdFieldOpt = "id",
+    allow_extra_fields: ExtraOpt = False,
+    seed: SeedOpt = 0,
+    fractions: FractionsOpt = "0.6,0.1,0.3",
+) -> None:
+    """Run the whole ladder — prompt rungs, a fine-tuning learning curve, hybrid and distilled
+    rungs — on one test split, and recommend what to do, with the reasons and the costs.
+
+    Stops climbing when the evidence is clear (prompting already perfect, a flat learning
+    curve) or the budget would be overrun. Writes `<out>/<run-id>/` with `report.html`,
+    `results.json`, `predictions.jsonl` and a re-runnable `config.yaml`.
+
+    **Examples:**
+
+    `adaptlab run tweet-sentiment --limit 150 --sizes 25,50,100`
+
+    `adaptlab run data/tickets.jsonl --model ./models/qwen --budget-minutes 30`
+
+    `adaptlab run tweet-sentiment --no-tune -s zero-shot,few-shot-knn-4,label-scoring`
+
+    `adaptlab run tweet-sentiment --costs costs.yaml` (your machine's $/hour, your API prices)
+
+    `adaptlab run --resume 20261128-101500-3fa9c1` (after a crash: finished work is reused)
+
+    `adaptlab run --config runs/20261128-101500-3fa9c1/config.yaml` (run the same again)
+    """
+    from pydantic import ValidationError
+
+    from adaptlab.decide import CostSettings, load_cost_settings
+    from adaptlab.ladder import RunConfig
+    from adaptlab.runs import rung_names
+
+    if resume is not None:
+        config = stored_run_config(resume, out)
+    elif config_file is not None:
+        config = load_run_config(config_file)
+    else:
+        if task is None:
+            raise UsageError("give a TASK (a task file or bundled task name), --config FILE or --resume ID")
+        if mode not in ("lora", "full"):
+            raise UsageError(f'--mode must be lora or full, not "{mode}"')
+        cost_settings = load_cost_settings(costs) if costs else CostSettings()
+        if machine_usd_per_hour is not None:
+            cost_settings = cost_settings.model_copy(update={"machine_usd_per_hour": machine_usd_per_hour})
+        try:
+            config = RunConfig(
+                task=task,
+                model=model,
+                strategies=parse_csv_list(strategy) or [],
+                shots=parse_counts(shots, "--shots", "4,8"),
+                tune=tune,
+                mode=mode,
+                sizes=parse_counts(sizes, "--sizes", "25,50,100"),
+                epochs=epochs,
+                hybrid=hybrid,
+                distill=distill,
+                budget_minutes=budget_minutes,
+                budget_tokens=budget_tokens,
+                budget_usd=budget_usd,
+                costs=cost_settings,
+                consistency_sample=consistency_sample,
+                limit=limit,
+                batch_size=batch_size,
+                seed=seed,
+                fractions=parse_fractions(fractions),
+                labels=parse_csv_list(labels),
+                instruction=instruction,
+                input_field=input_field,
+                output_field=output_field,
+                id_field=id_field,
+                allow_extra_fields=allow_extra_fields,
+            )
+        except ValidationError as error:
+            raise UsageError(error.errors()[0]["msg"]) from None
+    rung_names(config)  # unknown rung names fail here, before the model loads
+    run_ladder_and_report(config, out, resume=resume)
+
+
+def stored_run_config(run_id: str, out: Path) -> Any:
+    """The config of run `run_id` from the store, for ``--resume`` (refused once it finished)."""
+    from adaptlab.ladder import RunConfig
+    from adaptlab.store import DB_FILENAME, Store
+
+    if not (out / DB_FILENAME).exists():
+        raise UsageError(f"no run store at {out / DB_FILENAME}: pass the --out directory the run used")
+    with Store.open(out / DB_FILENAME) as store:
+        run = store.get_run(run_id)
+    if run is None:
+        raise UsageError(f"no run {run_id} in {out / DB_FILENAME}; `adaptlab runs` lists them")
+    if run["command"] != "run":
+        raise UsageError(f"run {run_id} was made by `adaptlab {run['command']}`; only `adaptlab run` resumes")
+    if run["status"] == "complete" and (out / run_id).is_dir():
+        raise UsageError(
+            f"run {run_id} is complete: its report is {out / run_id / 'report.html'}"
+            f" (`adaptlab report {run_id}` rebuilds it)"
+        )
+    return RunConfig.model_validate(run["config"])
+
+
+def load_run_config(path: Path) -> Any:
+    """A run's ``config.yaml`` as a `RunConfig`, with errors that name the file."""
+    import yaml
+    from pydantic import ValidationError
+
+    from adaptlab.ladder import RunConfig
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise UsageError(f"{path}: cannot read it ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise UsageError(f"{path}: not valid YAML ({error})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected a mapping of settings, like a run's config.yaml")
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise UsageError(f"{path}: {where}: {first['msg']}") from None
+
+
+def run_ladder_and_report(config: Any, out: Path, *, resume: str | None = None) -> Any:
+    """Run the ladder with progress bars, then print the rungs, the recommendation and paths."""
+    from adaptlab.console import print_decision, print_rung_table, print_training_table
+    from adaptlab.ladder import run_ladder
+
+    with make_progress() as progress:
+        outcome = run_ladder(config, out_dir=out, listener=LadderConsoleListener(progress), resume=resume)
+    print_rung_table(console, outcome)
+    print_training_table(console, outcome)
+    results = json.loads((outcome.directory / "results.json").read_text(encoding="utf-8"))
+    print_decision(console, results["decision"])
+    console.print(f"results: {outcome.directory / 'results.json'}", highlight=False)
+    console.print(f"report: {outcome.directory / 'report.html'}", highlight=False)
+    return outcome
+
+
+# -- report and compare ---------------------------------------------------------------------
+
+
+@app.command("report")
+@reports_errors
+def report_command(
+    run: Annotated[str, typer.Argument(help="Run id (a folder of --out), run folder or results.json.")],
+    costs: Annotated[
+        Path | None, typer.Option(help="Re-price the decision with these YAML cost settings.")
+    ] = None,
+    machine_usd_per_hour: Annotated[
+        float | None, typer.Option(min=0.0, help="Re-price the decision at this machine $/hour.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the report [default: the run's report.html].")
+    ] = None,
+    out: OutOpt = DEFAULT_RUNS_DIR,
+) -> None:
+    """Rebuild a run's HTML report from its stored results (optionally re-priced).
+
+    The recommendation is decided again from the stored measurements, with the run's own cost
+    settings unless --costs / --machine-usd-per-hour change them; nothing is re-evaluated.
+
+    **Examples:**
+
+    `adaptlab report 20261128-101500-3fa9c1`
+
+    `adaptlab report runs/20261128-101500-3fa9c1 --machine-usd-per-hour 3.5 --output what-if.html`
+    """
+    from adaptlab.decide import CostSettings, load_cost_settings, recommend
+    from adaptlab.report import write_report
+    from adaptlab.runs import REPORT_FILENAME, find_results, load_results
+
+    path = find_results(run, out)
+    results = load_results(path)
+    stored = (results.get("config") or {}).get("costs") or {}
+    settings = load_cost_settings(costs) if costs else CostSettings.model_validate(stored)
+    if machine_usd_per_hour is not None:
+        settings = settings.model_copy(update={"machine_usd_per_hour": machine_usd_per_hour})
+    results["decision"] = recommend(results, settings).to_dict()
+    target = write_report(results, output or path.parent / REPORT_FILENAME)
+    console.print(f"{results['decision']['headline']}", highlight=False)
+    console.print(f"report: {target}", highlight=False)
+
+
+@app.command("compare")
+@reports_errors
+def compare_command(
+    run_a: Annotated[str, typer.Argument(help="First run: id, folder or results.json.")],
+    run_b: Annotated[str, typer.Argument(help="Second run: id, folder or results.json.")],
+    output: Annotated[
+        Path | None, typer.Option(help="Where to write the comparison [default: <out>/compare-A-vs-B.html].")
+    ] = None,
+    out: OutOpt = DEFAULT_RUNS_DIR,
+) -> None:
+    """Compare two runs rung by rung (e.g. two models on one task) in a table and an HTML page.
+
+    **Examples:**
+
+    `adaptlab compare 20261128-101500-3fa9c1 20261128-114210-77d0e2`
+
+    `adaptlab compare runs/a runs/b --output smollm-vs-gemma.html`
+    """
+    from adaptlab.console import print_comparison
+    from adaptlab.report import write_comparison
+    from adaptlab.runs import find_results, load_results
+
+    first, second = (load_results(find_results(ref, out)) for ref in (run_a, run_b))
+    target = output or out / f"compare-{first['run_id']}-vs-{second['run_id']}.html"
+    write_comparison(first, second, target)
+    print_comparison(console, first, second)
+    console.print(f"comparison: {target}", highlight=False)
+
+
 # -- demo -----------------------------------------------------------------------------------
 
 
@@ -554,27 +838,26 @@ def tune_command(
 @reports_errors
 def demo(
     limit: Annotated[
-        int | None, typer.Option(min=1, help="Evaluate only this many test examples (quicker).")
+        int | None, typer.Option(min=1, help="Test examples to evaluate [default: the demo's own].")
     ] = None,
     out: Annotated[Path, typer.Option(help="Runs directory.")] = DEFAULT_RUNS_DIR,
 ) -> None:
-    """Run adaptlab end to end on the bundled tweet-sentiment task and the bundled model.
+    """Run the whole ladder on the bundled tweet-sentiment task and the bundled model, sized to
+    finish in under 15 minutes on a 2-core CPU, and print the path of the report.
 
     **Example:** `adaptlab demo`
     """
-    from adaptlab.runs import EvalConfig
+    from adaptlab.ladder import demo_config
 
+    config = demo_config(limit=limit)
     console.print(
-        f"adaptlab demo: zero-shot {DEFAULT_MODEL} on the bundled {DEMO_TASK} task (test split)",
+        f"adaptlab demo: the adaptation ladder of {config.model} on the bundled {config.task} task"
+        f" ({config.limit} test examples; learning curve at {', '.join(map(str, config.sizes))}"
+        " training examples)",
         highlight=False,
     )
-    outcome = run_and_report(EvalConfig(task=DEMO_TASK, model=DEFAULT_MODEL, limit=limit), out)
-    metrics = outcome.results[0].metrics
-    console.print(
-        f"zero-shot accuracy of {DEFAULT_MODEL} on {DEMO_TASK}: {metrics.accuracy:.1%} "
-        f"(95% CI {metrics.accuracy_low:.1%}–{metrics.accuracy_high:.1%}, n={metrics.n})",
-        highlight=False,
-    )
+    outcome = run_ladder_and_report(config, out)
+    console.print(f"open the report: {outcome.directory / 'report.html'}", highlight=False)
 
 
 def main() -> None:

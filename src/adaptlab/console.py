@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from adaptlab.data import Task, TaskSummary
@@ -127,3 +128,35 @@ def print_training_table(console: Console, outcome: RunOutcome) -> None:
         style="dim",
         highlight=False,
     )
+
+
+def print_decision(console: Console, decision: dict[str, Any]) -> None:
+    """The recommendation: its headline and the reasons, each citing a measured figure."""
+    console.print(f"\n[bold]{escape(decision['headline'])}[/bold]")
+    for reason in decision.get("reasons", []):
+        console.print(f"  - {reason}", highlight=False, markup=False)
+
+
+def print_comparison(console: Console, first: dict[str, Any], second: dict[str, Any]) -> None:
+    """Two runs' rungs side by side: accuracy with interval in each, and the difference."""
+    a, b = first["run_id"], second["run_id"]
+    table = Table(title=f"{a} vs {b}", title_justify="left", **COMPACT)
+    for column in ("rung", f"A {first['model']['model_id']}", f"B {second['model']['model_id']}", "B - A"):
+        table.add_column(column, justify="left" if column == "rung" else "right")
+    rungs_a = {rung["rung"]: rung["metrics"] for rung in first["rungs"]}
+    rungs_b = {rung["rung"]: rung["metrics"] for rung in second["rungs"]}
+    for name in [*rungs_a, *(n for n in rungs_b if n not in rungs_a)]:
+        left, right = rungs_a.get(name), rungs_b.get(name)
+        difference = f"{right['accuracy'] - left['accuracy']:+.1%}" if left and right else "—"
+        table.add_row(name, _accuracy_cell(left), _accuracy_cell(right), difference)
+    console.print(table)
+    for label, results in (("A", first), ("B", second)):
+        decision = results.get("decision")
+        if decision:
+            console.print(f"{label}: {decision['headline']}", highlight=False, markup=False)
+
+
+def _accuracy_cell(metrics: dict[str, Any] | None) -> str:
+    if metrics is None:
+        return "—"
+    return f"{metrics['accuracy']:.1%} ({metrics['accuracy_low']:.1%}–{metrics['accuracy_high']:.1%})"

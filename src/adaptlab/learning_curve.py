@@ -27,7 +27,7 @@ from pydantic import Field, field_validator
 from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sample
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate
-from adaptlab.evaluation.forgetting import answer_probe, compare_probe
+from adaptlab.evaluation.forgetting import ProbeAnswers, answer_probe, compare_probe
 from adaptlab.models import Backend, load_backend
 from adaptlab.models.local import LocalBackend
 from adaptlab.prompting import Strategy, get_strategy
@@ -65,9 +65,8 @@ DEV_LOSS_EXAMPLES = 32
 all share one label, and a dev loss on one label rewards a model that only says that label)."""
 
 
-class TuneRunConfig(EvalConfig):
-    """An evaluation config plus what to train. `strategies` names the one prompt used both to
-    train and to evaluate the tuned weights (zero-shot by default; a hybrid rung uses another)."""
+class TrainingSettings(EvalConfig):
+    """An evaluation config plus how to train: shared by ``adaptlab tune`` and ``adaptlab run``."""
 
     mode: TuneMode = "lora"
     sizes: list[int] = Field(default_factory=lambda: list(DEFAULT_SIZES))
@@ -78,15 +77,6 @@ class TuneRunConfig(EvalConfig):
     early_stopping_patience: int | None = Field(2, ge=1)
     checkpoint_steps: int | None = Field(None, ge=1)
     forgetting: bool = True
-    compare: list[str] = Field(default_factory=list)
-    """Prompt rungs to evaluate on the untuned model beside the curve (cached answers reused)."""
-    hybrid: list[str] = Field(default_factory=list)
-    """Prompt rungs to also ask the largest tuned model with (``lora-800+few-shot-knn-4``)."""
-    distill: str | None = None
-    """Context distillation: train on the base model's answers under this (long) prompt
-    instead of the gold answers; the tuned model is asked with the run's short prompt."""
-    base_rung: bool = True
-    """Also evaluate the untuned model with the same prompt (the curve's starting point)."""
 
     @field_validator("sizes")
     @classmethod
@@ -106,6 +96,29 @@ class TuneRunConfig(EvalConfig):
             early_stopping_patience=self.early_stopping_patience,
             seed=self.seed,
         )
+
+    def training_fields(self) -> dict[str, Any]:
+        """The evaluation and training settings, to build another config from this one."""
+        return self.model_dump(include=set(TrainingSettings.model_fields))
+
+
+class TuneRunConfig(TrainingSettings):
+    """What ``adaptlab tune`` does. `strategies` names the one prompt used both to train and
+    to evaluate the tuned weights (zero-shot by default; a hybrid rung uses another)."""
+
+    compare: list[str] = Field(default_factory=list)
+    """Prompt rungs to evaluate on the untuned model beside the curve (cached answers reused)."""
+    hybrid: list[str] = Field(default_factory=list)
+    """Prompt rungs to also ask the largest tuned model with (``lora-800+few-shot-knn-4``)."""
+    distill: str | None = None
+    """Context distillation: train on the base model's answers under this (long) prompt
+    instead of the gold answers; the tuned model is asked with the run's short prompt."""
+    base_rung: bool = True
+    """Also evaluate the untuned model with the same prompt (the curve's starting point)."""
+
+
+class NothingToDistil(UsageError):
+    """The teacher prompt gave no parsable answer to learn from."""
 
 
 class TuneListener(RunListener):
@@ -145,115 +158,206 @@ def run_tune(
         examples = stratified_sample(examples, config.limit, seed=config.seed)
 
     listener.model_loading(config.model)
-    base = backend_factory(config.model, max_batch_size=config.batch_size)
-    if not isinstance(base, LocalBackend):
-        raise UsageError(f"{config.model} is not a local model: fine-tuning needs local weights")
-    registry = WeightsRegistry(out_dir / ADAPTERS_DIR)
-    ordered = _stratified_order(split.train, config.seed)
-    dev = stratified_sample(split.dev, DEV_LOSS_EXAMPLES, seed=config.seed) if split.dev else ()
+    base = local_base(backend_factory(config.model, max_batch_size=config.batch_size), config.model)
     run_id = new_run_id()
     outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples))
-
-    def preparer(store: Store | None) -> Callable[[str], Strategy]:
-        """Prepares rungs by name; search scores candidates through `store`'s result cache."""
-        return lambda name: _prepared(name, config, task, split, base, store, listener)
-
-    def train(strategy: Strategy, size: int, rung: str, targets: dict[str, str] | None) -> TrainingRun:
-        """Train on the first `size` examples; answers are gold, or the teacher's (distillation)."""
-        selected = [e for e in ordered[:size] if targets is None or e.id in targets]
-        answers = [targets[e.id] if targets else e.output for e in selected]
-        rows = build_rows(base, strategy.render_many(selected, task), answers)
-        dev_rows = build_rows(base, strategy.render_many(dev, task), [e.output for e in dev])
-        return finetune(
-            base.directory,
-            rows,
-            dev_rows,
-            config.tune_config(),
-            registry=registry,
-            base_fingerprint=base.cache_identity(),
-            checkpoint_steps=config.checkpoint_steps,
-            on_step=listener.training_started(rung, len(rows)),
-        )
 
     if not is_main_process():
         # Another rank under `accelerate launch`: train in step with the main process, which
         # alone evaluates, writes the store and the run directory.
-        prepared = preparer(None)
-        strategy = prepared(prompt)
-        targets = _teacher_answers(config, task, ordered[: sizes[-1]], base, prepared, None)
-        for size in sizes:
-            train(strategy, size, tuned_rung_name(config, size, prompt), targets)
+        Tuner(config, outcome, base, out_dir, None, listener).train_curve(prompt, sizes)
         return outcome
 
     with (
         Store.open(out_dir / DB_FILENAME) as store,
         recorded_run(store, outcome, config, base, command="tune"),
     ):
-
-        def measure(backend: Backend, strategy: Strategy, rung: str) -> RungResult:
-            cache = ResultCache(store, backend.cache_identity()) if config.cache else None
-            return evaluate_rung(config, task, examples, backend, strategy, cache, listener, rung=rung)
-
-        prepared = preparer(store)
-        strategy = prepared(prompt)
-        base_probe = answer_probe(base) if config.forgetting else None
+        tuner = Tuner(config, outcome, base, out_dir, store, listener)
         if config.base_rung:
-            record_result(store, outcome, listener, measure(base, strategy, prompt))
+            tuner.record(tuner.measure(base, tuner.prepared(prompt), prompt))
         for name in expand_rungs(config.compare, config.shots):
             if name not in (prompt, config.distill):
-                record_result(store, outcome, listener, measure(base, prepared(name), name))
+                tuner.record(tuner.measure(base, tuner.prepared(name), name))
         if config.distill:
             # The teacher: the untuned model with the long prompt the student learns to do without.
-            record_result(store, outcome, listener, measure(base, prepared(config.distill), config.distill))
-        targets = _teacher_answers(config, task, ordered[: sizes[-1]], base, prepared, store)
-        tuned: LocalBackend | None = None
-        for size in sizes:
-            rung = tuned_rung_name(config, size, prompt)
-            run = train(strategy, size, rung, targets)
-            if run.reused:
-                listener.training_reused(rung, run)
-            del tuned
-            gc.collect()
-            tuned = _tuned_backend(base, run, config)
-            training = {"examples": size, "reused": run.reused, "key": run.weights.key}
-            training["targets"] = f"teacher:{config.distill}" if config.distill else "gold"
-            training.update(run.training)
-            training["weights"] = str(run.weights.directory)
-            forgetting = compare_probe(base_probe, answer_probe(tuned)) if base_probe else None
-            details = (training, forgetting.to_dict() if forgetting else None)
-            record_result(store, outcome, listener, _with_details(measure(tuned, strategy, rung), *details))
-            if size == sizes[-1]:
-                for name in config.hybrid:
-                    hybrid = _with_details(measure(tuned, prepared(name), f"{rung}+{name}"), *details)
-                    record_result(store, outcome, listener, hybrid)
+            teacher = config.distill
+            tuner.record(tuner.measure(base, tuner.prepared(teacher), teacher))
+        tuner.climb(prompt, sizes, hybrid=config.hybrid)
         write_run_directory(outcome, config, base, command="tune")
     return outcome
 
 
-def _teacher_answers(
-    config: TuneRunConfig,
-    task: Task,
-    examples: Sequence[Example],
-    base: Backend,
-    prepared: Callable[[str], Strategy],
-    store: Store | None,
-) -> dict[str, str] | None:
-    """For distillation, the base model's parsed answers under the teacher prompt, by example id.
+def local_base(backend: Backend, spec: str) -> LocalBackend:
+    """The backend, if its weights can be fine-tuned here."""
+    if not isinstance(backend, LocalBackend):
+        raise UsageError(f"{spec} is not a local model: fine-tuning needs local weights")
+    return backend
 
-    Examples the teacher answered unparsably are left out of training (the student would learn
-    a failure); None when not distilling (train on gold answers).
+
+class Tuner:
+    """Trains and evaluates the tuned rungs of one run: used by ``adaptlab tune`` for a
+    learning curve alone and by ``adaptlab run`` after the prompt rungs.
+
+    With a `store` it evaluates and records every rung into `outcome`; without one (a
+    non-main rank under ``accelerate launch``) it only trains, in step with the main rank.
     """
-    if not config.distill:
-        return None
-    cache = ResultCache(store, base.cache_identity()) if config.cache and store else None
-    result = evaluate(task, examples, base, prepared(config.distill), split="train", cache=cache)
-    answers = {p.example_id: p.parsed for p in result.predictions if p.parsed is not None}
-    if not answers:
-        raise UsageError(
-            f"the teacher prompt {config.distill} gave no parsable answer on {len(examples)} train"
-            " examples: there is nothing to distil; try a teacher rung with better format compliance"
+
+    def __init__(
+        self,
+        config: TuneRunConfig,
+        outcome: RunOutcome,
+        base: LocalBackend,
+        out_dir: Path,
+        store: Store | None,
+        listener: TuneListener,
+    ) -> None:
+        self.config = config
+        self.outcome = outcome
+        self.base = base
+        self.store = store
+        self.listener = listener
+        self.registry = WeightsRegistry(out_dir / ADAPTERS_DIR)
+        split = outcome.split
+        self.ordered = _stratified_order(split.train, config.seed)
+        self.dev = stratified_sample(split.dev, DEV_LOSS_EXAMPLES, seed=config.seed) if split.dev else ()
+        self._base_probe: ProbeAnswers | None = None
+
+    @property
+    def task(self) -> Task:
+        return self.outcome.task
+
+    def prepared(self, name: str) -> Strategy:
+        """A prompt rung prepared from train/dev; search scores candidates through the cache."""
+        strategy = get_strategy(name)
+        prepare_strategy(
+            strategy,
+            self.config,
+            self.task,
+            self.outcome.split,
+            self.base,
+            self.cache(self.base),
+            self.listener,
+            default_embedder,
         )
-    return answers
+        return strategy
+
+    def cache(self, backend: Backend) -> ResultCache | None:
+        if not (self.config.cache and self.store):
+            return None
+        return ResultCache(self.store, backend.cache_identity())
+
+    def measure(self, backend: Backend, strategy: Strategy, rung: str) -> RungResult:
+        return evaluate_rung(
+            self.config,
+            self.task,
+            self.outcome.examples,
+            backend,
+            strategy,
+            self.cache(backend),
+            self.listener,
+            rung=rung,
+        )
+
+    def record(self, result: RungResult) -> RungResult:
+        if self.store is not None:
+            record_result(self.store, self.outcome, self.listener, result)
+        return result
+
+    def train(self, strategy: Strategy, size: int, rung: str, targets: dict[str, str] | None) -> TrainingRun:
+        """Train on the first `size` examples; answers are gold, or the teacher's (distillation)."""
+        config, base, task = self.config, self.base, self.task
+        selected = [e for e in self.ordered[:size] if targets is None or e.id in targets]
+        answers = [targets[e.id] if targets else e.output for e in selected]
+        rows = build_rows(base, strategy.render_many(selected, task), answers)
+        dev_rows = build_rows(base, strategy.render_many(self.dev, task), [e.output for e in self.dev])
+        run = finetune(
+            base.directory,
+            rows,
+            dev_rows,
+            config.tune_config(),
+            registry=self.registry,
+            base_fingerprint=base.cache_identity(),
+            checkpoint_steps=config.checkpoint_steps,
+            on_step=self.listener.training_started(rung, len(rows)),
+        )
+        if run.reused:
+            self.listener.training_reused(rung, run)
+        return run
+
+    def train_curve(self, prompt: str, sizes: Sequence[int]) -> None:
+        """Only train (a non-main rank): the same rows, in the same order, as `climb`."""
+        strategy = self.prepared(prompt)
+        targets = self.teacher_answers(sizes[-1])
+        for size in sizes:
+            self.train(strategy, size, tuned_rung_name(self.config, size, prompt), targets)
+
+    def climb(
+        self,
+        prompt: str,
+        sizes: Sequence[int],
+        *,
+        hybrid: Sequence[str] = (),
+        stop_reason: Callable[[RungResult, int | None], str | None] | None = None,
+    ) -> list[RungResult]:
+        """Train and evaluate each size in turn; the last trained also answers `hybrid` prompts.
+
+        `stop_reason` sees each tuned rung's result and the next size (None after the last) and
+        returns why to stop climbing (the evidence is clear, the budget is spent) or None.
+        """
+        config = self.config
+        strategy = self.prepared(prompt)
+        targets = self.teacher_answers(sizes[-1])
+        kind = "distilled" if config.distill else "tuned"
+        tuned: LocalBackend | None = None
+        results: list[RungResult] = []
+        for position, size in enumerate(sizes):
+            rung = tuned_rung_name(config, size, prompt)
+            run = self.train(strategy, size, rung, targets)
+            del tuned
+            gc.collect()
+            tuned = _tuned_backend(self.base, run, config)
+            training = {"examples": size, "reused": run.reused, "key": run.weights.key}
+            training["targets"] = f"teacher:{config.distill}" if config.distill else "gold"
+            training.update(run.training)
+            training["weights"] = str(run.weights.directory)
+            details = {"training": training, "forgetting": self.forgetting(tuned)}
+            results.append(self.record(replace(self.measure(tuned, strategy, rung), kind=kind, **details)))
+            following = sizes[position + 1] if position + 1 < len(sizes) else None
+            if following is None or (stop_reason and stop_reason(results[-1], following)):
+                for name in hybrid:
+                    answer = self.measure(tuned, self.prepared(name), f"{rung}+{name}")
+                    self.record(replace(answer, kind="hybrid", **details))
+                break
+        return results
+
+    def forgetting(self, tuned: LocalBackend) -> dict[str, Any] | None:
+        """The general-ability probe, tuned vs base (the base answers once per run)."""
+        if not self.config.forgetting:
+            return None
+        if self._base_probe is None:
+            self._base_probe = answer_probe(self.base)
+        return compare_probe(self._base_probe, answer_probe(tuned)).to_dict()
+
+    def teacher_answers(self, size: int) -> dict[str, str] | None:
+        """For distillation, the base model's parsed answers under the teacher prompt, by
+        example id, for the first `size` training examples.
+
+        Examples the teacher answered unparsably are left out of training (the student would
+        learn a failure); None when not distilling (train on gold answers).
+        """
+        config = self.config
+        if not config.distill:
+            return None
+        examples = self.ordered[:size]
+        teacher = self.prepared(config.distill)
+        result = evaluate(self.task, examples, self.base, teacher, split="train", cache=self.cache(self.base))
+        answers = {p.example_id: p.parsed for p in result.predictions if p.parsed is not None}
+        if not answers:
+            raise NothingToDistil(
+                f"the teacher prompt {config.distill} gave no parsable answer on {len(examples)} train"
+                " examples: there is nothing to distil; try a teacher rung with better format compliance"
+            )
+        return answers
 
 
 def is_main_process() -> bool:
@@ -303,21 +407,6 @@ def _stratified_order(pool: Sequence[Example], seed: int) -> list[Example]:
     return [example for _, _, example in keyed]
 
 
-def _prepared(
-    name: str,
-    config: TuneRunConfig,
-    task: Task,
-    split: TaskSplit,
-    backend: Backend,
-    store: Store | None,
-    listener: RunListener,
-) -> Strategy:
-    strategy = get_strategy(name)
-    cache = ResultCache(store, backend.cache_identity()) if config.cache and store else None
-    prepare_strategy(strategy, config, task, split, backend, cache, listener, default_embedder)
-    return strategy
-
-
 def _tuned_backend(base: LocalBackend, run: TrainingRun, config: TuneRunConfig) -> LocalBackend:
     weights = run.weights
     if weights.mode == "lora":
@@ -335,9 +424,3 @@ def _tuned_backend(base: LocalBackend, run: TrainingRun, config: TuneRunConfig) 
         fingerprint=weights.key,
         max_batch_size=config.batch_size,
     )
-
-
-def _with_details(
-    result: RungResult, training: dict[str, Any], forgetting: dict[str, Any] | None
-) -> RungResult:
-    return replace(result, training=training, forgetting=forgetting)

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 import adaptlab
 from adaptlab.data import Example, Task, TaskSplit, load_task, split_task, stratified_sample
+from adaptlab.decide import CostSettings, recommend
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_requests
 from adaptlab.evaluation.evaluate import DEFAULT_CONSISTENCY_SAMPLE
@@ -44,9 +45,11 @@ from adaptlab.prompting import (
     expand_strategy_names,
     get_strategy,
 )
+from adaptlab.report import write_report
 from adaptlab.store import DB_FILENAME, Store
 
-RESULTS_SCHEMA_VERSION = 3
+RESULTS_SCHEMA_VERSION = 4
+REPORT_FILENAME = "report.html"
 LADDER_KEYWORD = "ladder"
 
 
@@ -209,21 +212,30 @@ def run_eval(
 
 @contextlib.contextmanager
 def recorded_run(
-    store: Store, outcome: RunOutcome, config: BaseModel, backend: Backend, *, command: str
+    store: Store,
+    outcome: RunOutcome,
+    config: BaseModel,
+    backend: Backend,
+    *,
+    command: str,
+    resume: bool = False,
 ) -> Iterator[None]:
-    """Record the run in the store when it starts; mark it failed if the block raises
-    (a killed process leaves it "running"), complete when the block finishes."""
-    store.start_run(
-        run_id=outcome.run_id,
-        command=command,
-        task_name=outcome.task.name,
-        task_hash=outcome.task.content_hash,
-        model_id=backend.model_id,
-        model_fingerprint=backend.fingerprint,
-        config=config.model_dump(mode="json"),
-        adaptlab_version=adaptlab.__version__,
-        output_dir=str(outcome.directory),
-    )
+    """Record the run in the store when it starts (or reopen it, to resume); mark it failed if
+    the block raises (a killed process leaves it "running"), complete when the block finishes."""
+    if resume:
+        store.resume_run(outcome.run_id)
+    else:
+        store.start_run(
+            run_id=outcome.run_id,
+            command=command,
+            task_name=outcome.task.name,
+            task_hash=outcome.task.content_hash,
+            model_id=backend.model_id,
+            model_fingerprint=backend.fingerprint,
+            config=config.model_dump(mode="json"),
+            adaptlab_version=adaptlab.__version__,
+            output_dir=str(outcome.directory),
+        )
     try:
         yield
     except BaseException:
@@ -329,25 +341,67 @@ def default_embedder() -> Any:
 
 
 def write_run_directory(
-    outcome: RunOutcome, config: BaseModel, backend: Backend, *, command: str = "eval"
+    outcome: RunOutcome,
+    config: BaseModel,
+    backend: Backend,
+    *,
+    command: str = "eval",
+    extras: dict[str, Any] | None = None,
+    costs: CostSettings | None = None,
 ) -> None:
-    """Write the run's files under a staging name, then rename the folder into place."""
+    """Write the run's files under a staging name, then rename the folder into place.
+
+    ``results.json`` carries the decision (`adaptlab.decide`, priced with `costs`) and
+    `extras` (the ladder's skipped rungs and budget); ``report.html`` renders it.
+    """
     final = outcome.directory
     staging = final.parent / f".{final.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        atomic_write_json(
-            staging / "results.json", results_payload(outcome, config, backend, command=command)
-        )
+        payload = results_payload(outcome, config, backend, command=command) | (extras or {})
+        payload["decision"] = recommend(payload, costs or CostSettings()).to_dict()
+        atomic_write_json(staging / "results.json", payload)
         atomic_write_text(staging / "predictions.jsonl", predictions_jsonl(outcome.results))
         atomic_write_text(
             staging / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
         )
+        write_report(payload, staging / REPORT_FILENAME)
         staging.rename(final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def find_results(ref: str, runs_dir: Path) -> Path:
+    """The ``results.json`` a user means by `ref`: the file, a run folder, or a run id in
+    `runs_dir`; a run that never finished gets an error saying how to resume it."""
+    path = Path(ref)
+    candidates = [path, path / "results.json", runs_dir / ref / "results.json"]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is not None:
+        return found
+    database = runs_dir / DB_FILENAME
+    if database.exists():
+        with Store.open(database) as store:
+            run = store.get_run(ref)
+        if run is not None:
+            raise UsageError(
+                f"run {ref} has no results yet (status: {run['status']}): it did not finish;"
+                f" `adaptlab run --resume {ref} --out {runs_dir}` finishes it"
+            )
+    raise UsageError(f'no run "{ref}": give a run id in {runs_dir}, a run folder or a results.json')
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """A run's ``results.json``, refusing files that are not one."""
+    try:
+        results = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UsageError(f"{path}: cannot read it as JSON ({error})") from None
+    if not isinstance(results, dict) or "rungs" not in results or "run_id" not in results:
+        raise UsageError(f"{path}: not an adaptlab results.json (no run_id and rungs)")
+    return results
 
 
 def results_payload(

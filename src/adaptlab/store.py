@@ -176,6 +176,18 @@ class Store:
                 ),
             )
 
+    def resume_run(self, run_id: str) -> None:
+        """Reopen a run that did not finish: it runs again under its id, and its rungs are
+        recorded afresh (answers and weights come back from the cache and the registry)."""
+        with self.transaction() as db:
+            updated = db.execute(
+                "UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (run_id,)
+            ).rowcount
+            if not updated:
+                raise AdaptlabError(f"no run {run_id} in {self.path}")
+            db.execute("DELETE FROM predictions WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM rung_results WHERE run_id = ?", (run_id,))
+
     def record_rung(self, run_id: str, result: RungResult) -> None:
         """Store a rung's metrics and all its predictions in one transaction (all or nothing)."""
         data = result.to_dict()
@@ -191,7 +203,13 @@ class Store:
                     json.dumps(data["strategy"], sort_keys=True),
                     json.dumps(data["model"], sort_keys=True),
                     json.dumps(data["metrics"]),
-                    json.dumps({"training": data["training"], "forgetting": data["forgetting"]}),
+                    json.dumps(
+                        {
+                            "training": data["training"],
+                            "forgetting": data["forgetting"],
+                            "kind": data["kind"],
+                        }
+                    ),
                     utc_now(),
                 ),
             )
@@ -279,7 +297,8 @@ class Store:
                 "strategy": json.loads(row["strategy_json"]),
                 "model": json.loads(row["model_json"]),
                 "metrics": json.loads(row["metrics_json"]),
-                **json.loads(row["details_json"] or '{"training": null, "forgetting": null}'),
+                **{"kind": "prompt", "training": None, "forgetting": None},
+                **json.loads(row["details_json"] or "{}"),
             }
             for row in rows
         ]

@@ -21,7 +21,6 @@ from adaptlab.learning_curve import (
     tuned_rung_name,
 )
 from adaptlab.models.local import LocalBackend
-from adaptlab.prompting import get_strategy
 from adaptlab.store import DB_FILENAME, Store
 from sample_tasks import write_sentiment_task
 
@@ -94,7 +93,7 @@ def test_run_tune_records_each_size_next_to_the_base_rung(
         assert result.metrics.n == len(outcome.examples)
 
     payload = json.loads((outcome.directory / "results.json").read_text())
-    assert payload["command"] == "tune" and payload["schema_version"] == 3
+    assert payload["command"] == "tune" and payload["schema_version"] == 4
     assert payload["rungs"][1]["training"]["examples"] == 4
     with Store.open(out / DB_FILENAME) as store:
         stored = store.rung_results(outcome.run_id)
@@ -133,21 +132,29 @@ def test_hybrid_and_distilled_rungs(task_file: Path, tiny_model_dir: Path, tmp_p
     assert distilled.results[1].training is None  # the teacher is the untuned model
 
 
-def test_teacher_answers_are_parsed_and_failures_left_out(task_file: Path) -> None:
-    from adaptlab.data import load_task
-    from adaptlab.learning_curve import _teacher_answers
+def test_teacher_answers_are_parsed_and_failures_left_out(task_file: Path, tmp_path: Path) -> None:
+    from adaptlab.data import load_task, split_task
+    from adaptlab.learning_curve import TuneListener, Tuner
+    from adaptlab.runs import RunOutcome
 
     from fakes import ScriptedBackend
 
     task = load_task(str(task_file))
+    outcome = RunOutcome("run", tmp_path / "run", task, split_task(task))
+
+    def tuner(teacher: ScriptedBackend, **settings: str) -> Tuner:
+        config = TuneRunConfig(task=str(task_file), **settings)
+        return Tuner(config, outcome, teacher, tmp_path, None, TuneListener())  # type: ignore[arg-type]
+
     teacher = ScriptedBackend(lambda text: "Positive." if "crew" in text else "no idea")
-    config = TuneRunConfig(task=str(task_file), distill="zero-shot")
-    answers = _teacher_answers(config, task, task.examples[:9], teacher, get_strategy, None)
-    assert answers == {e.id: "positive" for e in task.examples[:9] if "crew" in e.input}
-    assert _teacher_answers(TuneRunConfig(task="t"), task, task.examples, teacher, get_strategy, None) is None
+    distilling = tuner(teacher, distill="zero-shot")
+    answers = distilling.teacher_answers(12)
+    assert answers == {e.id: "positive" for e in distilling.ordered[:12] if "crew" in e.input}
+    assert answers
+    assert tuner(teacher).teacher_answers(12) is None
     silent = ScriptedBackend(lambda text: "no idea")
     with pytest.raises(UsageError, match="nothing to distil"):
-        _teacher_answers(config, task, task.examples[:9], silent, get_strategy, None)
+        tuner(silent, distill="zero-shot").teacher_answers(12)
 
 
 def test_unknown_hybrid_prompt_fails_before_loading(task_file: Path) -> None:

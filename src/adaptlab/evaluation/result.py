@@ -7,7 +7,12 @@ These are plain dataclasses with a `to_dict` each, because the same values go to
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+RungKind = Literal["prompt", "tuned", "hybrid", "distilled"]
+"""``prompt``: the untuned model asked with a prompt strategy; ``tuned``: weights fine-tuned on
+gold answers, asked with their training prompt; ``hybrid``: tuned weights asked with another
+prompt; ``distilled``: weights trained on a long (teacher) prompt's answers, asked briefly."""
 
 
 @dataclass(frozen=True)
@@ -76,10 +81,13 @@ class RungResult:
     """For tuned rungs: the weights' registry key, training size, tokens, time, memory, losses."""
     forgetting: dict[str, Any] | None = None
     """For tuned rungs: the general-ability probe before and after tuning."""
+    kind: RungKind = "prompt"
+    """Which family of the ladder the rung belongs to; the decision compares families."""
 
     def to_dict(self, *, with_predictions: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
             "rung": self.rung,
+            "kind": self.kind,
             "strategy": self.strategy,
             "model": self.model,
             "split": self.split,

@@ -1,0 +1,309 @@
+"""``adaptlab run``: the whole ladder on one test split, then a recommendation and a report.
+
+The rungs run in the order a careful engineer would try them, cheapest first:
+
+1. **prompt rungs** on the untuned model (the prompt ladder: zero-shot, instructions, few-shot,
+   CoT, formats, label scoring, prompt search);
+2. **tuned rungs**: a learning curve of LoRA (or full) fine-tunes at growing train sizes, asked
+   with the short zero-shot prompt; the last one is also asked with the best prompt (hybrid);
+3. **distilled rung**: the best prompt's answers on the train split are compressed into the
+   weights, so the tuned model answers from the short prompt (context distillation).
+
+The ladder stops climbing when the evidence is clear — prompting already answers every test
+example correctly (tuning cannot gain), the learning curve is flat for two sizes in a row, a
+tuned model is perfect — or when the budget (minutes, tokens, dollars) would be overrun; every
+rung left out is listed with its reason in ``results.json`` and the report.
+
+A killed run resumes with ``adaptlab run --resume RUN_ID``: the same config is re-run under the
+same id, and the result cache, the weights registry and training checkpoints make every finished
+answer, adapter and step come back without being computed again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from adaptlab.budget import Budget
+from adaptlab.data import split_task, stratified_sample
+from adaptlab.decide import CostSettings, paired_gain
+from adaptlab.errors import UsageError
+from adaptlab.evaluation import ResultCache, RungResult
+from adaptlab.learning_curve import (
+    NothingToDistil,
+    TrainingSettings,
+    TuneListener,
+    Tuner,
+    TuneRunConfig,
+    curve_sizes,
+    is_main_process,
+    tuned_rung_name,
+)
+from adaptlab.models import Backend, load_backend
+from adaptlab.models.local import LocalBackend
+from adaptlab.prompting import Strategy, get_strategy
+from adaptlab.runs import (
+    LADDER_KEYWORD,
+    RunOutcome,
+    check_strategies,
+    default_embedder,
+    evaluate_rung,
+    load_config_task,
+    new_run_id,
+    prepare_strategy,
+    record_result,
+    recorded_run,
+    rung_names,
+    write_run_directory,
+)
+from adaptlab.store import DB_FILENAME, Store
+
+TRAINING_PROMPT = "zero-shot"
+"""Tuned rungs are trained and asked with the shortest prompt: short requests are what tuning buys."""
+
+DISTILL_MIN_PROMPT_RATIO = 1.5
+"""Distil only a best prompt at least this many times longer than the zero-shot prompt: below
+that the request gets hardly shorter, and the training would buy nothing to measure."""
+
+
+class RunConfig(TrainingSettings):
+    """Everything ``adaptlab run`` does; saved as the run's ``config.yaml`` and re-runnable
+    with ``adaptlab run --config config.yaml``."""
+
+    strategies: list[str] = Field(default_factory=lambda: [LADDER_KEYWORD])
+    tune: bool = True
+    """Climb to the fine-tuning rungs (skipped anyway for API-only models)."""
+    hybrid: bool = True
+    """Also ask the largest tuned model with the best prompt rung."""
+    distill: bool = True
+    """Distil the best prompt rung into the weights when it is much longer than zero-shot."""
+    budget_minutes: float | None = Field(None, gt=0)
+    budget_tokens: int | None = Field(None, ge=1)
+    budget_usd: float | None = Field(None, gt=0)
+    costs: CostSettings = Field(default_factory=CostSettings)
+
+
+class LadderListener(TuneListener):
+    """`TuneListener` plus the ladder's decisions not to climb further."""
+
+    def skipped(self, what: str, reason: str) -> None:
+        """Called when a rung or a phase is left out, with the reason."""
+
+
+def run_ladder(
+    config: RunConfig,
+    *,
+    out_dir: Path,
+    listener: LadderListener | None = None,
+    resume: str | None = None,
+    backend_factory: Callable[..., Backend] = load_backend,
+    embedder_factory: Callable[[], Any] | None = None,
+) -> RunOutcome:
+    """Run every rung `config` asks for (or resume run `resume`), decide, and write the run.
+
+    Inputs are checked before anything is written; the run directory (results, predictions,
+    config, report) appears, complete, only when the ladder has finished.
+    """
+    if not is_main_process():
+        raise UsageError(
+            "adaptlab run evaluates and decides in one process; to train on several GPUs use"
+            " `accelerate launch -m adaptlab tune ...` (see README, Scaling out)"
+        )
+    listener = listener or LadderListener()
+    task = load_config_task(config)
+    split = split_task(task, fractions=config.fractions, seed=config.seed)
+    examples = split[config.split]
+    if config.limit is not None:
+        examples = stratified_sample(examples, config.limit, seed=config.seed)
+    strategies = [get_strategy(name) for name in rung_names(config)]
+    check_strategies(strategies, task, split, config.split)
+    listener.model_loading(config.model)
+    backend = backend_factory(config.model, max_batch_size=config.batch_size)
+
+    run_id = resume or new_run_id()
+    outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples))
+    with (
+        Store.open(out_dir / DB_FILENAME) as store,
+        recorded_run(store, outcome, config, backend, command="run", resume=resume is not None),
+    ):
+        ladder = Ladder(config, outcome, backend, out_dir, store, listener)
+        ladder.prompt_rungs(strategies, embedder_factory or default_embedder)
+        ladder.tuning_rungs()
+        write_run_directory(
+            outcome, config, backend, command="run", extras=ladder.extras(), costs=config.costs
+        )
+    return outcome
+
+
+class Ladder:
+    """The climbing decisions of one run: what to run next, and what to leave out and why."""
+
+    def __init__(
+        self,
+        config: RunConfig,
+        outcome: RunOutcome,
+        backend: Backend,
+        out_dir: Path,
+        store: Store,
+        listener: LadderListener,
+    ) -> None:
+        self.config = config
+        self.outcome = outcome
+        self.backend = backend
+        self.out_dir = out_dir
+        self.store = store
+        self.listener = listener
+        self.skipped: list[dict[str, str]] = []
+        self.curve_stopped_because: str | None = None
+        describe = backend.describe()
+        self.budget = Budget(
+            minutes=config.budget_minutes,
+            tokens=config.budget_tokens,
+            usd=config.budget_usd,
+            costs=config.costs,
+            backend=str(describe.get("backend", "local")),
+            model_id=backend.model_id,
+            results=outcome.results,
+        )
+
+    def extras(self) -> dict[str, Any]:
+        return {"skipped": self.skipped, "budget": self.budget.to_dict()}
+
+    def skip(self, what: str, reason: str, *, phase: bool = False) -> None:
+        self.skipped.append({"phase" if phase else "rung": what, "reason": reason})
+        self.listener.skipped(what, reason)
+
+    # -- 1. prompting --------------------------------------------------------------------------
+
+    def prompt_rungs(self, strategies: Sequence[Strategy], embedder: Callable[[], Any]) -> None:
+        config, outcome = self.config, self.outcome
+        cache = ResultCache(self.store, self.backend.cache_identity()) if config.cache else None
+        for position, strategy in enumerate(strategies):
+            reason = self.budget.exhausted()
+            if reason is not None:
+                for left in strategies[position:]:
+                    self.skip(left.name, reason)
+                return
+            prepare_strategy(
+                strategy, config, outcome.task, outcome.split, self.backend, cache, self.listener, embedder
+            )
+            result = evaluate_rung(
+                config, outcome.task, outcome.examples, self.backend, strategy, cache, self.listener
+            )
+            record_result(self.store, outcome, self.listener, result)
+
+    def best_prompt(self) -> RungResult | None:
+        """The most accurate prompt rung; among equals the one with the shortest prompt."""
+        prompts = [r for r in self.outcome.results if r.kind == "prompt"]
+        return max(prompts, key=lambda r: (r.metrics.accuracy, -r.metrics.prompt_tokens_mean), default=None)
+
+    # -- 2. fine-tuning and 3. distillation ----------------------------------------------------
+
+    def tuning_rungs(self) -> None:
+        reason = self.why_not_tune()
+        if reason is not None:
+            self.skip("fine-tuning", reason, phase=True)
+            return
+        config, best = self.config, self.best_prompt()
+        assert isinstance(self.backend, LocalBackend) and best is not None  # why_not_tune checked
+        tune_config = TuneRunConfig(
+            **config.training_fields() | {"strategies": [TRAINING_PROMPT]}, base_rung=False
+        )
+        sizes = curve_sizes(config.sizes, len(self.outcome.split.train))
+        hybrid = [best.rung] if config.hybrid and best.rung != TRAINING_PROMPT else []
+        if config.hybrid and not hybrid:
+            self.skip(
+                "hybrid", f"the best prompt rung is {TRAINING_PROMPT}, the tuned rungs' own", phase=True
+            )
+        tuner = Tuner(tune_config, self.outcome, self.backend, self.out_dir, self.store, self.listener)
+        curve = tuner.climb(TRAINING_PROMPT, sizes, hybrid=hybrid, stop_reason=self.curve_stop_reason)
+        for size in sizes[len(curve) :]:
+            self.skip(tuned_rung_name(tune_config, size, TRAINING_PROMPT), self.curve_stopped_because or "")
+        if curve:
+            self.distilled_rung(tune_config, best, curve[-1])
+
+    def why_not_tune(self) -> str | None:
+        best = self.best_prompt()
+        if not self.config.tune:
+            return "not asked for (--no-tune)"
+        if best is None:
+            return "no prompt rung ran, so there is nothing to compare a tuned model with"
+        if best.metrics.accuracy >= 1.0:
+            return (
+                f"{best.rung} already answers all {best.metrics.n} test examples correctly:"
+                " fine-tuning cannot gain accuracy"
+            )
+        if not isinstance(self.backend, LocalBackend):
+            return f"{self.config.model} is served by an API: only local weights can be fine-tuned here"
+        if not self.outcome.split.train:
+            return "the train split is empty"
+        return self.budget.exhausted()
+
+    def curve_stop_reason(self, result: RungResult, next_size: int) -> str | None:
+        """Why the learning curve should not train `next_size` examples after `result`, if so."""
+        curve = [r for r in self.outcome.results if r.kind == "tuned"]
+        reason: str | None = None
+        if result.metrics.accuracy >= 1.0:
+            reason = f"{result.rung} already answers every test example correctly"
+        elif len(curve) >= 3 and all(
+            not paired_gain(earlier.to_dict(), later.to_dict()).significant
+            for earlier, later in zip(curve[-3:-1], curve[-2:], strict=True)
+        ):
+            reason = (
+                f"the learning curve is flat: {curve[-2].rung} and {curve[-1].rung} gained nothing"
+                " beyond the 95% interval over the size before them"
+            )
+        else:
+            training = result.training or {}
+            size = max(1, int(training.get("examples", 1)))
+            upcoming = float(training.get("wall_time_s", 0.0)) * next_size / size + result.metrics.wall_time_s
+            reason = self.budget.exhausted(upcoming_s=upcoming)
+        self.curve_stopped_because = reason
+        return reason
+
+    def distilled_rung(self, tune_config: TuneRunConfig, best: RungResult, largest: RungResult) -> None:
+        """Context distillation of the best prompt into the weights, at the curve's last size."""
+        if not self.config.distill:
+            self.skip("distillation", "not asked for (--no-distill)", phase=True)
+            return
+        short = next((r for r in self.outcome.results if r.rung == TRAINING_PROMPT), None)
+        short_tokens = short.metrics.prompt_tokens_mean if short else 0.0
+        ratio = best.metrics.prompt_tokens_mean / short_tokens if short_tokens else 0.0
+        if best.rung == TRAINING_PROMPT or ratio < DISTILL_MIN_PROMPT_RATIO:
+            self.skip(
+                "distillation",
+                f"the best prompt, {best.rung}, is not much longer than zero-shot"
+                f" ({best.metrics.prompt_tokens_mean:.0f} vs {short_tokens:.0f} tokens): nothing to compress",
+                phase=True,
+            )
+            return
+        training = largest.training or {}
+        upcoming = float(training.get("wall_time_s", 0.0)) + 2 * largest.metrics.wall_time_s
+        reason = self.budget.exhausted(upcoming_s=upcoming)
+        if reason is not None:
+            self.skip("distillation", reason, phase=True)
+            return
+        size = int(training.get("examples", len(self.outcome.split.train)))
+        distill_config = tune_config.model_copy(update={"distill": best.rung})
+        tuner = Tuner(distill_config, self.outcome, self.backend, self.out_dir, self.store, self.listener)
+        try:
+            tuner.climb(TRAINING_PROMPT, [size])
+        except NothingToDistil as error:
+            self.skip("distillation", str(error), phase=True)
+
+
+DEMO_TASK = "tweet-sentiment"
+DEMO_LIMIT = 150
+DEMO_SIZES = (25, 50, 100)
+
+
+def demo_config(*, limit: int | None = None) -> RunConfig:
+    """``adaptlab demo``: the whole ladder on the bundled task and model, sized for a 2-core CPU.
+
+    150 test examples keep the 95% intervals near ±8 points, enough to tell the rungs apart
+    on this task; three curve sizes show the learning curve's shape.
+    """
+    return RunConfig(task=DEMO_TASK, limit=limit or DEMO_LIMIT, sizes=list(DEMO_SIZES))
