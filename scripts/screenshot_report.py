@@ -68,11 +68,17 @@ def open_report(
             browser.close()
 
 
-def screenshot(page: Page, out: Path) -> Path:
-    """Save a full-page PNG of `page` to `out` (its folder is created)."""
+def screenshot(page: Page, out: Path, *, max_height: int | None = None) -> Path:
+    """Save a full-page PNG of `page` to `out` (its folder is created), or only its top
+    `max_height` pixels (a README picture of the headline and the first charts)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")  # the sticky header is drawn where the page is scrolled
-    page.screenshot(path=str(out), full_page=True)
+    if max_height is None:
+        page.screenshot(path=str(out), full_page=True)
+    else:
+        width = page.viewport_size["width"] if page.viewport_size else 1280
+        clip = {"x": 0, "y": 0, "width": width, "height": max_height}
+        page.screenshot(path=str(out), full_page=True, clip=clip)
     return out
 
 
@@ -81,13 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("report", type=Path, metavar="REPORT_HTML")
     parser.add_argument("out", type=Path, metavar="OUT_PNG")
     parser.add_argument("--width", type=int, default=1280, help="viewport width in pixels (default 1280)")
+    parser.add_argument("--max-height", type=int, help="keep only the top this many pixels (default: all)")
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():
         parser.error(f"{CHROMIUM} is missing: install it with `apt-get install -y chromium`")
     if not args.report.is_file():
         parser.error(f"{args.report}: no such file")
     with open_report(args.report, width=args.width) as (page, problems):
-        screenshot(page, args.out)
+        screenshot(page, args.out, max_height=args.max_height)
     for problem in problems:
         print(f"screenshot_report: {problem}", file=sys.stderr)
     print(args.out)

@@ -157,7 +157,8 @@ def test_bad_rung_names_fail_before_the_model_loads(task_file: Path, tmp_path: P
 
 def test_the_demo_runs_the_whole_ladder_on_the_bundled_task() -> None:
     config = demo_config()
-    assert config.task == "tweet-sentiment" and config.strategies == ["ladder"]
+    assert config.task == "tweet-sentiment"
+    assert {"zero-shot", "few-shot-knn-4", "label-scoring"} <= set(config.strategies)
     assert config.tune and config.hybrid and config.distill
     assert len(config.sizes) >= 3
 

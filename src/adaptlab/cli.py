@@ -102,6 +102,27 @@ BatchSizeOpt = Annotated[
     int, typer.Option(min=1, help="Most examples per batch; 1 measures plain request latency.")
 ]
 OutOpt = Annotated[Path, typer.Option(help="Runs directory (holds adaptlab.db, adapters/ and run folders).")]
+ModeOpt = Annotated[str, typer.Option(help="lora (all linear layers) or full (every weight).")]
+SizesOpt = Annotated[
+    str,
+    typer.Option(help="Training-set sizes of the learning curve; larger than the train split = all of it."),
+]
+EpochsOpt = Annotated[float, typer.Option(min=0.01, help="Passes over the training examples.")]
+LrOpt = Annotated[
+    float | None, typer.Option(min=0.0, help="Learning rate [default: 3e-4 for lora, 2e-5 for full].")
+]
+TrainBatchOpt = Annotated[int, typer.Option(min=1, help="Examples per optimizer step.")]
+LoraROpt = Annotated[int, typer.Option(min=1, help="LoRA rank (alpha is twice the rank).")]
+PatienceOpt = Annotated[
+    int,
+    typer.Option(min=0, help="Dev-loss evaluations without improvement before stopping; 0: never stop."),
+]
+CheckpointOpt = Annotated[
+    int | None, typer.Option(min=1, help="Checkpoint every this many steps [default: every epoch].")
+]
+ForgettingOpt = Annotated[
+    bool, typer.Option(help="Measure general ability (bundled probe) before and after tuning.")
+]
 
 
 def parse_csv_list(value: str | None) -> list[str] | None:
@@ -408,13 +429,8 @@ class TuneConsoleListener(ConsoleListener):
 def tune_command(
     task: TaskArg,
     model: ModelOpt = DEFAULT_MODEL,
-    mode: Annotated[str, typer.Option(help="lora (all linear layers) or full (every weight).")] = "lora",
-    sizes: Annotated[
-        str,
-        typer.Option(
-            help="Training-set sizes of the learning curve; larger than the train split = all of it."
-        ),
-    ] = "25,50,100,200,400,800",
+    mode: ModeOpt = "lora",
+    sizes: SizesOpt = "25,50,100,200,400,800",
     strategy: Annotated[
         str,
         typer.Option(
@@ -424,21 +440,12 @@ def tune_command(
             " another than zero-shot makes a hybrid rung.",
         ),
     ] = "zero-shot",
-    epochs: Annotated[float, typer.Option(min=0.01, help="Passes over the training examples.")] = 3.0,
-    lr: Annotated[
-        float | None, typer.Option(min=0.0, help="Learning rate [default: 3e-4 for lora, 2e-5 for full].")
-    ] = None,
-    train_batch_size: Annotated[int, typer.Option(min=1, help="Examples per optimizer step.")] = 8,
-    lora_r: Annotated[int, typer.Option(min=1, help="LoRA rank (alpha is twice the rank).")] = 16,
-    patience: Annotated[
-        int,
-        typer.Option(
-            min=0, help="Dev-loss evaluations without improvement before stopping; 0 never stops early."
-        ),
-    ] = 2,
-    checkpoint_steps: Annotated[
-        int | None, typer.Option(min=1, help="Checkpoint every this many steps [default: every epoch].")
-    ] = None,
+    epochs: EpochsOpt = 3.0,
+    lr: LrOpt = None,
+    train_batch_size: TrainBatchOpt = 8,
+    lora_r: LoraROpt = 16,
+    patience: PatienceOpt = 2,
+    checkpoint_steps: CheckpointOpt = None,
     compare: Annotated[
         str | None,
         typer.Option(
@@ -457,9 +464,7 @@ def tune_command(
             " (e.g. few-shot-knn-8) and ask the tuned model with the short --strategy prompt.",
         ),
     ] = None,
-    forgetting: Annotated[
-        bool, typer.Option(help="Measure general ability (bundled probe) before and after tuning.")
-    ] = True,
+    forgetting: ForgettingOpt = True,
     consistency_sample: ConsistencyOpt = DEFAULT_CONSISTENCY_SAMPLE,
     limit: LimitOpt = None,
     batch_size: BatchSizeOpt = DEFAULT_MAX_BATCH_SIZE,
@@ -572,17 +577,24 @@ def run_command(
     ] = "ladder",
     shots: Annotated[str, typer.Option(help="Demo counts for few-shot rungs named without one.")] = "4,8",
     tune: Annotated[bool, typer.Option(help="Climb to the fine-tuning rungs (local models only).")] = True,
-    mode: Annotated[str, typer.Option(help="lora (all linear layers) or full (every weight).")] = "lora",
-    sizes: Annotated[
-        str, typer.Option(help="Training-set sizes of the learning curve (capped at the train split).")
-    ] = "25,50,100,200,400,800",
-    epochs: Annotated[float, typer.Option(min=0.01, help="Passes over the training examples.")] = 3.0,
+    mode: ModeOpt = "lora",
+    sizes: SizesOpt = "25,50,100,200,400,800",
+    epochs: EpochsOpt = 3.0,
+    lr: LrOpt = None,
+    train_batch_size: TrainBatchOpt = 8,
+    lora_r: LoraROpt = 16,
+    patience: PatienceOpt = 2,
+    checkpoint_steps: CheckpointOpt = None,
+    forgetting: ForgettingOpt = True,
     hybrid: Annotated[
         bool, typer.Option(help="Also ask the largest tuned model with the best prompt rung.")
     ] = True,
     distill: Annotated[
         bool, typer.Option(help="Distil the best (long) prompt into the weights, asked with a short one.")
     ] = True,
+    distill_size: Annotated[
+        int | None, typer.Option(min=1, help="Training examples to distil on [default: the curve's largest].")
+    ] = None,
     budget_minutes: Annotated[
         float | None, typer.Option(min=0.01, help="Stop climbing before this much wall time is spent.")
     ] = None,
@@ -673,8 +685,15 @@ def run_command(
                 mode=mode,
                 sizes=parse_counts(sizes, "--sizes", "25,50,100"),
                 epochs=epochs,
+                learning_rate=lr,
+                train_batch_size=train_batch_size,
+                lora_r=lora_r,
+                early_stopping_patience=patience or None,
+                checkpoint_steps=checkpoint_steps,
+                forgetting=forgetting,
                 hybrid=hybrid,
                 distill=distill,
+                distill_size=distill_size,
                 budget_minutes=budget_minutes,
                 budget_tokens=budget_tokens,
                 budget_usd=budget_usd,

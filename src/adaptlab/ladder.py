@@ -30,6 +30,7 @@ from pydantic import Field
 from adaptlab.budget import Budget
 from adaptlab.data import split_task, stratified_sample
 from adaptlab.decide import CostSettings, paired_gain
+from adaptlab.decide.rungs import best_rung
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult
 from adaptlab.learning_curve import (
@@ -80,6 +81,8 @@ class RunConfig(TrainingSettings):
     """Also ask the largest tuned model with the best prompt rung."""
     distill: bool = True
     """Distil the best prompt rung into the weights when it is much longer than zero-shot."""
+    distill_size: int | None = Field(None, ge=1)
+    """Training examples of the distilled rung; None: the largest size the curve trained."""
     budget_minutes: float | None = Field(None, gt=0)
     budget_tokens: int | None = Field(None, ge=1)
     budget_usd: float | None = Field(None, gt=0)
@@ -157,6 +160,8 @@ class Ladder:
         self.store = store
         self.listener = listener
         self.skipped: list[dict[str, str]] = []
+        self.prepared: dict[str, Strategy] = {}
+        """Prompt rungs as prepared for the prompt phase, reused by the hybrid and the teacher."""
         self.curve_stopped_because: str | None = None
         describe = backend.describe()
         self.budget = Budget(
@@ -190,15 +195,17 @@ class Ladder:
             prepare_strategy(
                 strategy, config, outcome.task, outcome.split, self.backend, cache, self.listener, embedder
             )
+            self.prepared[strategy.name] = strategy
             result = evaluate_rung(
                 config, outcome.task, outcome.examples, self.backend, strategy, cache, self.listener
             )
             record_result(self.store, outcome, self.listener, result)
 
     def best_prompt(self) -> RungResult | None:
-        """The most accurate prompt rung; among equals the one with the shortest prompt."""
-        prompts = [r for r in self.outcome.results if r.kind == "prompt"]
-        return max(prompts, key=lambda r: (r.metrics.accuracy, -r.metrics.prompt_tokens_mean), default=None)
+        """The best prompt rung as the decision will judge it (`adaptlab.decide.best_rung`)."""
+        prompts = {r.rung: r for r in self.outcome.results if r.kind == "prompt"}
+        best = best_rung([r.to_dict(with_predictions=False) for r in prompts.values()])
+        return prompts[best["rung"]] if best else None
 
     # -- 2. fine-tuning and 3. distillation ----------------------------------------------------
 
@@ -218,7 +225,9 @@ class Ladder:
             self.skip(
                 "hybrid", f"the best prompt rung is {TRAINING_PROMPT}, the tuned rungs' own", phase=True
             )
-        tuner = Tuner(tune_config, self.outcome, self.backend, self.out_dir, self.store, self.listener)
+        tuner = Tuner(
+            tune_config, self.outcome, self.backend, self.out_dir, self.store, self.listener, self.prepared
+        )
         curve = tuner.climb(TRAINING_PROMPT, sizes, hybrid=hybrid, stop_reason=self.curve_stop_reason)
         for size in sizes[len(curve) :]:
             self.skip(tuned_rung_name(tune_config, size, TRAINING_PROMPT), self.curve_stopped_because or "")
@@ -281,14 +290,18 @@ class Ladder:
             )
             return
         training = largest.training or {}
-        upcoming = float(training.get("wall_time_s", 0.0)) + 2 * largest.metrics.wall_time_s
+        scale = (self.config.distill_size or 0) / max(1, int(training.get("examples", 1))) or 1.0
+        upcoming = scale * float(training.get("wall_time_s", 0.0)) + 2 * largest.metrics.wall_time_s
         reason = self.budget.exhausted(upcoming_s=upcoming)
         if reason is not None:
             self.skip("distillation", reason, phase=True)
             return
-        size = int(training.get("examples", len(self.outcome.split.train)))
+        size = self.config.distill_size or int(training.get("examples", len(self.outcome.split.train)))
+        size = min(size, len(self.outcome.split.train))
         distill_config = tune_config.model_copy(update={"distill": best.rung})
-        tuner = Tuner(distill_config, self.outcome, self.backend, self.out_dir, self.store, self.listener)
+        tuner = Tuner(
+            distill_config, self.outcome, self.backend, self.out_dir, self.store, self.listener, self.prepared
+        )
         try:
             tuner.climb(TRAINING_PROMPT, [size])
         except NothingToDistil as error:
@@ -296,14 +309,29 @@ class Ladder:
 
 
 DEMO_TASK = "tweet-sentiment"
-DEMO_LIMIT = 150
-DEMO_SIZES = (25, 50, 100)
+DEMO_LIMIT = 100
+DEMO_RUNGS = ("zero-shot", "few-shot-random-4", "few-shot-knn-4", "label-scoring")
+DEMO_SIZES = (20, 40, 80)
+DEMO_EPOCHS = 2.0
+DEMO_CONSISTENCY_SAMPLE = 20
+DEMO_DISTILL_SIZE = 40
 
 
 def demo_config(*, limit: int | None = None) -> RunConfig:
     """``adaptlab demo``: the whole ladder on the bundled task and model, sized for a 2-core CPU.
 
-    150 test examples keep the 95% intervals near ±8 points, enough to tell the rungs apart
-    on this task; three curve sizes show the learning curve's shape.
+    Four prompt rungs (zero-shot, random and kNN few-shot, label scoring; `adaptlab run` runs
+    the whole prompt ladder, instructions, CoT, formats and prompt search included), a
+    three-point learning curve, the hybrid and a distilled rung (trained on 40 examples), all
+    within 15 minutes. 100 test examples keep the 95% intervals near ±9 points, enough to
+    tell the rungs apart on this task.
     """
-    return RunConfig(task=DEMO_TASK, limit=limit or DEMO_LIMIT, sizes=list(DEMO_SIZES))
+    return RunConfig(
+        task=DEMO_TASK,
+        strategies=list(DEMO_RUNGS),
+        limit=limit or DEMO_LIMIT,
+        sizes=list(DEMO_SIZES),
+        epochs=DEMO_EPOCHS,
+        consistency_sample=DEMO_CONSISTENCY_SAMPLE,
+        distill_size=DEMO_DISTILL_SIZE,
+    )

@@ -210,9 +210,13 @@ class Tuner:
         out_dir: Path,
         store: Store | None,
         listener: TuneListener,
+        prepared: dict[str, Strategy] | None = None,
     ) -> None:
         self.config = config
         self.outcome = outcome
+        self.strategies = prepared if prepared is not None else {}
+        """Prepared prompt rungs by name, shared with the run that hosts the tuner: preparing
+        again (kNN embeddings of the train split, a prompt search) would only repeat work."""
         self.base = base
         self.store = store
         self.listener = listener
@@ -228,7 +232,9 @@ class Tuner:
 
     def prepared(self, name: str) -> Strategy:
         """A prompt rung prepared from train/dev; search scores candidates through the cache."""
-        strategy = get_strategy(name)
+        if name in self.strategies:
+            return self.strategies[name]
+        strategy = self.strategies[name] = get_strategy(name)
         prepare_strategy(
             strategy,
             self.config,

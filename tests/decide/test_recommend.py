@@ -127,6 +127,28 @@ def test_a_tuning_gain_inside_the_interval_keeps_prompting() -> None:
     assert any("pays back after" in reason for reason in decision.reasons)
 
 
+def test_a_hybrid_with_the_same_prompt_claims_no_saving_from_faster_timing() -> None:
+    """Tuned weights asked with the prompt rung's own prompt compute as much per request; a
+    faster measured throughput is timing noise, not a saving that pays back training."""
+    prompts = [
+        make_rung("zero-shot", "prompt", correct_first(100), prompt_tokens=40),
+        make_rung("few-shot-4", "prompt", correct_first(140), prompt_tokens=300, examples_per_s=5.0),
+    ]
+    hybrid = make_rung(
+        "lora-100+few-shot-4",
+        "hybrid",
+        correct_first(143),
+        prompt_tokens=300,
+        examples_per_s=6.5,  # 30% faster than few-shot-4's 5.0, with the same 300 tokens
+        training=trained(100),
+    )
+    decision = recommend(make_results([*prompts, hybrid]), CostSettings())
+
+    assert (decision.recommendation, decision.rung) == ("prompt", "few-shot-4")
+    assert decision.tuning_gain is not None and decision.tuning_gain.rung == "lora-100+few-shot-4"
+    assert not any("pays back" in reason for reason in decision.reasons)
+
+
 def test_a_significant_gain_recommends_fine_tuning_with_the_data_needed() -> None:
     decision = decide("fine-tune")
 

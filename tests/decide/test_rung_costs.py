@@ -71,3 +71,19 @@ def test_the_runs_model_fills_in_a_rung_without_its_own() -> None:
     results = make_results([rung], backend="local")
 
     assert rung_costs(results, CostSettings())["zero-shot"].priced_by == "machine-time"
+
+
+def test_a_few_percent_of_throughput_is_not_a_saving() -> None:
+    from adaptlab.decide.costs import cheaper
+
+    settings = CostSettings()
+    same_prompt = rung_cost(
+        make_rung("few-shot-4", "prompt", correct_first(100), examples_per_s=1.62), settings
+    )
+    tuned_same_prompt = rung_cost(
+        make_rung("lora+few-shot-4", "hybrid", correct_first(100), examples_per_s=1.67), settings
+    )
+    short_prompt = rung_cost(make_rung("lora", "tuned", correct_first(100), examples_per_s=7.0), settings)
+
+    assert not cheaper(tuned_same_prompt, same_prompt)  # 3% faster: measurement noise
+    assert cheaper(short_prompt, same_prompt)

@@ -92,13 +92,19 @@ class RungCost:
         return asdict(self) | {"usd_per_1k_requests": self.usd_per_1k_requests}
 
 
+MEANINGFUL_SAVING = 0.10
+"""Per-request costs within this share of each other count as equal: measured throughput moves
+by a few percent between two runs of the same prompt, and a "saving" inside that is noise."""
+
+
 def cheaper(cost: RungCost, other: RungCost) -> bool:
-    """Whether `cost` is less per request than `other`: in dollars when both are priced, else
-    in compute seconds (the same thing between two local rungs); False when unknown."""
+    """Whether `cost` is clearly less per request than `other` (by more than
+    `MEANINGFUL_SAVING`): in dollars when both are priced, else in compute seconds (the same
+    thing between two local rungs); False when unknown."""
     if cost.usd_per_request is not None and other.usd_per_request is not None:
-        return cost.usd_per_request < other.usd_per_request
+        return cost.usd_per_request < other.usd_per_request * (1 - MEANINGFUL_SAVING)
     if cost.seconds_per_request is not None and other.seconds_per_request is not None:
-        return cost.seconds_per_request < other.seconds_per_request
+        return cost.seconds_per_request < other.seconds_per_request * (1 - MEANINGFUL_SAVING)
     return False
 
 

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from adaptlab.decide.breakeven import BreakEven
-from adaptlab.decide.costs import CostSettings, RungCost, cheaper
+from adaptlab.decide.costs import MEANINGFUL_SAVING, CostSettings, RungCost, cheaper
 from adaptlab.decide.data_needed import DataNeeded
 from adaptlab.decide.evidence import Evidence, gather
 from adaptlab.decide.factors import Factor, Side, decision_factors
@@ -56,6 +56,7 @@ from adaptlab.decide.rungs import (
     backend_of,
     measured,
     metric,
+    prompt_tokens,
     rung_kind,
     training_examples,
     training_mode,
@@ -285,7 +286,10 @@ def prompt_wins(e: Evidence) -> Choice | None:
 def within_noise(e: Evidence) -> Choice:
     p, t, gain = e.prompt, e.tuned, e.gain
     assert p is not None and t is not None and gain is not None, "the earlier rules took the rest"
-    cheaper_requests = cheaper(e.costs[t["rung"]], e.costs[p["rung"]])
+    # A tuned rung asked with a prompt as long as the prompt rung's computes as much per
+    # request (same architecture): any measured difference in its cost is timing noise.
+    shorter = (prompt_tokens(t) or 0.0) < (prompt_tokens(p) or 0.0) * (1 - MEANINGFUL_SAVING)
+    cheaper_requests = shorter and cheaper(e.costs[t["rung"]], e.costs[p["rung"]])
     return Choice(
         "prompt",
         p["rung"],

@@ -1,0 +1,67 @@
+"""`adaptlab run` on the real bundled model: a small ladder climbs from prompts to a learning
+curve, a hybrid and a distilled rung, decides with reasons that cite figures, and writes a
+report that renders in headless Chromium (screenshot: test-artifacts/report-bundled-model.png)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from adaptlab.cli import app
+
+pytestmark = pytest.mark.slow
+runner = CliRunner()
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.mark.timeout(900)
+def test_a_small_ladder_on_the_bundled_model(tmp_path: Path) -> None:
+    args = ["run", "tweet-sentiment", "-s", "zero-shot,few-shot-random-4,few-shot-knn-4"]
+    args += ["--sizes", "16,32", "--epochs", "1", "--distill-size", "16", "--no-forgetting"]
+    args += ["--limit", "30", "--consistency-sample", "0"]
+    args += ["--out", str(tmp_path)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir() and p.name[0].isdigit()]
+    results = json.loads((run_dir / "results.json").read_text())
+
+    kinds = [(rung["rung"], rung["kind"]) for rung in results["rungs"]]
+    assert kinds[:5] == [
+        ("zero-shot", "prompt"),
+        ("few-shot-random-4", "prompt"),
+        ("few-shot-knn-4", "prompt"),
+        ("lora-16", "tuned"),
+        ("lora-32", "tuned"),
+    ]
+    best = results["decision"]["best_prompt"]["rung"]
+    assert ("lora-32+" + best, "hybrid") in kinds
+    assert ("distill-lora-16", "distilled") in kinds or any(
+        skip.get("phase") == "distillation" for skip in results["skipped"]
+    )
+    decision = results["decision"]
+    assert decision["recommendation"] in ("prompt", "fine-tune", "hybrid", "distil")
+    assert 2 <= len(decision["reasons"]) <= 4
+    assert all(any(ch.isdigit() for ch in reason) for reason in decision["reasons"])
+    assert decision["headline"][:30] in result.output
+
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing under CI")
+        pytest.skip(f"{CHROMIUM} is missing: the report was written but not opened")
+    spec = importlib.util.spec_from_file_location(
+        "screenshot_report", REPO / "scripts" / "screenshot_report.py"
+    )
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    with script.open_report(run_dir / "report.html") as (page, problems):
+        assert page.locator(".js-plotly-plot .main-svg").count() >= 5
+        assert decision["headline"][:30] in page.locator("body").text_content()
+        script.screenshot(page, REPO / "test-artifacts" / "report-bundled-model.png")
+        assert problems == []
