@@ -28,7 +28,6 @@ from typing import Any
 from pydantic import Field
 
 from adaptlab.budget import Budget
-from adaptlab.data import split_task, stratified_sample
 from adaptlab.decide import CostSettings, paired_gain
 from adaptlab.decide.rungs import best_rung
 from adaptlab.errors import UsageError
@@ -45,19 +44,15 @@ from adaptlab.learning_curve import (
 )
 from adaptlab.models import Backend, load_backend
 from adaptlab.models.local import LocalBackend
-from adaptlab.prompting import Strategy, get_strategy
+from adaptlab.prompting import Strategy
 from adaptlab.runs import (
     LADDER_KEYWORD,
     RunOutcome,
-    check_strategies,
+    checked_inputs,
     default_embedder,
-    evaluate_rung,
-    load_config_task,
     new_run_id,
-    prepare_strategy,
-    record_result,
     recorded_run,
-    rung_names,
+    run_prompt_rung,
     write_run_directory,
 )
 from adaptlab.store import DB_FILENAME, Store
@@ -116,18 +111,12 @@ def run_ladder(
             " `accelerate launch -m adaptlab tune ...` (see README, Scaling out)"
         )
     listener = listener or LadderListener()
-    task = load_config_task(config)
-    split = split_task(task, fractions=config.fractions, seed=config.seed)
-    examples = split[config.split]
-    if config.limit is not None:
-        examples = stratified_sample(examples, config.limit, seed=config.seed)
-    strategies = [get_strategy(name) for name in rung_names(config)]
-    check_strategies(strategies, task, split, config.split)
+    task, split, examples, strategies = checked_inputs(config)
     listener.model_loading(config.model)
     backend = backend_factory(config.model, max_batch_size=config.batch_size)
 
     run_id = resume or new_run_id()
-    outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples))
+    outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples)
     with (
         Store.open(out_dir / DB_FILENAME) as store,
         recorded_run(store, outcome, config, backend, command="run", resume=resume is not None),
@@ -192,14 +181,9 @@ class Ladder:
                 for left in strategies[position:]:
                     self.skip(left.name, reason)
                 return
-            prepare_strategy(
-                strategy, config, outcome.task, outcome.split, self.backend, cache, self.listener, embedder
-            )
+            backend, store, listener = self.backend, self.store, self.listener
+            run_prompt_rung(strategy, config, outcome, backend, store, cache, listener, embedder)
             self.prepared[strategy.name] = strategy
-            result = evaluate_rung(
-                config, outcome.task, outcome.examples, self.backend, strategy, cache, self.listener
-            )
-            record_result(self.store, outcome, self.listener, result)
 
     def best_prompt(self) -> RungResult | None:
         """The best prompt rung as the decision will judge it (`adaptlab.decide.best_rung`)."""

@@ -172,6 +172,33 @@ def run_eval(
     store's result cache (unless ``cache`` is off), so re-running recomputes only what changed.
     """
     listener = listener or RunListener()
+    task, split, examples, strategies = checked_inputs(config)
+    listener.model_loading(config.model)
+    backend = backend_factory(config.model, max_batch_size=config.batch_size)
+
+    run_id = new_run_id()
+    outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples)
+    with Store.open(out_dir / DB_FILENAME) as store:
+        cache = ResultCache(store, backend.cache_identity()) if config.cache else None
+        with recorded_run(store, outcome, config, backend, command="eval"):
+            for strategy in strategies:
+                run_prompt_rung(
+                    strategy,
+                    config,
+                    outcome,
+                    backend,
+                    store,
+                    cache,
+                    listener,
+                    embedder_factory or default_embedder,
+                )
+            write_run_directory(outcome, config, backend)
+    return outcome
+
+
+def checked_inputs(config: EvalConfig) -> tuple[Task, TaskSplit, tuple[Example, ...], list[Strategy]]:
+    """The task, its split, the examples to evaluate and the prompt rungs — every one checked
+    (task file, rung names, what each rung needs) before a model loads or a file is written."""
     task = load_config_task(config)
     split = split_task(task, fractions=config.fractions, seed=config.seed)
     examples = split[config.split]
@@ -179,35 +206,24 @@ def run_eval(
         examples = stratified_sample(examples, config.limit, seed=config.seed)
     strategies = [get_strategy(name) for name in rung_names(config)]
     check_strategies(strategies, task, split, config.split)
-    listener.model_loading(config.model)
-    backend = backend_factory(config.model, max_batch_size=config.batch_size)
+    return task, split, tuple(examples), strategies
 
-    run_id = new_run_id()
-    outcome = RunOutcome(
-        run_id=run_id, directory=out_dir / run_id, task=task, split=split, examples=tuple(examples)
-    )
-    with Store.open(out_dir / DB_FILENAME) as store:
-        cache = ResultCache(store, backend.cache_identity()) if config.cache else None
-        with recorded_run(store, outcome, config, backend, command="eval"):
-            for strategy in strategies:
-                prepare_strategy(
-                    strategy,
-                    config,
-                    task,
-                    split,
-                    backend,
-                    cache,
-                    listener,
-                    embedder_factory or default_embedder,
-                )
-                record_result(
-                    store,
-                    outcome,
-                    listener,
-                    evaluate_rung(config, task, examples, backend, strategy, cache, listener),
-                )
-            write_run_directory(outcome, config, backend)
-    return outcome
+
+def run_prompt_rung(
+    strategy: Strategy,
+    config: EvalConfig,
+    outcome: RunOutcome,
+    backend: Backend,
+    store: Store,
+    cache: ResultCache | None,
+    listener: RunListener,
+    embedder: Callable[[], Any],
+) -> RungResult:
+    """Prepare a prompt rung, evaluate it on the run's examples and record its result."""
+    prepare_strategy(strategy, config, outcome.task, outcome.split, backend, cache, listener, embedder)
+    result = evaluate_rung(config, outcome.task, outcome.examples, backend, strategy, cache, listener)
+    record_result(store, outcome, listener, result)
+    return result
 
 
 @contextlib.contextmanager
