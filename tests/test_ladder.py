@@ -218,3 +218,26 @@ def test_run_and_report_refuse_bad_input_clearly(task_file: Path, tmp_path: Path
 def test_run_help_has_examples() -> None:
     result = runner.invoke(app, ["run", "--help"])
     assert result.exit_code == 0 and "adaptlab run --resume" in result.output
+
+
+def test_demo_runs_the_demo_ladder_and_ends_with_the_report_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The demo's own run takes ~12 minutes (README); here its wiring: the demo config goes to
+    the ladder, and the last line names the report."""
+    import adaptlab.cli as cli
+    from adaptlab.runs import RunOutcome
+
+    seen = {}
+
+    def fake_run(config: RunConfig, out: Path) -> RunOutcome:
+        seen["config"], seen["out"] = config, out
+        return RunOutcome("20261128-000000-abcdef", out / "20261128-000000-abcdef", None, None)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "run_ladder_and_report", fake_run)
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert seen["config"] == demo_config() and seen["out"] == tmp_path
+    unwrapped = result.output.replace("\n", "").rstrip()  # rich wraps at the terminal width
+    report = tmp_path / "20261128-000000-abcdef" / "report.html"
+    assert unwrapped.endswith(f"open the report: {report}")
