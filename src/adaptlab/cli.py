@@ -142,6 +142,35 @@ def parse_fractions(value: str) -> tuple[float, float, float]:
     return parts  # type: ignore[return-value]
 
 
+def evaluation_fields(
+    consistency_sample: int,
+    limit: int | None,
+    batch_size: int,
+    seed: int,
+    fractions: str,
+    labels: str | None,
+    instruction: str | None,
+    input_field: str,
+    output_field: str,
+    id_field: str,
+    allow_extra_fields: bool,
+) -> dict[str, Any]:
+    """The evaluation and task settings `tune` and `run` share, parsed from their options."""
+    return {
+        "consistency_sample": consistency_sample,
+        "limit": limit,
+        "batch_size": batch_size,
+        "seed": seed,
+        "fractions": parse_fractions(fractions),
+        "labels": parse_csv_list(labels),
+        "instruction": instruction,
+        "input_field": input_field,
+        "output_field": output_field,
+        "id_field": id_field,
+        "allow_extra_fields": allow_extra_fields,
+    }
+
+
 # -- models ---------------------------------------------------------------------------------
 
 
@@ -525,17 +554,19 @@ def tune_command(
             compare=parse_csv_list(compare) or [],
             hybrid=parse_csv_list(hybrid) or [],
             distill=distill,
-            consistency_sample=consistency_sample,
-            limit=limit,
-            batch_size=batch_size,
-            seed=seed,
-            fractions=parse_fractions(fractions),
-            labels=parse_csv_list(labels),
-            instruction=instruction,
-            input_field=input_field,
-            output_field=output_field,
-            id_field=id_field,
-            allow_extra_fields=allow_extra_fields,
+            **evaluation_fields(
+                consistency_sample,
+                limit,
+                batch_size,
+                seed,
+                fractions,
+                labels,
+                instruction,
+                input_field,
+                output_field,
+                id_field,
+                allow_extra_fields,
+            ),
         )
     except ValidationError as error:
         raise UsageError(error.errors()[0]["msg"]) from None
@@ -698,17 +729,19 @@ def run_command(
                 budget_tokens=budget_tokens,
                 budget_usd=budget_usd,
                 costs=cost_settings,
-                consistency_sample=consistency_sample,
-                limit=limit,
-                batch_size=batch_size,
-                seed=seed,
-                fractions=parse_fractions(fractions),
-                labels=parse_csv_list(labels),
-                instruction=instruction,
-                input_field=input_field,
-                output_field=output_field,
-                id_field=id_field,
-                allow_extra_fields=allow_extra_fields,
+                **evaluation_fields(
+                    consistency_sample,
+                    limit,
+                    batch_size,
+                    seed,
+                    fractions,
+                    labels,
+                    instruction,
+                    input_field,
+                    output_field,
+                    id_field,
+                    allow_extra_fields,
+                ),
             )
         except ValidationError as error:
             raise UsageError(error.errors()[0]["msg"]) from None
