@@ -912,6 +912,54 @@ def demo(
     console.print(f"open the report: {outcome.directory / 'report.html'}", highlight=False)
 
 
+# -- export ---------------------------------------------------------------------------------
+
+
+@app.command("export")
+@reports_errors
+def export_command(
+    run: Annotated[str, typer.Argument(help="Run id (a folder of --out), run folder or results.json.")],
+    rung: Annotated[
+        str | None,
+        typer.Option(help="Tuned rung to export [default: the recommended rung, else the best tuned one]."),
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="peft (LoRA adapter for vLLM --enable-lora) or merged (full weights) "
+            "[default: peft for LoRA rungs, merged for full SFT].",
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Folder to write [default: <run>/export/<rung>-<format>].")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace the output folder if it exists.")] = False,
+    out: OutOpt = DEFAULT_RUNS_DIR,
+) -> None:
+    """Export a tuned rung's weights with a model card of its measured metrics.
+
+    The folder appears only when complete. `peft` writes the adapter (adapter_config.json +
+    adapter_model.safetensors) pointing at the base model on this machine; `merged` writes full
+    safetensors weights that AutoModelForCausalLM.from_pretrained and `vllm serve` load as they
+    are. Both include the tokenizer, README.md (the card) and adaptlab.json.
+
+    **Examples:**
+
+    `adaptlab export 20261128-101500-3fa9c1`
+
+    `adaptlab export 20261128-101500-3fa9c1 --rung lora-80 --format merged --output models/tweets-lora-80`
+    """
+    from adaptlab.export import export_rung
+    from adaptlab.runs import find_results, load_results
+
+    path = find_results(run, out)
+    exported = export_rung(load_results(path), path, rung=rung, format=format, output=output, force=force)  # type: ignore[arg-type]
+    kind = "PEFT adapter" if exported.format == "peft" else "merged weights"
+    console.print(f"exported {exported.rung} ({kind}) to {exported.directory}", highlight=False)
+    console.print(f"model card: {exported.directory / 'README.md'}", highlight=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()
