@@ -125,7 +125,7 @@ def resolve_source(source: str | Path) -> tuple[TaskSpec, str, list[DataFile]]:
     """
     display = str(source)
     path = Path(source)
-    if not path.exists() and display in BUNDLED_TASKS:
+    if display in BUNDLED_TASKS and not path.exists():
         bundled = bundled_task_path(display)
         if bundled is not None:
             return spec_files(bundled, bundled.name)
@@ -150,11 +150,17 @@ def spec_files(path: Path, display: str) -> tuple[TaskSpec, str, list[DataFile]]
 
 def path_problem(path: Path, display: str, suffixes: Sequence[str]) -> Problem | None:
     """Why `path` cannot be read as one of `suffixes`, or None when it can."""
-    if path.is_dir():
+    try:
+        is_dir, exists = path.is_dir(), path.exists()
+    except OSError as error:
+        # pathlib answers False for a missing file, but raises for a path the system refuses
+        # to look up at all, such as a name over 255 bytes ("File name too long").
+        return Problem(display, None, f"cannot use this path ({error.strerror})")
+    if is_dir:
         return Problem(display, None, f"is a directory, not a file (give {suffix_choices(suffixes)})")
     suffix = path.suffix.lower()
     if suffix not in suffixes:
-        if not suffix and not path.exists():
+        if not suffix and not exists:
             bundled = ", ".join(BUNDLED_TASKS)
             hint = did_you_mean(display, list(BUNDLED_TASKS))
             return Problem(
@@ -162,7 +168,7 @@ def path_problem(path: Path, display: str, suffixes: Sequence[str]) -> Problem |
             )
         shown = f'"{path.suffix}"' if suffix else "(no extension)"
         return Problem(display, None, f"unsupported file type {shown} (use {suffix_choices(suffixes)})")
-    if not path.exists():
+    if not exists:
         return Problem(display, None, "no such file")
     return None
 

@@ -7,6 +7,7 @@ Loading a task collects every `Problem` in every file before giving up, then rai
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,7 +30,26 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.file if self.line is None else f"{self.file} line {self.line}"
-        return f"{where}: {self.message}"
+        return printable(f"{where}: {self.message}")
+
+
+UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """`text` with line breaks, control characters and lone surrogates shown as escapes.
+
+    Messages quote the user's text: a key or an output holding a line break would split one
+    problem over two lines (the second naming no file), an escape character could drive the
+    terminal, and a lone surrogate (a "\\ud800" escape in a file, undecodable bytes in a path)
+    would crash the write to it.
+
+    >>> printable('unknown key "a\\nb\\x1b[2J"')
+    'unknown key "a\\\\nb\\\\x1b[2J"'
+    """
+    return UNPRINTABLE.sub(
+        lambda match: match.group().encode("unicode_escape", "backslashreplace").decode(), text
+    )
 
 
 class TaskFileError(AdaptlabError):

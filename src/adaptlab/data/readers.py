@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson")
 DELIMITERS = {".csv": ",", ".tsv": "\t"}
 DATA_SUFFIXES = (*JSONL_SUFFIXES, *DELIMITERS)
 CHAT_ROLES = ("system", "user", "assistant")
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -130,10 +132,8 @@ def is_json_array(lines: Sequence[str]) -> bool:
     text = "".join(lines)
     if not text.lstrip().startswith("["):
         return False
-    try:
-        return isinstance(json.loads(text), list)
-    except json.JSONDecodeError:
-        return False
+    value, error = parse_json(text)
+    return error is None and isinstance(value, list)
 
 
 def read_jsonl(lines: Sequence[str], bad_lines: set[int], raw: RawFile) -> None:
@@ -144,15 +144,64 @@ def read_jsonl(lines: Sequence[str], bad_lines: set[int], raw: RawFile) -> None:
         raw.records += 1
         if number in bad_lines:
             continue
-        try:
-            value = json.loads(line.rstrip("\r\n"))
-        except json.JSONDecodeError as error:
-            raw.problem(number, f"invalid JSON: {error.msg} (column {error.colno})")
+        text = line.rstrip("\r\n")
+        value, error = parse_json(text)
+        if error is None and (char := first_surrogate(value)) is not None:
+            escape = text.lower().find(f"\\u{ord(char):04x}")
+            error = surrogate_message(char) + (f" (column {escape + 1})" if escape >= 0 else "")
+        if error is not None:
+            raw.problem(number, f"invalid JSON: {error}")
             continue
         if not isinstance(value, dict):
             raw.problem(number, f"expected a JSON object, got {json_type(value)}")
             continue
         raw.rows.append(RawRow(number, value))
+
+
+def parse_json(text: str) -> tuple[Any, str | None]:
+    """The decoded value, or why `text` cannot be read as JSON.
+
+    Besides malformed JSON, `json.loads` raises a bare `ValueError` for an integer past Python's
+    4,300-digit limit and a `RecursionError` for arrays or objects nested about a thousand deep;
+    both are bad input, not bugs, and get a message like any other.
+    """
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as error:
+        return None, f"{error.msg} (column {error.colno})"
+    except ValueError:
+        return None, "a number has too many digits to read"
+    except RecursionError:
+        return None, "arrays or objects are nested too deeply to read"
+
+
+def first_surrogate(value: Any) -> str | None:
+    """The first lone UTF-16 surrogate in any string (or object key) of a decoded value.
+
+    JSON and YAML escapes like ``\\ud800`` decode to such a half character, which is not text:
+    it cannot be encoded as UTF-8, so an example holding one would break every later write
+    (caches, predictions, the task's content hash). The walk is iterative, so values nested as
+    deep as the parser allows cost no stack.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if match := SURROGATE.search(item):
+                return match.group()
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
+def surrogate_message(char: str) -> str:
+    return (
+        f"\\u{ord(char):04x} is half of a UTF-16 surrogate pair without its other half, "
+        "so it is not a character; fix or remove the escape"
+    )
 
 
 def read_table(lines: Sequence[str], bad_lines: set[int], delimiter: str, raw: RawFile) -> None:
@@ -188,11 +237,16 @@ def table_records(lines: Sequence[str], delimiter: str, raw: RawFile) -> Iterato
         except StopIteration:
             return
         except csv.Error as error:
-            reason = (
-                "a quoted field that starts in this row is never closed"
-                if "unexpected end of data" in str(error)
-                else str(error)
-            )
+            reason = str(error)
+            if "unexpected end of data" in reason:
+                reason = "a quoted field that starts in this row is never closed"
+            elif "new-line character seen in unquoted field" in reason:
+                # Python's wording, meant for programmers; the cause is a lone \r (old Mac line
+                # endings, or a carriage return inside a field that is not quoted).
+                reason = (
+                    "a carriage return (\\r) outside quotes; save the file with \\n or \\r\\n line "
+                    "endings, or quote the field"
+                )
             raw.give_up(first, f"invalid CSV: {reason}; rows after this one were not read")
             return
         last = reader.line_num

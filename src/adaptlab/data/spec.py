@@ -8,25 +8,17 @@ found through the YAML node tree, because "line 7: unknown key "lables"" beats a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from adaptlab.data.problems import Problem, did_you_mean
-from adaptlab.data.readers import UTF8_BOM, RawFile, decode_lines
 from adaptlab.data.split import SPLIT_NAMES
+from adaptlab.data.yaml_file import read_yaml, validation_problems
 
 SPEC_SUFFIXES = (".yaml", ".yml")
-TYPE_WORDS = {
-    "string_type": "must be a string",
-    "list_type": "must be a list",
-    "bool_type": "must be true or false",
-    "dict_type": "must be a mapping",
-    "model_type": "must be a mapping",
-}
 
 
 class FieldNames(BaseModel):
@@ -80,6 +72,7 @@ class TaskSpec(BaseModel):
     def valid_splits(cls, splits: dict[str, str] | None) -> dict[str, str] | None:
         if splits is None:
             return None
+        named: dict[str, str] = {}
         for name, file in splits.items():
             if name not in SPLIT_NAMES:
                 raise ValueError(
@@ -87,6 +80,11 @@ class TaskSpec(BaseModel):
                 )
             if not file.strip():
                 raise ValueError(f"the file of split {name} must not be empty")
+            # One file as two splits would load every example twice under the same ids, and
+            # put each test example in train as well.
+            other = named.setdefault(os.path.normpath(file), name)
+            if other != name:
+                raise ValueError(f'splits {other} and {name} name the same file "{file}"; give each its own')
         if "test" not in splits:
             raise ValueError("must include a test file (train and dev are optional)")
         return splits
@@ -137,111 +135,18 @@ def label_set_error(labels: Sequence[str]) -> str | None:
 
 def read_spec(path: Path, display: str) -> tuple[TaskSpec | None, list[Problem]]:
     """Parse and validate a spec file; on failure return None and every problem found."""
-    raw = RawFile(display)
-    try:
-        data = path.read_bytes().removeprefix(UTF8_BOM)
-    except OSError as error:
-        return None, [Problem(display, None, f"cannot read the file ({error.strerror})")]
-    lines, bad_lines = decode_lines(data, raw)
-    if bad_lines:
-        return None, raw.problems
-    text = "".join(lines)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        return None, [yaml_problem(display, error)]
-    if content is None:
+    document, problems = read_yaml(path, display)
+    if document is None:
+        return None, problems
+    if document.content is None:
         return None, [Problem(display, None, "the file is empty")]
-    if not isinstance(content, dict) or not isinstance(root, yaml.MappingNode):
-        kind = "a list" if isinstance(content, list) else "a single value"
+    if not isinstance(document.content, dict) or document.root is None:
+        kind = "a list" if isinstance(document.content, list) else "a single value"
         return None, [
             Problem(display, 1, f"a task spec must be a mapping of keys (name, data, ...), got {kind}")
         ]
-    problems = duplicate_key_problems(root, display)
     try:
-        spec = TaskSpec.model_validate(content)
+        spec = TaskSpec.model_validate(document.content)
     except ValidationError as error:
-        problems += [validation_problem(display, root, details) for details in error.errors()]
-        return None, problems
+        return None, problems + validation_problems(display, document.root, error, TaskSpec)
     return (None if problems else spec), problems
-
-
-def yaml_problem(display: str, error: yaml.YAMLError) -> Problem:
-    mark = getattr(error, "problem_mark", None)
-    reason = getattr(error, "problem", None) or str(error)
-    return Problem(display, mark.line + 1 if mark else None, f"invalid YAML: {reason}")
-
-
-def duplicate_key_problems(node: yaml.Node, display: str) -> list[Problem]:
-    """YAML silently keeps the last of two equal keys; a person almost never means that."""
-    problems: list[Problem] = []
-    if isinstance(node, yaml.MappingNode):
-        first_lines: dict[Any, int] = {}
-        for key, value in node.value:
-            line = key.start_mark.line + 1
-            if key.value in first_lines:
-                problems.append(
-                    Problem(
-                        display,
-                        line,
-                        f'key "{key.value}" appears twice (first on line {first_lines[key.value]})',
-                    )
-                )
-            first_lines.setdefault(key.value, line)
-            problems += duplicate_key_problems(value, display)
-    elif isinstance(node, yaml.SequenceNode):
-        for item in node.value:
-            problems += duplicate_key_problems(item, display)
-    return problems
-
-
-def validation_problem(display: str, root: yaml.Node, details: Any) -> Problem:
-    """One pydantic error as a person-readable problem on the line of the key it is about."""
-    location: tuple[Any, ...] = details["loc"]
-    node, key_line = find_node(root, location)
-    where = describe_location(location)
-    kind = details["type"]
-    if kind == "extra_forbidden":
-        parent = " ".join(["in", describe_location(location[:-1])]) if len(location) > 1 else ""
-        known = FieldNames.model_fields if len(location) > 1 else TaskSpec.model_fields
-        name = str(location[-1])
-        message = f'unknown key "{name}"{" " + parent if parent else ""}{did_you_mean(name, list(known))}'
-    elif kind in TYPE_WORDS:
-        message = f"{where} {TYPE_WORDS[kind]}"
-        if kind == "string_type" and isinstance(node, yaml.ScalarNode):
-            message += f'; write it in quotes: "{node.value}"'
-    elif kind == "value_error":
-        message = f"{where}: {details['ctx']['error']}" if where else str(details["ctx"]["error"])
-    else:
-        message = f"{where}: {details['msg']}"
-    return Problem(display, key_line, message)
-
-
-def find_node(root: yaml.Node, location: Sequence[Any]) -> tuple[yaml.Node | None, int | None]:
-    """The node at a pydantic location, and the line of the key (or item) that leads to it."""
-    node: yaml.Node | None = root
-    line: int | None = None
-    for part in location:
-        if isinstance(node, yaml.MappingNode):
-            match = next(((k, v) for k, v in node.value if k.value == str(part)), None)
-            if match is None:
-                return None, line
-            line, node = match[0].start_mark.line + 1, match[1]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            return None, line
-    return node, line
-
-
-def describe_location(location: Sequence[Any]) -> str:
-    """``("labels", 1)`` -> ``labels item 2``; ``("fields", "input")`` -> ``fields.input``."""
-    words = ""
-    for part in location:
-        if isinstance(part, int):
-            words += f" item {part + 1}"
-        else:
-            words += f".{part}" if words else str(part)
-    return words

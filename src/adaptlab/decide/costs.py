@@ -18,13 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from adaptlab.data.problems import Problem, did_you_mean, format_problems
-from adaptlab.data.spec import describe_location, find_node, yaml_problem
+from adaptlab.data.yaml_file import load_settings
 from adaptlab.decide.rungs import metric, number, rung_kind, training_examples
-from adaptlab.errors import UsageError
 
 Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PricedBy = Literal["machine-time", "price-table"]
@@ -158,42 +155,4 @@ def load_cost_settings(path: Path | str) -> CostSettings:
 
     Raises `UsageError` naming the file, the line and what is wrong with it.
     """
-    path = Path(path)
-    display = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"{display}: cannot read the cost settings ({error.strerror})") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{display}: cost settings must be UTF-8 text") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise UsageError(str(yaml_problem(display, error))) from None
-    if content is None:
-        return CostSettings()
-    if not isinstance(content, dict) or root is None:
-        kind = "a list" if isinstance(content, list) else "a single value"
-        raise UsageError(
-            f"{display}: cost settings must be a mapping of keys ({', '.join(CostSettings.model_fields)}),"
-            f" got {kind}"
-        )
-    try:
-        return CostSettings.model_validate(content)
-    except ValidationError as error:
-        problems = [settings_problem(display, root, details) for details in error.errors()]
-        raise UsageError(format_problems(sorted(problems, key=lambda p: p.line or 0))) from None
-
-
-def settings_problem(display: str, root: yaml.Node, details: Any) -> Problem:
-    """One pydantic error as a problem on the line of the key it is about."""
-    location: tuple[Any, ...] = details["loc"]
-    _, line = find_node(root, location)
-    if details["type"] == "extra_forbidden":
-        name = str(location[-1])
-        known = TokenPrice.model_fields if len(location) > 1 else CostSettings.model_fields
-        parent = f" in {describe_location(location[:-1])}" if len(location) > 1 else ""
-        return Problem(display, line, f'unknown key "{name}"{parent}{did_you_mean(name, list(known))}')
-    where = describe_location(location)
-    return Problem(display, line, f"{where}: {details['msg']}" if where else details["msg"])
+    return load_settings(CostSettings, path, "cost settings", empty=CostSettings())
