@@ -16,14 +16,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.adaptlab-installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-slow lint format lock clean help
+.PHONY: demo test test-slow reliability lint format lock clean help
 
 help:
-	@echo "make demo       run adaptlab end to end on the bundled task and model"
-	@echo "make test       run the test suite (fast: tiny random models)"
-	@echo "make test-slow  run the slow tests (real bundled model)"
-	@echo "make lint       ruff check + format check"
-	@echo "make lock       refresh constraints.txt from the current environment"
+	@echo "make demo         run adaptlab end to end on the bundled task and model"
+	@echo "make test         run the test suite (fast: tiny random models)"
+	@echo "make test-slow    run the slow tests (real bundled model)"
+	@echo "make reliability  the test suite, 10x the fuzz cases, kill -9/disk-full/concurrency tests"
+	@echo "make lint         ruff check + format check"
+	@echo "make lock         refresh constraints.txt from the current environment"
 
 # The stamp depends on what defines the environment, so editing either refreshes it.
 $(STAMP): pyproject.toml constraints.txt
@@ -46,6 +47,13 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PYTEST) -q -m slow; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no slow tests: failing" >&2; exit 1; fi; exit $$status
+
+# Everything `make test` runs, with ten times as many fuzz cases, plus the tests marked
+# `reliability`: kill -9 and resume at every point of a run, real full and read-only disks,
+# concurrent runs sharing weights (subprocesses of the real CLI; several minutes).
+reliability: $(STAMP)
+	HYPOTHESIS_PROFILE=reliability $(PYTEST) -q -m "not slow or reliability"; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks

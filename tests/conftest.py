@@ -9,10 +9,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import hypothesis
 import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+# Property tests replay the same generated cases on every run ("ci"), so a failure in CI
+# reproduces anywhere; HYPOTHESIS_PROFILE=reliability (`make reliability`) explores ten times
+# as many fresh cases. Tests scale their budgets with `fuzzing.cases`. No deadline: timings on
+# a shared 2-core machine are noise, not bugs.
+hypothesis.settings.register_profile("ci", max_examples=100, derandomize=True, deadline=None, print_blob=True)
+hypothesis.settings.register_profile("reliability", max_examples=1000, deadline=None, print_blob=True)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -53,7 +53,7 @@ def test_eval_writes_results_predictions_config_and_store(
     ]
 
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["schema_version"] == 4
+    assert results["schema_version"] == 5
     assert results["run_id"] == run_dir.name
     assert results["task"]["labels"] == ["negative", "neutral", "positive"]
     (rung,) = results["rungs"]

@@ -76,7 +76,11 @@ def test_an_api_model_is_not_fine_tuned_and_the_run_says_why(task_file: Path, tm
     listener = Recorder()
     run_ladder(config, out_dir=tmp_path / "runs", listener=listener, backend_factory=factory)
     assert listener.skips == [
-        ("fine-tuning", f"{config.model} is served by an API: only local weights can be fine-tuned here")
+        (
+            "fine-tuning",
+            f"{config.model} is served by an API: fine-tuning needs the model's weights on this machine"
+            " (a bundled model, a Hugging Face directory or a .gguf file)",
+        )
     ]
 
 
@@ -210,7 +214,7 @@ def test_run_and_report_refuse_bad_input_clearly(task_file: Path, tmp_path: Path
     bad = tmp_path / "config.yaml"
     bad.write_text("task: t\nsizes: [0]\n")
     result = runner.invoke(app, ["run", "--config", str(bad)])
-    assert result.exit_code != 0 and f"{bad}: sizes" in result.output.replace("\n", "")
+    assert result.exit_code != 0 and f"{bad} line 2: sizes" in result.output.replace("\n", "")
     result = runner.invoke(app, ["run", "--resume", "nope", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "no run store" in result.output
 

@@ -30,10 +30,11 @@ from rich.table import Table
 from adaptlab.console import COMPACT
 from adaptlab.errors import AdaptlabError, UsageError
 from adaptlab.evaluation import RungResult
-from adaptlab.evaluation.evaluate import DEFAULT_CONSISTENCY_SAMPLE
+from adaptlab.evaluation.evaluate import DEFAULT_CONSISTENCY_SAMPLE, DEFAULT_ROBUSTNESS_SAMPLE
 from adaptlab.models import DEFAULT_MODEL
 from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE, ProgressCallback
 from adaptlab.paths import DEFAULT_RUNS_DIR
+from adaptlab.serve.settings import DEFAULT_MAX_TOKENS_LIMIT, DEFAULT_QUEUE_SIZE
 
 app = typer.Typer(
     name="adaptlab",
@@ -74,7 +75,31 @@ TaskArg = Annotated[
 ModelOpt = Annotated[
     str,
     typer.Option(
-        "--model", "-m", help="Bundled model name (see `adaptlab models`), HF model directory or .gguf file."
+        "--model",
+        "-m",
+        help="Bundled model name (see `adaptlab models`), HF model directory or .gguf file;"
+        " `openai:NAME` for a model behind an OpenAI-compatible server (--base-url).",
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="API root of the OpenAI-compatible server of an `openai:NAME` model, e.g."
+        " http://localhost:8000/v1 [default: $OPENAI_BASE_URL].",
+    ),
+]
+ApiKeyEnvOpt = Annotated[
+    str,
+    typer.Option(help="Environment variable holding the endpoint's API key (unset: no key is sent)."),
+]
+ConcurrencyOpt = Annotated[int, typer.Option(min=1, help="Endpoint requests in flight at once.")]
+RequestTimeoutOpt = Annotated[
+    float, typer.Option(min=0.001, help="Seconds one endpoint request may take before it is retried.")
+]
+MaxRetriesOpt = Annotated[
+    int,
+    typer.Option(
+        min=0, help="Retries of an endpoint request after a 429, 5xx, timeout or dropped connection."
     ),
 ]
 LabelsOpt = Annotated[
@@ -93,6 +118,14 @@ ConsistencyOpt = Annotated[
         min=0,
         help="Examples per rung also asked through two variants (rephrased / demos reordered) to"
         " measure consistency; 0 turns it off.",
+    ),
+]
+RobustnessOpt = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Examples per rung also asked under a prompt-injection attack and with a small"
+        " meaning-preserving edit (attack success rate, input stability); 0 turns it off.",
     ),
 ]
 LimitOpt = Annotated[
@@ -154,10 +187,19 @@ def evaluation_fields(
     output_field: str,
     id_field: str,
     allow_extra_fields: bool,
+    *,
+    robustness_sample: int,
+    base_url: str | None,
+    api_key_env: str,
+    concurrency: int,
+    request_timeout: float,
+    max_retries: int,
 ) -> dict[str, Any]:
-    """The evaluation and task settings `tune` and `run` share, parsed from their options."""
+    """The evaluation, task and endpoint settings `eval`, `tune` and `run` share, parsed from
+    their options."""
     return {
         "consistency_sample": consistency_sample,
+        "robustness_sample": robustness_sample,
         "limit": limit,
         "batch_size": batch_size,
         "seed": seed,
@@ -168,6 +210,11 @@ def evaluation_fields(
         "output_field": output_field,
         "id_field": id_field,
         "allow_extra_fields": allow_extra_fields,
+        "base_url": base_url,
+        "api_key_env": api_key_env,
+        "concurrency": concurrency,
+        "request_timeout_s": request_timeout,
+        "max_retries": max_retries,
     }
 
 
@@ -200,6 +247,11 @@ def models() -> None:
     console.print(
         "Also usable: any local Hugging Face model directory or .gguf file, e.g. "
         "`--model ./models/my-model`. Hub ids are refused: nothing is downloaded at run time.",
+        highlight=False,
+    )
+    console.print(
+        "A model behind an OpenAI-compatible server (vLLM, Ollama, llama.cpp, hosted APIs): "
+        "`--model openai:NAME --base-url http://localhost:8000/v1` (see docs/endpoints.md).",
         highlight=False,
     )
 
@@ -272,10 +324,12 @@ class ConsoleListener:
         self.search_bars: dict[str, Any] = {}
 
     def model_loading(self, spec: str) -> None:
-        from adaptlab.models import resolve_model_spec
+        from adaptlab.models import endpoint_model, resolve_model_spec
         from adaptlab.models.weights import is_prepared
 
-        if is_prepared(resolve_model_spec(spec)):
+        if endpoint_model(spec) is not None:
+            console.print(f"asking {spec} through its OpenAI-compatible endpoint …", highlight=False)
+        elif is_prepared(resolve_model_spec(spec)):
             console.print(f"loading model {spec} …", highlight=False)
         else:
             console.print(
@@ -298,12 +352,16 @@ class ConsoleListener:
         return lambda n: self.progress.advance(task_id, n)
 
     def rung_finished(self, result: RungResult) -> None:
+        from adaptlab.console import rung_warnings
+
         metrics = result.metrics
         self.progress.console.print(
             f"{result.rung}: accuracy {metrics.accuracy:.1%} "
             f"({metrics.accuracy_low:.1%}–{metrics.accuracy_high:.1%}) on {metrics.n} examples",
             highlight=False,
         )
+        for warning in rung_warnings(result):
+            self.progress.console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False)
 
 
 def make_progress() -> Progress:
@@ -336,6 +394,7 @@ def eval_command(
     ] = ["zero-shot"],  # noqa: B006 - typer needs a literal default
     shots: Annotated[str, typer.Option(help="Demo counts for few-shot rungs named without one.")] = "4,8",
     consistency_sample: ConsistencyOpt = DEFAULT_CONSISTENCY_SAMPLE,
+    robustness_sample: RobustnessOpt = DEFAULT_ROBUSTNESS_SAMPLE,
     cache: Annotated[
         bool, typer.Option(help="Reuse answers stored by earlier runs (same weights, prompt, decoding).")
     ] = True,
@@ -352,6 +411,11 @@ def eval_command(
     allow_extra_fields: ExtraOpt = False,
     seed: SeedOpt = 0,
     fractions: FractionsOpt = "0.6,0.1,0.3",
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 8,
+    request_timeout: RequestTimeoutOpt = 60.0,
+    max_retries: MaxRetriesOpt = 4,
 ) -> None:
     """Evaluate prompt strategies (rungs of the prompt ladder) of a model on one split of a task.
 
@@ -373,6 +437,9 @@ def eval_command(
     `adaptlab eval tweet-sentiment -s few-shot-knn,label-scoring --shots 2,4,8`
 
     `adaptlab eval data/tickets.jsonl --model ./models/qwen --limit 200`
+
+    `adaptlab eval tweet-sentiment --model openai:Qwen/Qwen2.5-7B-Instruct --base-url http://localhost:8000/v1`
+    (a vLLM server; failed requests are retried, and re-running retries only those that still failed)
     """
     from adaptlab.runs import EvalConfig, rung_names
 
@@ -384,20 +451,28 @@ def eval_command(
         model=model,
         strategies=names,
         shots=parse_counts(shots, "--shots", "4,8"),
-        consistency_sample=consistency_sample,
         cache=cache,
         split=split,
-        limit=limit,
-        seed=seed,
-        fractions=parse_fractions(fractions),
         max_new_tokens=max_new_tokens,
-        batch_size=batch_size,
-        labels=parse_csv_list(labels),
-        instruction=instruction,
-        input_field=input_field,
-        output_field=output_field,
-        id_field=id_field,
-        allow_extra_fields=allow_extra_fields,
+        **evaluation_fields(
+            consistency_sample,
+            limit,
+            batch_size,
+            seed,
+            fractions,
+            labels,
+            instruction,
+            input_field,
+            output_field,
+            id_field,
+            allow_extra_fields,
+            base_url=base_url,
+            robustness_sample=robustness_sample,
+            api_key_env=api_key_env,
+            concurrency=concurrency,
+            request_timeout=request_timeout,
+            max_retries=max_retries,
+        ),
     )
     rung_names(config)  # unknown names fail here, before the model loads
     run_and_report(config, out)
@@ -495,6 +570,7 @@ def tune_command(
     ] = None,
     forgetting: ForgettingOpt = True,
     consistency_sample: ConsistencyOpt = DEFAULT_CONSISTENCY_SAMPLE,
+    robustness_sample: RobustnessOpt = DEFAULT_ROBUSTNESS_SAMPLE,
     limit: LimitOpt = None,
     batch_size: BatchSizeOpt = DEFAULT_MAX_BATCH_SIZE,
     out: OutOpt = DEFAULT_RUNS_DIR,
@@ -506,6 +582,11 @@ def tune_command(
     allow_extra_fields: ExtraOpt = False,
     seed: SeedOpt = 0,
     fractions: FractionsOpt = "0.6,0.1,0.3",
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 8,
+    request_timeout: RequestTimeoutOpt = 60.0,
+    max_retries: MaxRetriesOpt = 4,
 ) -> None:
     """Fine-tune a model at growing train sizes (a learning curve) and evaluate each on the test split.
 
@@ -566,6 +647,12 @@ def tune_command(
                 output_field,
                 id_field,
                 allow_extra_fields,
+                base_url=base_url,
+                robustness_sample=robustness_sample,
+                api_key_env=api_key_env,
+                concurrency=concurrency,
+                request_timeout=request_timeout,
+                max_retries=max_retries,
             ),
         )
     except ValidationError as error:
@@ -655,6 +742,7 @@ def run_command(
         typer.Option("--config", help="Re-run the settings of a run's config.yaml (other options ignored)."),
     ] = None,
     consistency_sample: ConsistencyOpt = DEFAULT_CONSISTENCY_SAMPLE,
+    robustness_sample: RobustnessOpt = DEFAULT_ROBUSTNESS_SAMPLE,
     limit: LimitOpt = None,
     batch_size: BatchSizeOpt = DEFAULT_MAX_BATCH_SIZE,
     out: OutOpt = DEFAULT_RUNS_DIR,
@@ -666,6 +754,11 @@ def run_command(
     allow_extra_fields: ExtraOpt = False,
     seed: SeedOpt = 0,
     fractions: FractionsOpt = "0.6,0.1,0.3",
+    base_url: BaseUrlOpt = None,
+    api_key_env: ApiKeyEnvOpt = "OPENAI_API_KEY",
+    concurrency: ConcurrencyOpt = 8,
+    request_timeout: RequestTimeoutOpt = 60.0,
+    max_retries: MaxRetriesOpt = 4,
 ) -> None:
     """Run the whole ladder — prompt rungs, a fine-tuning learning curve, hybrid and distilled
     rungs — on one test split, and recommend what to do, with the reasons and the costs.
@@ -683,6 +776,9 @@ def run_command(
     `adaptlab run tweet-sentiment --no-tune -s zero-shot,few-shot-knn-4,label-scoring`
 
     `adaptlab run tweet-sentiment --costs costs.yaml` (your machine's $/hour, your API prices)
+
+    `adaptlab run tweet-sentiment --model openai:gpt-4o-mini --base-url https://api.openai.com/v1`
+    (prompt rungs only: fine-tuning needs local weights; the key is read from $OPENAI_API_KEY)
 
     `adaptlab run --resume 20261128-101500-3fa9c1` (after a crash: finished work is reused)
 
@@ -741,6 +837,12 @@ def run_command(
                     output_field,
                     id_field,
                     allow_extra_fields,
+                    base_url=base_url,
+                    robustness_sample=robustness_sample,
+                    api_key_env=api_key_env,
+                    concurrency=concurrency,
+                    request_timeout=request_timeout,
+                    max_retries=max_retries,
                 ),
             )
         except ValidationError as error:
@@ -771,26 +873,12 @@ def stored_run_config(run_id: str, out: Path) -> Any:
 
 
 def load_run_config(path: Path) -> Any:
-    """A run's ``config.yaml`` as a `RunConfig`, with errors that name the file."""
-    import yaml
-    from pydantic import ValidationError
-
+    """A run's ``config.yaml`` as a `RunConfig`, with every problem on its file and line (the
+    reader shared with task specs and cost settings: bad bytes, bad YAML and bad values alike)."""
+    from adaptlab.data.yaml_file import load_settings
     from adaptlab.ladder import RunConfig
 
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise UsageError(f"{path}: cannot read it ({error.strerror})") from None
-    except yaml.YAMLError as error:
-        raise UsageError(f"{path}: not valid YAML ({error})") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a mapping of settings, like a run's config.yaml")
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise UsageError(f"{path}: {where}: {first['msg']}") from None
+    return load_settings(RunConfig, path, "run config")
 
 
 def run_ladder_and_report(config: Any, out: Path, *, resume: str | None = None) -> Any:
@@ -881,6 +969,81 @@ def compare_command(
     write_comparison(first, second, target)
     print_comparison(console, first, second)
     console.print(f"comparison: {target}", highlight=False)
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+@app.command("serve")
+@reports_errors
+def serve_command(
+    run: Annotated[str, typer.Argument(help="Run id (a folder of --runs-dir), run folder or results.json.")],
+    rung: Annotated[
+        str | None,
+        typer.Option(help="Rung to serve [default: the run's recommended rung, else its most accurate]."),
+    ] = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; any but a loopback address needs a token.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    token_env: Annotated[
+        str | None,
+        typer.Option(
+            help="Environment variable holding the bearer token clients must send"
+            " [default: ADAPTLAB_SERVE_TOKEN, when set; else no token]."
+        ),
+    ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="The bearer token itself (other users can see it in the process list: prefer --token-env)."
+        ),
+    ] = None,
+    max_tokens_limit: Annotated[
+        int, typer.Option(min=1, help="Most tokens one answer may ask for (more: a 400).")
+    ] = DEFAULT_MAX_TOKENS_LIMIT,
+    queue_size: Annotated[
+        int, typer.Option(min=1, help="Requests that may wait for the model (more: a 503, server busy).")
+    ] = DEFAULT_QUEUE_SIZE,
+    max_batch_size: Annotated[int, typer.Option(min=1, help="Most requests answered by one model call.")] = (
+        DEFAULT_MAX_BATCH_SIZE
+    ),
+    runs_dir: Annotated[
+        Path,
+        typer.Option(
+            "--runs-dir", "--out", help="Runs directory (holds adaptlab.db, adapters/ and run folders)."
+        ),
+    ] = DEFAULT_RUNS_DIR,
+) -> None:
+    """Serve a rung of a finished run — its weights and its prompt — as an OpenAI-compatible API.
+
+    Two models: `<task>/<rung>` takes the input alone as the user message and answers as the
+    rung did (its prompt, demos and parser); `<model>[+<weights>]` takes chat messages as they
+    are, for any OpenAI client (`adaptlab eval --model openai:<id> --base-url ...` included).
+    Greedy answers, batched across concurrent requests; see docs/serving.md.
+
+    **Examples:**
+
+    `adaptlab serve 20261128-101500-3fa9c1` (the recommended rung, on http://127.0.0.1:8000/v1)
+
+    `adaptlab serve 20261128-101500-3fa9c1 --rung lora-80+few-shot-knn-4 --port 9000`
+
+    `ADAPTLAB_SERVE_TOKEN=$(openssl rand -hex 24) adaptlab serve runs/20261128-101500-3fa9c1 --host 0.0.0.0`
+    """
+    from adaptlab.serve.auth import check_exposure, resolve_token
+    from adaptlab.serve.rung import load_served_rung
+    from adaptlab.serve.server import run_server, startup_message
+    from adaptlab.serve.settings import ServeSettings
+
+    secret, source = resolve_token(token, token_env)
+    check_exposure(host, secret)
+    settings = ServeSettings(
+        token=secret, max_tokens_limit=max_tokens_limit, queue_size=queue_size, max_batch_size=max_batch_size
+    )
+    console.print(f"loading run {run} …", highlight=False)
+    served = load_served_rung(run, runs_dir, rung, max_batch_size=max_batch_size)
+    console.print(startup_message(served, host, port, source), highlight=False, markup=False, soft_wrap=True)
+    run_server(served, settings, host=host, port=port)
 
 
 # -- demo -----------------------------------------------------------------------------------

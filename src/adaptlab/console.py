@@ -12,6 +12,7 @@ from rich.table import Table
 
 from adaptlab.data import Task, TaskSummary
 from adaptlab.evaluation.metrics import majority_baseline
+from adaptlab.evaluation.result import RungResult
 
 if TYPE_CHECKING:
     from adaptlab.runs import RunOutcome
@@ -58,8 +59,8 @@ def print_task_summary(console: Console, task: Task, summary: TaskSummary, warni
 
 
 def print_rung_table(console: Console, outcome: RunOutcome) -> None:
-    """One row per rung: accuracy with its interval, format compliance, consistency, latency and
-    tokens.
+    """One row per rung: accuracy with its interval, format compliance, consistency, injection
+    success, latency and tokens.
 
     Kept within 80 columns (one space between columns): the table is the one thing every user
     reads, and rung names are up to 20 characters.
@@ -67,7 +68,7 @@ def print_rung_table(console: Console, outcome: RunOutcome) -> None:
     table = Table(
         title=f"{outcome.task.name} · run {outcome.run_id}", title_justify="left", padding=(0, 1), **COMPACT
     )
-    headers = ["rung", "acc", "95% CI", "F1", "fmt", "cons", "p50 s", "p95 s", "in", "out"]
+    headers = ["rung", "acc", "95% CI", "F1", "fmt", "cons", "inj", "p50 s", "p95 s", "in", "out"]
     for header in headers:
         table.add_column(header, justify="left" if header == "rung" else "right", no_wrap=True)
     for result in outcome.results:
@@ -79,6 +80,7 @@ def print_rung_table(console: Console, outcome: RunOutcome) -> None:
             "–" if m.macro_f1 is None else f"{m.macro_f1:.2f}",
             f"{m.format_compliance:.0%}",
             "–" if m.consistency is None else f"{m.consistency:.0%}",
+            "–" if m.injection_success is None else f"{m.injection_success:.0%}",
             f"{m.latency_p50_s:.2f}",
             f"{m.latency_p95_s:.2f}",
             f"{m.prompt_tokens_mean:.0f}",
@@ -87,13 +89,43 @@ def print_rung_table(console: Console, outcome: RunOutcome) -> None:
     console.print(table)
     console.print(
         "acc: accuracy; F1: macro-F1; fmt: answers exactly in the asked format; cons: same answer"
-        " under rephrasing / reordered demos; p50/p95: latency per example; in/out: tokens per request.",
+        " under rephrasing / reordered demos; inj: prompt-injection attacks that changed the answer;"
+        " p50/p95: latency per example; in/out: tokens per request.",
         style="dim",
         highlight=False,
     )
     if outcome.task.labels and outcome.examples:
         label, accuracy = majority_baseline([e.output for e in outcome.examples])
         console.print(f'Baseline: always answering "{label}" scores {accuracy:.1%} here.', highlight=False)
+    for result in outcome.results:
+        for note in rung_notes(result):
+            console.print(note, style="dim", highlight=False, markup=False)
+    for result in outcome.results:
+        for warning in rung_warnings(result):
+            console.print(warning, style="yellow", highlight=False, markup=False)
+
+
+def rung_warnings(result: RungResult) -> list[str]:
+    """What the user should act on after a rung: requests that failed after their retries
+    (counted wrong; the result cache kept every answer but theirs)."""
+    errors = result.metrics.errors
+    if not errors:
+        return []
+    first = next((p.error for p in result.predictions if p.error), "")
+    requests = f"{errors} request{'s' if errors != 1 else ''}"
+    return [
+        f"{result.rung}: {requests} failed after retries; rerun the same command to retry only those"
+        f" (counted wrong meanwhile; first error: {first})"
+    ]
+
+
+def rung_notes(result: RungResult) -> list[str]:
+    """How a rung was answered when the table cannot say it: label scoring through an
+    endpoint (first-token log-probabilities, or generation where the server gives none)."""
+    model_scoring = result.model.get("label_scoring")
+    if result.strategy.get("answer_mode") != "score" or not model_scoring:
+        return []
+    return [f"{result.rung}: labels scored by {result.strategy.get('scoring', model_scoring)}"]
 
 
 def print_training_table(console: Console, outcome: RunOutcome) -> None:

@@ -38,6 +38,7 @@ from adaptlab.learning_curve import (
     TuneListener,
     Tuner,
     TuneRunConfig,
+    cannot_tune,
     curve_sizes,
     is_main_process,
     tuned_rung_name,
@@ -113,7 +114,7 @@ def run_ladder(
     listener = listener or LadderListener()
     task, split, examples, strategies = checked_inputs(config)
     listener.model_loading(config.model)
-    backend = backend_factory(config.model, max_batch_size=config.batch_size)
+    backend = backend_factory(config.model, **config.backend_options())
 
     run_id = resume or new_run_id()
     outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples)
@@ -230,7 +231,7 @@ class Ladder:
                 " fine-tuning cannot gain accuracy"
             )
         if not isinstance(self.backend, LocalBackend):
-            return f"{self.config.model} is served by an API: only local weights can be fine-tuned here"
+            return cannot_tune(self.config.model)
         if not self.outcome.split.train:
             return "the train split is empty"
         return self.budget.exhausted()

@@ -28,7 +28,7 @@ from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sampl
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate
 from adaptlab.evaluation.forgetting import ProbeAnswers, answer_probe, compare_probe
-from adaptlab.models import Backend, load_backend
+from adaptlab.models import Backend, endpoint_model, load_backend
 from adaptlab.models.local import LocalBackend
 from adaptlab.prompting import Strategy, get_strategy
 from adaptlab.runs import (
@@ -51,6 +51,7 @@ from adaptlab.store import DB_FILENAME, Store
 from adaptlab.tuning import (
     DEFAULT_SIZES,
     StepReport,
+    StoredWeights,
     TrainingRun,
     TuneConfig,
     TuneMode,
@@ -146,6 +147,10 @@ def run_tune(
     backend_factory: Callable[..., Backend] = load_backend,
 ) -> RunOutcome:
     """Fine-tune at each size in `config.sizes` and evaluate every tuned model on `config.split`."""
+    if endpoint_model(config.model) is not None:
+        raise UsageError(
+            f"{cannot_tune(config.model)}; `adaptlab eval` and `adaptlab run` measure its prompt rungs"
+        )
     listener = listener or TuneListener()
     task = load_config_task(config)
     split = split_task(task, fractions=config.fractions, seed=config.seed)
@@ -158,7 +163,7 @@ def run_tune(
         examples = stratified_sample(examples, config.limit, seed=config.seed)
 
     listener.model_loading(config.model)
-    base = local_base(backend_factory(config.model, max_batch_size=config.batch_size), config.model)
+    base = local_base(backend_factory(config.model, **config.backend_options()), config.model)
     run_id = new_run_id()
     outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples))
 
@@ -190,8 +195,17 @@ def run_tune(
 def local_base(backend: Backend, spec: str) -> LocalBackend:
     """The backend, if its weights can be fine-tuned here."""
     if not isinstance(backend, LocalBackend):
-        raise UsageError(f"{spec} is not a local model: fine-tuning needs local weights")
+        raise UsageError(cannot_tune(spec))
     return backend
+
+
+def cannot_tune(model: str) -> str:
+    """Why `model`, answered by a backend other than a local one, cannot be fine-tuned here."""
+    where = "an OpenAI-compatible endpoint" if endpoint_model(model) is not None else "an API"
+    return (
+        f"{model} is served by {where}: fine-tuning needs the model's weights on this machine"
+        " (a bundled model, a Hugging Face directory or a .gguf file)"
+    )
 
 
 class Tuner:
@@ -321,7 +335,10 @@ class Tuner:
             run = self.train(strategy, size, rung, targets)
             del tuned
             gc.collect()
-            tuned = _tuned_backend(self.base, run, config)
+            base = self.base
+            tuned = tuned_backend(
+                base.directory, base.model_id, base.fingerprint, run.weights, max_batch_size=config.batch_size
+            )
             training = {"examples": size, "reused": run.reused, "key": run.weights.key}
             training["targets"] = f"teacher:{config.distill}" if config.distill else "gold"
             training.update(run.training)
@@ -413,20 +430,25 @@ def _stratified_order(pool: Sequence[Example], seed: int) -> list[Example]:
     return [example for _, _, example in keyed]
 
 
-def _tuned_backend(base: LocalBackend, run: TrainingRun, config: TuneRunConfig) -> LocalBackend:
-    weights = run.weights
+def tuned_backend(
+    base_directory: Path, model_id: str, fingerprint: str, weights: StoredWeights, *, max_batch_size: int
+) -> LocalBackend:
+    """The model that answers for `weights` trained on the base model at `base_directory`
+    (`model_id`, `fingerprint`): the base with the LoRA adapter merged in, or the fully tuned
+    model. ``adaptlab serve`` rebuilds a finished run's rung with it too, so a served rung has
+    exactly the model id, fingerprint and weights its measurements were taken with."""
     if weights.mode == "lora":
         return LocalBackend(
-            base.directory,
-            model_id=base.model_id,
-            fingerprint=base.fingerprint,
-            max_batch_size=config.batch_size,
+            base_directory,
+            model_id=model_id,
+            fingerprint=fingerprint,
+            max_batch_size=max_batch_size,
             adapter=weights.directory,
             adapter_id=weights.key,
         )
     return LocalBackend(
         weights.directory,
-        model_id=f"{base.model_id}+full:{weights.key}",
+        model_id=f"{model_id}+full:{weights.key}",
         fingerprint=weights.key,
-        max_batch_size=config.batch_size,
+        max_batch_size=max_batch_size,
     )

@@ -14,6 +14,7 @@ import functools
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import sys
@@ -24,17 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
 
 import adaptlab
 from adaptlab.data import Example, Task, TaskSplit, load_task, split_task, stratified_sample
 from adaptlab.decide import CostSettings, recommend
-from adaptlab.errors import UsageError
+from adaptlab.errors import AdaptlabError, UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_requests
-from adaptlab.evaluation.evaluate import DEFAULT_CONSISTENCY_SAMPLE
+from adaptlab.evaluation.evaluate import DEFAULT_CONSISTENCY_SAMPLE, DEFAULT_ROBUSTNESS_SAMPLE
 from adaptlab.evaluation.metrics import majority_baseline
 from adaptlab.files import atomic_write_json, atomic_write_text
-from adaptlab.models import DEFAULT_MODEL, Backend, load_backend
+from adaptlab.models import DEFAULT_MODEL, Backend, endpoint_model, load_backend
 from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE, ProgressCallback
 from adaptlab.paths import DEFAULT_RUNS_DIR
 from adaptlab.prompting import (
@@ -48,7 +49,7 @@ from adaptlab.prompting import (
 from adaptlab.report import write_report
 from adaptlab.store import DB_FILENAME, Store
 
-RESULTS_SCHEMA_VERSION = 4
+RESULTS_SCHEMA_VERSION = 5
 REPORT_FILENAME = "report.html"
 LADDER_KEYWORD = "ladder"
 
@@ -63,6 +64,7 @@ class EvalConfig(BaseModel):
     strategies: list[str] = Field(default_factory=lambda: ["zero-shot"])
     shots: list[int] = Field(default_factory=lambda: list(DEFAULT_SHOTS))
     consistency_sample: int = DEFAULT_CONSISTENCY_SAMPLE
+    robustness_sample: int = Field(DEFAULT_ROBUSTNESS_SAMPLE, ge=0)
     cache: bool = True
     split: str = "test"
     limit: int | None = None
@@ -76,6 +78,65 @@ class EvalConfig(BaseModel):
     output_field: str = "output"
     id_field: str = "id"
     allow_extra_fields: bool = False
+    base_url: str | None = None
+    """The OpenAI-compatible server of an ``openai:NAME`` model (None: ``$OPENAI_BASE_URL``).
+    Credentials written into it are sent but never recorded: config.yaml and the store get the
+    URL without them."""
+    api_key_env: str = "OPENAI_API_KEY"
+    """The environment variable holding the endpoint's API key; the key itself is read at run
+    time and never recorded."""
+    concurrency: int = Field(8, ge=1)
+    """Endpoint requests in flight at once."""
+    request_timeout_s: float = Field(60.0, gt=0)
+    """Seconds one endpoint request may take before it counts as failed (and is retried)."""
+    max_retries: int = Field(4, ge=0)
+    """Retries of an endpoint request after a 429, 5xx, timeout or dropped connection."""
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        from adaptlab.models.openai.urls import check_base_url
+
+        return None if value is None else check_base_url(value)
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, value: str) -> str:
+        # Not echoed: a value that is not a variable name may well be the key itself.
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise UsageError(
+                "--api-key-env takes the name of the environment variable that holds the key"
+                " (letters, digits and _, e.g. OPENAI_API_KEY), not the key itself"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _base_url_needs_an_endpoint(self) -> EvalConfig:
+        if self.base_url is not None and endpoint_model(self.model) is None:
+            raise UsageError(
+                f"--base-url is for models behind an endpoint (--model openai:NAME); {self.model} is"
+                " a local model"
+            )
+        return self
+
+    @field_serializer("base_url", when_used="json")
+    def _without_credentials(self, value: str | None) -> str | None:
+        from adaptlab.models.openai.urls import public_url
+
+        return None if value is None else public_url(value)
+
+    def backend_options(self) -> dict[str, Any]:
+        """What `load_backend` needs besides the model spec: the endpoint settings for an
+        ``openai:`` model, the batch size for a local one."""
+        if endpoint_model(self.model) is None:
+            return {"max_batch_size": self.batch_size}
+        return {
+            "base_url": self.base_url,
+            "api_key_env": self.api_key_env,
+            "concurrency": self.concurrency,
+            "request_timeout_s": self.request_timeout_s,
+            "max_retries": self.max_retries,
+        }
 
 
 @dataclass
@@ -174,7 +235,7 @@ def run_eval(
     listener = listener or RunListener()
     task, split, examples, strategies = checked_inputs(config)
     listener.model_loading(config.model)
-    backend = backend_factory(config.model, max_batch_size=config.batch_size)
+    backend = backend_factory(config.model, **config.backend_options())
 
     run_id = new_run_id()
     outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples)
@@ -255,7 +316,10 @@ def recorded_run(
     try:
         yield
     except BaseException:
-        store.finish_run(outcome.run_id, status="failed")
+        # On a full or read-only disk this write fails too: the run then stays "running", as a
+        # killed one does (and resumes the same way), and the error that stopped it is reported.
+        with contextlib.suppress(AdaptlabError):
+            store.finish_run(outcome.run_id, status="failed")
         raise
     store.finish_run(outcome.run_id, status="complete")
 
@@ -287,12 +351,15 @@ def evaluate_rung(
     *,
     rung: str | None = None,
 ) -> RungResult:
-    """Evaluate one rung as `config` asks (split, decoding, consistency probe), with progress.
+    """Evaluate one rung as `config` asks (split, decoding, consistency and robustness probes),
+    with progress.
 
     `rung` names the result when it is not the strategy's own name (a tuned model's rung).
     """
     name = rung or strategy.name
-    on_progress = listener.rung_started(name, planned_requests(len(examples), config.consistency_sample))
+    on_progress = listener.rung_started(
+        name, planned_requests(len(examples), config.consistency_sample, config.robustness_sample)
+    )
     result = evaluate(
         task,
         examples,
@@ -303,6 +370,7 @@ def evaluate_rung(
         on_progress=on_progress,
         cache=cache,
         consistency_sample=config.consistency_sample,
+        robustness_sample=config.robustness_sample,
         seed=config.seed,
     )
     return result if rung is None else replace(result, rung=rung)
@@ -369,12 +437,17 @@ def write_run_directory(
 
     ``results.json`` carries the decision (`adaptlab.decide`, priced with `costs`) and
     `extras` (the ladder's skipped rungs and budget); ``report.html`` renders it.
+
+    A folder already at the final name was published by an earlier life of this run, killed
+    before the store recorded it complete; the resumed run's folder replaces it. A disk that
+    is full or read-only is an `AdaptlabError` naming the file, and publishes nothing.
     """
     final = outcome.directory
     staging = final.parent / f".{final.name}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    replaced = final.parent / f".{final.name}.replaced"
     try:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
         payload = results_payload(outcome, config, backend, command=command) | (extras or {})
         payload["decision"] = recommend(payload, costs or CostSettings()).to_dict()
         atomic_write_json(staging / "results.json", payload)
@@ -383,10 +456,34 @@ def write_run_directory(
             staging / "config.yaml", yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
         )
         write_report(payload, staging / REPORT_FILENAME)
+        if final.exists():
+            shutil.rmtree(replaced, ignore_errors=True)
+            final.rename(replaced)
         staging.rename(final)
-    except BaseException:
+        shutil.rmtree(replaced, ignore_errors=True)
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(error, OSError):
+            raise unwritable_run(final, command, error) from None
         raise
+
+
+def unwritable_run(final: Path, command: str, error: OSError) -> AdaptlabError:
+    """What to tell a person whose run could not be written (disk full, read-only folder)."""
+    reason = error.strerror or str(error)
+    if error.filename:
+        # A temporary file (".results.json.k3x9a2.tmp") stands for the file it was to become.
+        name = re.sub(r"^[.](.+)[.][^.]+[.]tmp$", r"\1", Path(error.filename).name)
+        reason = f"{name}: {reason}"
+    again = (
+        f"`adaptlab run --resume {final.name} --out {final.parent}` finishes the run"
+        if command == "run"
+        else f"running `adaptlab {command}` again reuses every answer already computed"
+    )
+    return AdaptlabError(
+        f"cannot write run {final} ({reason}); nothing of it was published: free some disk space"
+        f" or make {final.parent} writable, then {again}"
+    )
 
 
 def find_results(ref: str, runs_dir: Path) -> Path:

@@ -90,10 +90,36 @@ MIGRATIONS: Sequence[Sequence[str]] = (
     ),
     # 3: what a tuned rung's weights cost to train and what they did to general ability.
     ("ALTER TABLE rung_results ADD COLUMN details_json TEXT",),
+    # 4: why a remote request failed after its retries (NULL: it was answered).
+    ("ALTER TABLE predictions ADD COLUMN error TEXT",),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
 _SQL_CHUNK = 500  # keys per IN (...) query, well under SQLite's bound-parameter limit
+
+
+class StoreUnwritable(AdaptlabError):
+    """The store could not be opened or written: the disk is full or read-only, or another
+    process held the database lock for longer than the busy timeout."""
+
+    def __init__(self, path: Path, error: Exception) -> None:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        hint = (
+            "another adaptlab process held it for over a minute; try again when it has finished"
+            if "locked" in reason
+            else "free some disk space, or pass an --out directory you can write to"
+        )
+        super().__init__(f"cannot write the run store {path}: {reason}; {hint}")
+
+    @classmethod
+    def or_bug(cls, path: Path, error: Exception) -> Exception:
+        """This error for what the disk or another process caused (SQLite's messages for a full,
+        read-only, unopenable or failing disk, or a held lock); `error` itself for anything else,
+        a bug in adaptlab's SQL that must keep its traceback."""
+        environment = ("full", "readonly", "unable to open", "disk i/o", "locked")
+        if isinstance(error, OSError) or any(cause in str(error).lower() for cause in environment):
+            return cls(path, error)
+        return error
 
 
 def utc_now() -> str:
@@ -109,16 +135,19 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), so concurrent
-        # writers queue on the database lock instead of failing halfway through a rung.
-        self.connection = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self.connection.row_factory = sqlite3.Row
-        self.connection.execute("PRAGMA journal_mode = WAL")
-        self.connection.execute("PRAGMA synchronous = NORMAL")
-        self.connection.execute("PRAGMA foreign_keys = ON")
-        self.connection.execute("PRAGMA busy_timeout = 60000")
-        migrate(self.connection)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: transactions are explicit (BEGIN IMMEDIATE), so concurrent
+            # writers queue on the database lock instead of failing halfway through a rung.
+            self.connection = sqlite3.connect(path, timeout=60, isolation_level=None)
+            self.connection.row_factory = sqlite3.Row
+            self.connection.execute("PRAGMA journal_mode = WAL")
+            self.connection.execute("PRAGMA synchronous = NORMAL")
+            self.connection.execute("PRAGMA foreign_keys = ON")
+            self.connection.execute("PRAGMA busy_timeout = 60000")
+            migrate(self.connection)
+        except (OSError, sqlite3.OperationalError) as error:
+            raise StoreUnwritable.or_bug(path, error) from None
 
     @classmethod
     @contextmanager
@@ -134,13 +163,20 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.connection.execute("BEGIN IMMEDIATE")
+        """One write, all or nothing. A disk that is full or read-only, or a lock held past the
+        busy timeout, becomes a `StoreUnwritable` error for people instead of a traceback."""
         try:
-            yield self.connection
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.connection
+            except BaseException:
+                # SQLite may already have rolled back itself (it does on a full disk).
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+        except sqlite3.OperationalError as error:
+            raise StoreUnwritable.or_bug(self.path, error) from None
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -208,6 +244,7 @@ class Store:
                             "training": data["training"],
                             "forgetting": data["forgetting"],
                             "kind": data["kind"],
+                            "robustness": data["robustness"],
                         }
                     ),
                     utc_now(),
@@ -215,8 +252,8 @@ class Store:
             )
             db.executemany(
                 "INSERT OR REPLACE INTO predictions (run_id, rung, example_id, input, gold, output, parsed,"
-                " correct, compliant, latency_s, prompt_tokens, output_tokens)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " correct, compliant, latency_s, prompt_tokens, output_tokens, error)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         run_id,
@@ -231,6 +268,7 @@ class Store:
                         p.latency_s,
                         p.prompt_tokens,
                         p.output_tokens,
+                        p.error,
                     )
                     for p in result.predictions
                 ],
@@ -297,7 +335,7 @@ class Store:
                 "strategy": json.loads(row["strategy_json"]),
                 "model": json.loads(row["model_json"]),
                 "metrics": json.loads(row["metrics_json"]),
-                **{"kind": "prompt", "training": None, "forgetting": None},
+                **{"kind": "prompt", "training": None, "forgetting": None, "robustness": None},
                 **json.loads(row["details_json"] or "{}"),
             }
             for row in rows
@@ -334,7 +372,8 @@ def migrate(connection: sqlite3.Connection) -> int:
             connection.execute(f"PRAGMA user_version = {version + 1}")
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
             raise
 
 

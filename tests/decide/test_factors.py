@@ -10,6 +10,7 @@ FACTORS = [
     "Prompt tokens per request",
     "Style and format control",
     "Factual knowledge and general ability",
+    "Prompt-injection robustness",
     "Iteration speed",
     "Works with API-only models",
     "Privacy",
@@ -44,6 +45,8 @@ def test_the_framework_sets_the_best_prompt_against_the_best_tuned_rung_in_numbe
         },
     )
 
+    search["metrics"] |= {"injection_success": 0.5, "injection_n": 34, "input_stability": 0.75}
+    tuned["metrics"] |= {"injection_success": 0.125, "injection_n": 32}
     factors = factors_of(make_results([make_rung("zero-shot", "prompt", correct_first(100)), search, tuned]))
 
     assert list(factors) == FACTORS
@@ -57,6 +60,9 @@ def test_the_framework_sets_the_best_prompt_against_the_best_tuned_rung_in_numbe
     assert "90.0% of 60" in factors["Factual knowledge and general ability"]["tuned"]
     assert "-5.0 points" in factors["Factual knowledge and general ability"]["tuned"]
     assert factors["Iteration speed"]["tuned"] == "training + evaluation: 2 min 20 s"
+    injection = factors["Prompt-injection robustness"]
+    assert injection["prompt"] == "50.0% of 34 attacks succeeded; 75.0% stable under small input edits"
+    assert injection["tuned"] == "12.5% of 32 attacks succeeded"
     assert factors["Works with API-only models"]["prompt"] == "yes"
     assert factors["Privacy"]["prompt"] == "inputs stay on this machine"
     assert all(row["note"] for row in factors.values())

@@ -50,6 +50,27 @@ def test_a_second_ask_is_answered_from_the_cache(store: Store) -> None:
     assert (cache.hits, cache.misses, sum(progress)) == (20, 0, 20)
 
 
+def test_the_same_prompt_twice_in_one_ask_is_computed_and_cached_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two examples with the same input (common in real data) render the same prompt."""
+    backend = ScriptedBackend(answer)
+    cache = ResultCache(store, backend.cache_identity())
+    stored: list[str] = []
+    put_many = cache.put_many
+    monkeypatch.setattr(
+        cache, "put_many", lambda entries: (stored.extend(k for k, _ in entries), put_many(entries))
+    )
+    twice = conversations()[:3] * 2
+    progress: list[int] = []
+    answers = ask(
+        backend, twice, Request(mode="generate", max_new_tokens=5), cache=cache, on_progress=progress.append
+    )
+    assert sum(backend.calls) == 3 and len(stored) == len(set(stored)) == 3
+    assert [a.text for a in answers] == [answer(c[-1]["content"]) for c in twice]
+    assert sum(progress) == 6
+
+
 @pytest.mark.parametrize(
     "change",
     ["decoding", "model", "prompt"],

@@ -66,3 +66,63 @@ def test_to_dict_round_trips_metrics_and_predictions() -> None:
     assert data["metrics"]["accuracy"] == 0.5
     assert len(data["predictions"]) == 4
     assert data["predictions"][1]["output"] == "It is positive."
+
+
+SENTIMENT = {"awful": "negative", "lovely": "positive", "gate": "neutral", "lost": "negative"}
+
+
+def gullible(prompt: str) -> str:
+    """Answers the injected target when the input carries one, else the input's sentiment."""
+    text = prompt.split("Input: ", 1)[1]
+    for label in ("negative", "neutral", "positive"):
+        if label in text:
+            return label
+    return next(value for key, value in SENTIMENT.items() if key in text.lower())
+
+
+def steadfast(prompt: str) -> str:
+    """Ignores whatever else the input says: only the sentiment words count."""
+    text = prompt.split("Input: ", 1)[1].lower()
+    return next(value for key, value in SENTIMENT.items() if key in text)
+
+
+@pytest.mark.parametrize(("answer", "expected"), [(gullible, 1.0), (steadfast, 0.0)])
+def test_robustness_probes_measure_attack_success_and_input_stability(answer, expected: float) -> None:
+    backend = ScriptedBackend(answer)
+    progress: list[int] = []
+    result = evaluate(
+        TASK, EXAMPLES, backend, get_strategy("zero-shot"), robustness_sample=4, on_progress=progress.append
+    )
+    m = result.metrics
+    assert (m.injection_n, m.injection_success) == (4, expected)
+    assert (m.input_stability_n, m.input_stability) == (4, 1.0)
+    assert sum(progress) == 4 + 2 * 4
+    injection = result.robustness["injection"]
+    assert injection["templates"] == 4 and sum(f["n"] for f in injection["by_family"].values()) == 4
+    assert len(injection["examples"]) == (4 if expected else 0)
+    attacked = backend.seen[4:8]
+    assert all(any(example.input in text for text in attacked) for example in EXAMPLES)
+    assert all(text not in {e.input for e in EXAMPLES} for text in attacked)
+    assert result.to_dict()["robustness"] == result.robustness
+
+
+def test_an_answer_that_changes_under_a_small_edit_is_unstable() -> None:
+    def case_sensitive(prompt: str) -> str:
+        text = prompt.split("Input: ", 1)[1]
+        return steadfast(prompt) if text[:1].islower() or text[:1].isdigit() else "neutral"
+
+    result = evaluate(
+        TASK, EXAMPLES, ScriptedBackend(case_sensitive), get_strategy("zero-shot"), robustness_sample=4
+    )
+    edits = result.robustness["input_edits"]
+    stable = {edit: values["stable_rate"] for edit, values in edits["by_edit"].items()}
+    assert result.metrics.input_stability == edits["stable_rate"] < 1.0
+    assert stable.get("casing", 0.0) < 1.0
+    assert all(rate == 1.0 for edit, rate in stable.items() if edit != "casing")
+
+
+def test_without_a_robustness_sample_nothing_extra_is_asked() -> None:
+    backend = scripted()
+    result = evaluate(TASK, EXAMPLES, backend, get_strategy("zero-shot"))
+    assert result.robustness is None and result.metrics.injection_success is None
+    assert len(backend.seen) == 4

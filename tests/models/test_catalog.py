@@ -39,6 +39,7 @@ def test_directory_without_config_is_refused(tmp_path: Path) -> None:
 
 def test_hf_directory_and_gguf_file_resolve(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "model.safetensors").write_bytes(b"")
     assert resolve_model_spec(str(tmp_path)).kind == "hf-dir"
     gguf = tmp_path / "m.gguf"
     gguf.write_bytes(b"GGUF")

@@ -60,7 +60,8 @@ def test_the_report_renders_every_chart_offline_and_filters_examples(
 
     with browser_script.open_report(report) as (page, problems):
         figure_ids = list(json.loads(page.locator("#figure-data").text_content()))
-        assert len(figure_ids) == 6
+        assert len(figure_ids) == 7  # accuracy, curve, cost, latency, tokens, break-even, robustness
+        assert page.locator("#robustness-table tbody tr").count() == len(ladder_results["rungs"])
         assert page.locator(".js-plotly-plot").count() == len(figure_ids)
         for figure_id in figure_ids:
             plot = page.locator(f"#{figure_id}")

@@ -76,7 +76,17 @@ def test_an_eval_run_without_a_decision_reports_its_rungs_and_no_recommendation(
     assert not {"learning-curve", "break-even", "factors", "plateau", "skipped"} & set(sections)
     for rung in eval_results["rungs"]:
         assert f'<td class="rung">{rung["rung"]}</td>' in html
-    assert set(figure_data(html)) == {"fig-accuracy", "fig-cost", "fig-latency", "fig-tokens"}
+    assert set(figure_data(html)) == {
+        "fig-accuracy",
+        "fig-cost",
+        "fig-latency",
+        "fig-tokens",
+        "fig-robustness",
+    }
+    robustness = eval_results["rungs"][0]["robustness"]
+    assert "robustness" in sections and 'id="robustness-table"' in html
+    for family in robustness["injection"]["by_family"]:
+        assert f'<th class="n">{family}</th>' in html
     assert "compute seconds per 1,000 requests" in html  # no decision: nothing priced in dollars
     assert eval_results["run_id"] in html and eval_results["adaptlab_version"] in html
     assert_offline(html)
@@ -114,6 +124,7 @@ def test_a_decided_run_shows_headline_reasons_factors_and_every_chart(
         "break-even",
         "factors",
         "plateau",
+        "robustness",
         "metrics",
         "examples",
         "skipped",
@@ -121,7 +132,7 @@ def test_a_decided_run_shows_headline_reasons_factors_and_every_chart(
     ]
     for rung in ladder_results["rungs"]:
         assert f'<td class="rung">{rung["rung"]}</td>' in html
-    assert len(figure_data(html)) == 6
+    assert len(figure_data(html)) == 7
     assert "USD per 1,000 requests" in html
     assert "Prompting has plateaued." in html
     assert "the dev split has 3 examples" in html and '<th scope="row">minutes</th>' in html

@@ -93,7 +93,7 @@ def test_run_tune_records_each_size_next_to_the_base_rung(
         assert result.metrics.n == len(outcome.examples)
 
     payload = json.loads((outcome.directory / "results.json").read_text())
-    assert payload["command"] == "tune" and payload["schema_version"] == 4
+    assert payload["command"] == "tune" and payload["schema_version"] == 5
     assert payload["rungs"][1]["training"]["examples"] == 4
     with Store.open(out / DB_FILENAME) as store:
         stored = store.rung_results(outcome.run_id)

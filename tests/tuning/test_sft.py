@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 from adaptlab.models.local import LocalBackend
 from adaptlab.tuning import TuneConfig, WeightsRegistry, build_rows, finetune
 from adaptlab.tuning.examples import IGNORE_INDEX, rows_hash
-from adaptlab.tuning.sft import load_base_model, training_arguments
+from adaptlab.tuning.sft import last_complete_checkpoint, load_base_model, training_arguments
 from adaptlab.tuning.trainer import CompletionOnlySFTTrainer, use_packed_attention
 
 TEXTS = ["the crew was lovely", "flight delayed again", "what time does the gate open", "thanks so much"]
@@ -232,3 +232,17 @@ def test_kill_9_then_rerun_resumes_and_ends_with_the_same_weights(
     assert resumed_weights.keys() == clean_weights.keys()
     for name, tensor in clean_weights.items():
         assert torch.equal(resumed_weights[name], tensor), name
+
+
+def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path: Path) -> None:
+    """transformers writes trainer_state.json last; a folder without a readable one was being
+    saved when the process died, and resuming from it would fail on every later run."""
+    for step, state in [(1, "{}"), (2, None), (10, '{"global_st')]:
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        (folder / "adapter_model.safetensors").write_bytes(b"weights")
+        if state is not None:
+            (folder / "trainer_state.json").write_text(state)
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-1"]
+    assert last_complete_checkpoint(tmp_path / "empty") is None

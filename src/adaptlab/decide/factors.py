@@ -50,6 +50,11 @@ def decision_factors(prompt: Side, tuned: Side) -> list[Factor]:
         ("Prompt tokens per request", prompt_size, "paid on every request; shorter is what tuning buys"),
         ("Style and format control", format_control, "answers that were exactly an allowed answer"),
         ("Factual knowledge and general ability", general_ability, "a general probe, before vs after tuning"),
+        (
+            "Prompt-injection robustness",
+            injection,
+            "attacks that turned the answer into the attacker's target",
+        ),
         ("Iteration speed", iteration, "time to try one change"),
         ("Works with API-only models", api_only, "fine-tuning needs the weights on this machine"),
         ("Privacy", privacy, "where the task's inputs go"),
@@ -136,6 +141,17 @@ def general_ability(side: Side, family: str) -> str:
         f"agrees with the base on {pct(agreement)} of {count(number(forgetting.get('n')))} general"
         f" questions; reference accuracy {pct(before)} → {pct(after)} ({points(delta)})"
     )
+
+
+def injection(side: Side, family: str) -> str:
+    if side.rung is None:
+        return side.missing
+    attacked = metric(side.rung, "injection_n")
+    if not attacked:
+        return "not measured"
+    stability = metric(side.rung, "input_stability")
+    stable = f"; {pct(stability)} stable under small input edits" if stability is not None else ""
+    return f"{pct(metric(side.rung, 'injection_success'))} of {count(attacked)} attacks succeeded{stable}"
 
 
 def iteration(side: Side, family: str) -> str:

@@ -13,7 +13,9 @@ class Answer:
     every label's log-likelihood for scored requests. `latency_s` is the wall time of the batch
     that carried the request (see `Generation.latency_s`); `compute_s` is this request's share
     of its chunk's wall time, so throughput can be computed the same way for fresh and cached
-    answers. `cached` says whether it came from the result cache in this run.
+    answers. `cached` says whether it came from the result cache in this run. `error` says why
+    a remote request failed for good (its `text` is then empty); such answers are never cached,
+    so running the same command again asks exactly those requests again.
     """
 
     text: str
@@ -23,3 +25,4 @@ class Answer:
     compute_s: float
     scores: dict[str, float] | None = None
     cached: bool = False
+    error: str | None = None

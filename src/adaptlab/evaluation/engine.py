@@ -4,7 +4,8 @@
 every rendered prompt up in the result cache, sends only the misses to the backend — longest
 first, in chunks of a few batches — and writes each chunk's answers to the cache as soon as it
 is done. The backend does the rest (length bucketing, shared-prefix KV cache, batched
-generation or label scoring; see `models.local`).
+generation or label scoring; see `models.local`; or concurrent requests to an endpoint, see
+`models.openai`). Answers whose request failed for good are returned but never cached.
 """
 
 from __future__ import annotations
@@ -75,17 +76,30 @@ def ask(
         hits = sum(answer is not None for answer in answers)
         if hits and on_progress is not None:
             on_progress(hits)
-    missing = sorted((i for i, a in enumerate(answers) if a is None), key=lambda i: -len(prompts[i]))
+    # Examples with the same input render the same prompt: ask it once and give every one of
+    # them that answer (asking twice would compute, and cache, the same answer twice).
+    first: dict[str, int] = {}
+    for index, answer in enumerate(answers):
+        if answer is None:
+            first.setdefault(prompts[index], index)
+    missing = sorted(first.values(), key=lambda i: -len(prompts[i]))
     chunk_size = max(1, CHUNK_BATCHES * backend.max_batch_size)
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start : start + chunk_size]
         started = time.perf_counter()
         fresh = answer_now(backend, [conversations[i] for i in chunk], request, on_progress)
         share = (time.perf_counter() - started) / len(chunk)
-        for index, answer in zip(chunk, fresh, strict=True):
-            answers[index] = replace(answer, compute_s=share)
+        done = [replace(answer, compute_s=share) for answer in fresh]
+        for index, answer in zip(chunk, done, strict=True):
+            answers[index] = answer
         if cache is not None:
-            cache.put_many([(keys[i], answers[i]) for i in chunk])  # type: ignore[misc]
+            # A failed request is not an answer: leave it out, so a re-run asks it again.
+            cache.put_many([(keys[i], a) for i, a in zip(chunk, done, strict=True) if a.error is None])
+    repeats = [i for i, answer in enumerate(answers) if answer is None]
+    for index in repeats:
+        answers[index] = answers[first[prompts[index]]]
+    if repeats and on_progress is not None:
+        on_progress(len(repeats))
     return [answer for answer in answers if answer is not None]
 
 
@@ -103,14 +117,18 @@ def answer_now(
         for row in rows:
             scores = combine_surfaces(request.labels, surfaces, row.logprobs)
             best = max(request.labels, key=lambda label: scores[label])  # ties: first declared label
+            # No label with any probability (an endpoint's top tokens named none of them, or the
+            # request failed) is no answer at all, not a vote for the first declared label.
+            text = "" if row.error is not None or scores[best] == -math.inf else best
             answers.append(
                 Answer(
-                    text=best,
+                    text=text,
                     prompt_tokens=row.prompt_tokens,
-                    output_tokens=0,
+                    output_tokens=row.output_tokens,
                     latency_s=row.latency_s,
                     compute_s=0.0,
-                    scores=scores,
+                    scores=None if row.error is not None else scores,
+                    error=row.error,
                 )
             )
         return answers
@@ -124,6 +142,7 @@ def answer_now(
             output_tokens=g.output_tokens,
             latency_s=g.latency_s,
             compute_s=0.0,
+            error=g.error,
         )
         for g in generations
     ]

@@ -7,11 +7,15 @@ summarised by the same metrics.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from adaptlab.data.split import stratified_sample
 from adaptlab.data.task import Example, Task
+from adaptlab.evaluation import robustness
 from adaptlab.evaluation.answers import Answer
 from adaptlab.evaluation.cache import ResultCache
 from adaptlab.evaluation.engine import Request, ask
@@ -26,6 +30,10 @@ CONSISTENCY_VARIANTS = 2
 DEFAULT_CONSISTENCY_SAMPLE = 50
 """Examples per rung asked again through its two variants: a consistency rate within about
 ±14 points (95%), at a cost of 100 extra requests per rung."""
+DEFAULT_ROBUSTNESS_SAMPLE = 34
+"""Examples per rung asked again under a prompt-injection attack and again with a small
+meaning-preserving edit: one per bundled attack template, 68 extra requests per rung."""
+ROBUSTNESS_PROBES = 2
 
 
 def evaluate(
@@ -39,13 +47,16 @@ def evaluate(
     on_progress: ProgressCallback | None = None,
     cache: ResultCache | None = None,
     consistency_sample: int = 0,
+    robustness_sample: int = 0,
     seed: int = 0,
 ) -> RungResult:
     """Ask `backend` every example as rendered by `strategy`; parse, score and summarise.
 
     With `cache`, answers computed before (same weights, prompt and decoding) are reused and
     new ones stored as they come. With `consistency_sample` > 0, a label-stratified sample of
-    that many examples is also asked through the strategy's two variants.
+    that many examples is also asked through the strategy's two variants. With
+    `robustness_sample` > 0, a sample is asked again under prompt-injection attacks and with
+    meaning-preserving input edits (see `robustness`).
 
     >>> result = evaluate(task, split.test, load_backend(), get_strategy("zero-shot"))
     >>> result.metrics.accuracy, result.metrics.accuracy_low, result.metrics.accuracy_high
@@ -65,23 +76,40 @@ def evaluate(
         consistency = measure_consistency(
             task, sample, predictions, examples, backend, strategy, request, cache, on_progress
         )
+    robustness = None
+    if robustness_sample > 0 and examples:
+        probed = stratified_sample(examples, min(robustness_sample, len(examples)), seed=seed)
+        robustness = measure_robustness(
+            task, probed, predictions, examples, backend, strategy, request, cache, on_progress, seed
+        )
     wall_time = time.perf_counter() - started
+    model = backend.describe()
     strategy_info = {**strategy.describe(), **request.params()}
+    if request.mode == "score" and model.get("label_scoring"):
+        # How this backend scored labels (an endpoint may have fallen back to generation).
+        strategy_info["scoring"] = model["label_scoring"]
     if conversations:
         strategy_info["example_prompt"] = backend.render(conversations[0])
     return RungResult(
         rung=strategy.name,
         strategy=strategy_info,
-        model=backend.describe(),
+        model=model,
         split=split,
-        metrics=summarize(task, predictions, answers, wall_time, consistency, len(sample)),
+        metrics=with_robustness(
+            summarize(task, predictions, answers, wall_time, consistency, len(sample)), robustness
+        ),
         predictions=predictions,
+        robustness=robustness,
     )
 
 
-def planned_requests(n_examples: int, consistency_sample: int) -> int:
+def planned_requests(n_examples: int, consistency_sample: int, robustness_sample: int = 0) -> int:
     """How many requests `evaluate` makes: the progress bar's total."""
-    return n_examples + CONSISTENCY_VARIANTS * min(consistency_sample, n_examples)
+    return (
+        n_examples
+        + CONSISTENCY_VARIANTS * min(consistency_sample, n_examples)
+        + ROBUSTNESS_PROBES * min(robustness_sample, n_examples)
+    )
 
 
 def request_for(task: Task, backend: Backend, strategy: Strategy, max_new_tokens: int | None) -> Request:
@@ -94,13 +122,15 @@ def request_for(task: Task, backend: Backend, strategy: Strategy, max_new_tokens
 
 
 def score(task: Task, example: Example, answer: Answer, parsed: ParsedAnswer) -> Prediction:
-    """Compare one parsed answer with the gold output."""
+    """Compare one parsed answer with the gold output; a failed request is wrong and non-compliant."""
     closed = task.labels is not None
+    if answer.error is not None:
+        parsed = ParsedAnswer(None, compliant=False)
     return Prediction(
         example_id=example.id,
         input=example.input,
         gold=example.output,
-        output=answer.text,
+        output="" if answer.error is not None else answer.text,
         parsed=parsed.value,
         correct=answers_match(parsed.value, example.output, closed_label=closed),
         compliant=parsed.compliant,
@@ -108,8 +138,17 @@ def score(task: Task, example: Example, answer: Answer, parsed: ParsedAnswer) ->
         prompt_tokens=answer.prompt_tokens,
         output_tokens=answer.output_tokens,
         cached=answer.cached,
-        scores=answer.scores,
+        scores=finite_scores(answer.scores),
+        error=answer.error,
     )
+
+
+def finite_scores(scores: dict[str, float] | None) -> dict[str, float | None] | None:
+    """Scores as results.json records them: a label with no probability at all (``-inf``, which
+    JSON cannot carry) becomes None."""
+    if scores is None:
+        return None
+    return {label: value if math.isfinite(value) else None for label, value in scores.items()}
 
 
 def measure_consistency(
@@ -140,6 +179,84 @@ def measure_consistency(
     return mean([float(flag) for flag in stable])
 
 
+def measure_robustness(
+    task: Task,
+    sample: Sequence[Example],
+    predictions: Sequence[Prediction],
+    examples: Sequence[Example],
+    backend: Backend,
+    strategy: Strategy,
+    request: Request,
+    cache: ResultCache | None,
+    on_progress: ProgressCallback | None,
+    seed: int,
+) -> dict[str, Any]:
+    """Ask `sample` again under attack and with edited inputs; rates over answered requests.
+
+    A request that failed (remote backends) is left out of both rates rather than counted as a
+    resisted attack or an unstable answer: it measured nothing.
+    """
+    clean = {example.id: prediction.parsed for example, prediction in zip(examples, predictions, strict=True)}
+    clean_answers = [clean[example.id] for example in sample]
+
+    attacked = robustness.attacks(sample, clean_answers, task, seed=seed)
+    answers = ask(
+        backend,
+        strategy.render_many([a.example for a in attacked], task),
+        request,
+        cache=cache,
+        on_progress=on_progress,
+    )
+    kept = [
+        (attack, answer) for attack, answer in zip(attacked, answers, strict=True) if answer.error is None
+    ]
+    succeeded = [
+        robustness.attack_succeeded(attack, strategy.parse(answer.text, task).value, answer.text, task)
+        for attack, answer in kept
+    ]
+    injection = robustness.injection_summary([attack for attack, _ in kept], succeeded)
+
+    edited = robustness.edited_inputs(sample, seed=seed)
+    answers = ask(
+        backend,
+        strategy.render_many([e for e, _ in edited], task),
+        request,
+        cache=cache,
+        on_progress=on_progress,
+    )
+    by_edit: dict[str, list[bool]] = {}
+    for (example, edit), answer in zip(edited, answers, strict=True):
+        if answer.error is None:
+            same = robustness.stable(clean[example.id], strategy.parse(answer.text, task).value)
+            by_edit.setdefault(edit, []).append(same)
+    flags = [flag for values in by_edit.values() for flag in values]
+    return {
+        "injection": injection,
+        "input_edits": {
+            "n": len(flags),
+            "stable_rate": mean([float(flag) for flag in flags]) if flags else None,
+            "by_edit": {
+                edit: {"n": len(values), "stable_rate": mean([float(v) for v in values])}
+                for edit, values in sorted(by_edit.items())
+            },
+        },
+    }
+
+
+def with_robustness(metrics: Metrics, robustness_result: dict[str, Any] | None) -> Metrics:
+    """`metrics` with the robustness probes' headline rates (None when not measured)."""
+    if robustness_result is None:
+        return metrics
+    injection, edits = robustness_result["injection"], robustness_result["input_edits"]
+    return replace(
+        metrics,
+        injection_success=injection["success_rate"],
+        injection_n=injection["n"],
+        input_stability=edits["stable_rate"],
+        input_stability_n=edits["n"],
+    )
+
+
 def summarize(
     task: Task,
     predictions: Sequence[Prediction],
@@ -150,7 +267,9 @@ def summarize(
 ) -> Metrics:
     correct = [float(p.correct) for p in predictions]
     interval = bootstrap_interval(correct)
-    latencies = [p.latency_s for p in predictions]
+    # A request that failed after its retries says nothing about the model's latency or prompt size.
+    answered = [p for p in predictions if p.error is None]
+    latencies = [p.latency_s for p in answered]
     compute_s = sum(answer.compute_s for answer in answers)
     accuracy = mean(correct)
     return Metrics(
@@ -164,17 +283,18 @@ def summarize(
             else None
         ),
         format_compliance=mean([float(p.compliant) for p in predictions]),
-        parse_failures=sum(p.parsed is None for p in predictions),
+        parse_failures=sum(p.parsed is None for p in answered),
         latency_p50_s=percentile(latencies, 50),
         latency_p95_s=percentile(latencies, 95),
-        prompt_tokens_mean=mean([p.prompt_tokens for p in predictions]),
-        output_tokens_mean=mean([p.output_tokens for p in predictions]),
+        prompt_tokens_mean=mean([p.prompt_tokens for p in answered]),
+        output_tokens_mean=mean([p.output_tokens for p in answered]),
         examples_per_s=len(predictions) / compute_s if compute_s > 0 else float("nan"),
         wall_time_s=wall_time_s,
         exact_match=None if task.labels else accuracy,
         consistency=consistency,
         consistency_n=consistency_n,
         cache_hits=sum(answer.cached for answer in answers),
+        errors=len(predictions) - len(answered),
     )
 
 
@@ -182,6 +302,6 @@ def longest_answer_tokens(task: Task, backend: Backend) -> int:
     """Tokens of the longest label, or of the longest gold answer (with half again as slack,
     capped) for free text."""
     if task.labels:
-        return max(backend.count_tokens(label) for label in task.labels)
-    longest = max((backend.count_tokens(e.output) for e in task.examples), default=64)
+        return max(backend.count_tokens_many(list(task.labels)))
+    longest = max(backend.count_tokens_many([e.output for e in task.examples]), default=64)
     return min(int(longest * 1.5), _MAX_FREE_TEXT_TOKENS)

@@ -30,8 +30,11 @@ class Prediction:
     prompt_tokens: int
     output_tokens: int
     cached: bool = False
-    scores: dict[str, float] | None = None
-    """Each label's log-likelihood, for rungs answered by label scoring."""
+    scores: dict[str, float | None] | None = None
+    """Each label's log-likelihood, for rungs answered by label scoring (None: the endpoint gave
+    the label no probability at all)."""
+    error: str | None = None
+    """Why the request failed after its retries (remote backends); counted wrong, non-compliant."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ class Metrics:
     (and parsably) under the rung and its two variants (rephrased prompt or reordered demos);
     None when not measured. Latencies are per example (see `Generation.latency_s`);
     `examples_per_s` is the rung's throughput in model compute, counting cached answers at the
-    cost they had when computed; `wall_time_s` is what this run actually spent.
+    cost they had when computed; `wall_time_s` is what this run actually spent. `errors` counts
+    requests that failed after their retries (remote backends): they count as wrong and
+    non-compliant, not as parse failures, and latencies and token means leave them out.
     """
 
     n: int
@@ -65,6 +70,14 @@ class Metrics:
     consistency: float | None = None
     consistency_n: int = 0
     cache_hits: int = 0
+    errors: int = 0
+    injection_success: float | None = None
+    """Share of `injection_n` attacked requests whose answer became the attacker's target."""
+    injection_n: int = 0
+    input_stability: float | None = None
+    """Share of `input_stability_n` edited inputs (casing, whitespace, punctuation, a synonym)
+    answered as the clean input was."""
+    input_stability_n: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +96,9 @@ class RungResult:
     """For tuned rungs: the general-ability probe before and after tuning."""
     kind: RungKind = "prompt"
     """Which family of the ladder the rung belongs to; the decision compares families."""
+    robustness: dict[str, Any] | None = None
+    """Prompt injection (per attack family) and input-edit stability (per edit); see
+    `evaluation.robustness`. None when not measured."""
 
     def to_dict(self, *, with_predictions: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -94,6 +110,7 @@ class RungResult:
             "metrics": asdict(self.metrics),
             "training": self.training,
             "forgetting": self.forgetting,
+            "robustness": self.robustness,
         }
         if with_predictions:
             data["predictions"] = [asdict(p) for p in self.predictions]

@@ -32,13 +32,23 @@ class Generation:
 
     `latency_s` is the wall time from the start of the batch that carried this request to the
     moment its answer was ready: what a caller submitting that batch waited. With batch size 1
-    it is plain request latency.
+    it is plain request latency (an endpoint backend sends one request per conversation, so
+    there it is always the request's own wall time, retries included).
+
+    `error` says why there is no answer when a remote request failed for good (``"HTTP 500
+    after 5 attempts: …"``); `text` is then empty. A backend reports such failures per request
+    instead of raising, so one bad request does not throw away a whole rung.
+
+    `stopped` says whether the model ended the answer itself (a stop token) rather than running
+    out of `max_new_tokens` — what an API reports as ``finish_reason`` —, None when unknown.
     """
 
     text: str
     prompt_tokens: int
     output_tokens: int
     latency_s: float
+    error: str | None = None
+    stopped: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -46,11 +56,16 @@ class LabelScores:
     """Log-likelihood of each candidate answer for one conversation (same order as asked).
 
     `latency_s` follows `Generation.latency_s`: wall time of the batch that carried the request.
+    `output_tokens` is what the backend had generated to score (0 for a local forward pass; an
+    endpoint bills the token it samples to return log-probabilities). `error` follows
+    `Generation.error`; `logprobs` are then all ``-inf``.
     """
 
     logprobs: tuple[float, ...]
     prompt_tokens: int
     latency_s: float
+    output_tokens: int = 0
+    error: str | None = None
 
 
 class Backend(ABC):
@@ -97,6 +112,11 @@ class Backend(ABC):
     @abstractmethod
     def count_tokens(self, text: str) -> int:
         """Number of tokens `text` takes with this model's tokenizer."""
+
+    def count_tokens_many(self, texts: Sequence[str]) -> list[int]:
+        """`count_tokens` of each text; a remote backend overrides it to ask concurrently, since
+        a free-text task sizes its answer budget from every gold output."""
+        return [self.count_tokens(text) for text in texts]
 
     @abstractmethod
     def describe(self) -> dict[str, Any]:

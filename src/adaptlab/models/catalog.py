@@ -4,6 +4,10 @@ A model *spec* is what the user types after ``--model``: a catalogue name such a
 ``smollm2-135m``, a Hugging Face model directory, or a ``.gguf`` file. `resolve_model_spec`
 turns it into a `ModelSource`, or explains precisely why it cannot — in particular, a Hub id is
 refused, because adaptlab never fetches weights at run time.
+
+A spec starting ``openai:`` names a model behind an OpenAI-compatible endpoint instead
+(`endpoint_model`); it has no local weights, so `resolve_model_spec` refuses it with a message
+saying so, and callers that can work with an endpoint check `endpoint_model` first.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 from adaptlab.errors import UsageError
 
 DEFAULT_MODEL = "smollm2-135m"
+ENDPOINT_PREFIX = "openai:"
+"""``--model openai:NAME``: the model NAME served by an OpenAI-compatible endpoint (``--base-url``)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,11 @@ def resolve_model_spec(spec: str) -> ModelSource:
     >>> resolve_model_spec("smollm2-135m").kind
     'gguf'
     """
+    if endpoint_model(spec) is not None:
+        raise UsageError(
+            f'"{spec}" is served by an OpenAI-compatible endpoint and has no weights on this machine;'
+            " this needs a local model (a bundled name, a Hugging Face directory or a .gguf file)"
+        )
     if spec in BUNDLED_MODELS:
         return _bundled_source(BUNDLED_MODELS[spec])
     path = Path(spec).expanduser()
@@ -109,6 +120,15 @@ def resolve_model_spec(spec: str) -> ModelSource:
         if not (path / "config.json").is_file():
             raise UsageError(
                 f'model directory "{spec}" has no config.json; is it a Hugging Face model folder?'
+            )
+        if not any(path.glob("*.safetensors")):
+            pickled = sorted(p.name for p in path.iterdir() if p.suffix in {".bin", ".pt", ".pth", ".ckpt"})
+            found = f" (found {', '.join(pickled)})" if pickled else ""
+            # Pickled checkpoints run arbitrary code when loaded; a user-supplied folder must not.
+            raise UsageError(
+                f'model directory "{spec}" has no .safetensors weights{found}; adaptlab loads safetensors '
+                "only, because pickled weights can run code. Convert them once where you trust the file: "
+                "`AutoModelForCausalLM.from_pretrained(dir).save_pretrained(dir, safe_serialization=True)`"
             )
         return ModelSource(name=path.resolve().name, kind="hf-dir", path=path.resolve())
     if path.is_file():
@@ -129,6 +149,23 @@ def resolve_model_spec(spec: str) -> ModelSource:
         f'model "{spec}" is neither a bundled model ({names}) nor an existing path; '
         "`adaptlab models` lists what can be used"
     )
+
+
+def endpoint_model(spec: str) -> str | None:
+    """The served model's name for an ``openai:NAME`` spec, None for any other spec.
+
+    >>> endpoint_model("openai:Qwen/Qwen2.5-7B-Instruct")
+    'Qwen/Qwen2.5-7B-Instruct'
+    """
+    if not spec.startswith(ENDPOINT_PREFIX):
+        return None
+    name = spec[len(ENDPOINT_PREFIX) :].strip()
+    if not name:
+        raise UsageError(
+            f'"{spec}" names no model: write --model openai:NAME, with NAME as the server lists it'
+            " (GET /v1/models)"
+        )
+    return name
 
 
 def _bundled_source(model: BundledModel) -> ModelSource:

@@ -141,9 +141,13 @@ class LocalBackend(Backend):
             started = time.perf_counter()
             answers = self._generate_batch([prompts[i] for i in batch], max_new_tokens)
             elapsed = time.perf_counter() - started
-            for index, (text, n_out) in zip(batch, answers, strict=True):
+            for index, (text, n_out, stopped) in zip(batch, answers, strict=True):
                 results[index] = Generation(
-                    text=text, prompt_tokens=len(prompts[index]), output_tokens=n_out, latency_s=elapsed
+                    text=text,
+                    prompt_tokens=len(prompts[index]),
+                    output_tokens=n_out,
+                    latency_s=elapsed,
+                    stopped=stopped,
                 )
             if on_progress is not None:
                 on_progress(len(batch))
@@ -175,6 +179,23 @@ class LocalBackend(Backend):
             if on_progress is not None:
                 on_progress(len(batch))
         return [r for r in results if r is not None]
+
+    def next_token_logprobs(
+        self, conversations: Sequence[Conversation], top: int
+    ) -> list[list[tuple[str, float]]]:
+        """The `top` most likely first tokens of the answer to each conversation, as (text,
+        log-probability), most likely first: what an OpenAI-compatible server returns as the
+        first token's ``top_logprobs``. One forward pass per batch over the prompts (shared
+        prefix reused), as label scoring's first pass; nothing is decoded."""
+        prompts = self.encode_prompts(conversations)
+        results: list[list[tuple[str, float]]] = [[] for _ in prompts]
+        for batch in length_buckets([len(p) for p in prompts], self.max_batch_tokens, self.max_batch_size):
+            logprobs, _, _ = self._first_answer_logprobs([prompts[i] for i in batch])
+            values, ids = logprobs.topk(min(top, logprobs.shape[-1]), dim=-1)
+            for index, row_values, row_ids in zip(batch, values.tolist(), ids.tolist(), strict=True):
+                pairs = zip(row_ids, row_values, strict=True)
+                results[index] = [(self.tokenizer.decode([token]), value) for token, value in pairs]
+        return results
 
     def answer_ids(self, conversation: Conversation, answer: str) -> list[int]:
         """Token ids the model would emit to answer `conversation` with exactly `answer`, up to
@@ -212,7 +233,7 @@ class LocalBackend(Backend):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int) -> list[tuple[str, int]]:
+    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int) -> list[tuple[str, int, bool]]:
         input_ids, attention_mask, cache = self._prepare_batch(prompts)
         with torch.inference_mode():
             output = self.model.generate(
@@ -240,10 +261,23 @@ class LocalBackend(Backend):
         (position ids restart for each), so one row per prompt serves every candidate and the
         prompt's cache is never copied per candidate.
         """
+        first_logprobs, cache, attention_mask = self._first_answer_logprobs(prompts)
+        with torch.inference_mode():
+            first_ids = torch.tensor([c[0] for c in continuations], device=self.device)
+            totals = first_logprobs[:, first_ids]  # (rows, candidates)
+            if any(len(c) > 1 for c in continuations):
+                rest = self._packed_continuation_logprobs(cache, attention_mask, continuations)
+                totals = totals + rest
+        return totals.tolist()
+
+    def _first_answer_logprobs(self, prompts: list[list[int]]) -> tuple[torch.Tensor, Any, torch.Tensor]:
+        """Log-probabilities over the vocabulary of each row's next token (rows, vocab), from one
+        forward over the prompts after their shared prefix, with the cache and attention mask
+        that continuing from those prompts needs."""
         input_ids, attention_mask, cache = self._prepare_batch(prompts)
         computed = input_ids.shape[1] - (cache.get_seq_length() if cache is not None else 0)
         with torch.inference_mode():
-            first = self.model(
+            output = self.model(
                 input_ids=input_ids[:, -computed:],
                 attention_mask=attention_mask,
                 position_ids=_positions(attention_mask)[:, -computed:],
@@ -251,13 +285,8 @@ class LocalBackend(Backend):
                 use_cache=True,
                 logits_to_keep=1,
             )
-            first_logprobs = torch.log_softmax(first.logits[:, -1].float(), dim=-1)
-            first_ids = torch.tensor([c[0] for c in continuations], device=self.device)
-            totals = first_logprobs[:, first_ids]  # (rows, candidates)
-            if any(len(c) > 1 for c in continuations):
-                rest = self._packed_continuation_logprobs(first.cache, attention_mask, continuations)
-                totals = totals + rest
-        return totals.tolist()
+            logprobs = torch.log_softmax(output.logits[:, -1].float(), dim=-1)
+        return logprobs, output.cache, attention_mask
 
     def _packed_continuation_logprobs(
         self, cache: Any, attention_mask: torch.Tensor, continuations: list[list[int]]
@@ -365,13 +394,14 @@ class LocalBackend(Backend):
             self._prefix_memo.popitem(last=False)
         return key_values
 
-    def _decode_answer(self, tokens: list[int]) -> tuple[str, int]:
-        """Text before the first stop token, and the number of tokens the model produced
-        (the stop token included: it costs a decoding step like any other)."""
+    def _decode_answer(self, tokens: list[int]) -> tuple[str, int, bool]:
+        """Text before the first stop token, the number of tokens the model produced (the stop
+        token included: it costs a decoding step like any other), and whether it stopped."""
         stop = next((i for i, t in enumerate(tokens) if t in self._stop_ids), None)
         produced = tokens if stop is None else tokens[: stop + 1]
         answer = tokens if stop is None else tokens[:stop]
-        return self.tokenizer.decode(answer, skip_special_tokens=True).strip(), len(produced)
+        text = self.tokenizer.decode(answer, skip_special_tokens=True).strip()
+        return text, len(produced), stop is not None
 
 
 def merged_adapter(model: Any, adapter: Path) -> Any:

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from adaptlab.models.catalog import resolve_model_spec
+from adaptlab.errors import UsageError
+from adaptlab.models.catalog import endpoint_model, resolve_model_spec
 from adaptlab.models.weights import converted_dir, fingerprint_source
 
 
 def load_token_counter(spec: str) -> Callable[[str], int]:
     """A function returning the number of tokens of a text for the model named by `spec`."""
+    if endpoint_model(spec) is not None:
+        raise UsageError(
+            f"{spec} is served by an endpoint, so there is no tokenizer here to measure lengths with;"
+            " pass --chars, or a local --model whose tokenizer is close to it"
+        )
     from transformers import AutoTokenizer
 
     source = resolve_model_spec(spec)

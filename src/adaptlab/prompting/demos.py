@@ -11,7 +11,7 @@ model its answer.
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
@@ -20,6 +20,10 @@ from adaptlab.data.task import Example
 
 if TYPE_CHECKING:
     import torch
+
+QUERY_MEMO_SIZE = 4096
+"""Query embeddings kept for reuse (consistency probes ask the same inputs again); bounded, so a
+long-running server does not grow with every new input it sees."""
 
 
 class TextEncoder(Protocol):
@@ -71,8 +75,9 @@ class KnnDemoSelector:
     """The `k` pool examples nearest to each query by cosine similarity of their embeddings.
 
     The pool is embedded once, when the selector is built; queries are embedded in one batched
-    call per `select_many` and cached by text. Demonstrations come least similar first, so the
-    most similar one sits right before the query; equal similarities keep pool order.
+    call per `select_many`, and the last `QUERY_MEMO_SIZE` are kept by text. Demonstrations
+    come least similar first, so the most similar one sits right before the query; equal
+    similarities keep pool order.
 
     >>> selector = KnnDemoSelector(split.train, load_embedder(), k=4)
     >>> demos_per_query = selector.select_many(split.test)
@@ -89,7 +94,7 @@ class KnnDemoSelector:
         for index, example in enumerate(self.pool):
             self._by_id[example.id].append(index)
             self._by_key[duplicate_key(example.input)].append(index)
-        self._query_vectors: dict[str, torch.Tensor] = {}
+        self._query_vectors: OrderedDict[str, torch.Tensor] = OrderedDict()
 
     def select(self, example: Example) -> list[Example]:
         """The demonstrations for one query; prefer `select_many` for more than a few."""
@@ -103,8 +108,8 @@ class KnnDemoSelector:
             return []
         if not self.pool or self.k == 0:
             return [[] for _ in examples]
-        self._embed_queries([example.input for example in examples])
-        queries = torch.stack([self._query_vectors[example.input] for example in examples])
+        vectors = self._embed_queries([example.input for example in examples])
+        queries = torch.stack([vectors[example.input] for example in examples])
         scores = queries @ self._vectors.T
         # A stable sort keeps pool order among equal scores, which torch.topk does not promise.
         ranked = torch.sort(scores, dim=1, descending=True, stable=True).indices
@@ -115,10 +120,20 @@ class KnnDemoSelector:
             selections.append([self.pool[i] for i in reversed(nearest[: self.k])])
         return selections
 
-    def _embed_queries(self, texts: Sequence[str]) -> None:
-        missing = list(dict.fromkeys(text for text in texts if text not in self._query_vectors))
+    def _embed_queries(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """The embedding of each distinct text, from the memo or one batched call for the rest."""
+        wanted = list(dict.fromkeys(texts))
+        found = {text: self._query_vectors[text] for text in wanted if text in self._query_vectors}
+        for text in found:
+            self._query_vectors.move_to_end(text)
+        missing = [text for text in wanted if text not in found]
         if missing:
-            self._query_vectors.update(zip(missing, self.embedder.encode(missing), strict=True))
+            fresh = dict(zip(missing, self.embedder.encode(missing), strict=True))
+            found.update(fresh)
+            self._query_vectors.update(fresh)
+            while len(self._query_vectors) > QUERY_MEMO_SIZE:
+                self._query_vectors.popitem(last=False)
+        return found
 
 
 def _check_k(k: int) -> None:

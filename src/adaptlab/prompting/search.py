@@ -140,6 +140,33 @@ class PromptSearch(Strategy):
             for i, c in enumerate(candidates)
         ]
 
+    @classmethod
+    def restored(cls, recorded: dict[str, Any], pool: Sequence[Example]) -> PromptSearch:
+        """The prompt a finished search chose, rebuilt from what `describe` recorded (instruction,
+        origin, demo ids, answer mode) with its demos looked up in `pool`, the train split.
+
+        Searching again could choose differently (another dev split, another model), so a
+        served or re-examined search rung asks exactly the prompt that was measured.
+        """
+        by_id = {example.id: example for example in pool}
+        missing = [demo_id for demo_id in recorded["demo_ids"] if demo_id not in by_id]
+        if missing:
+            raise UsageError(
+                f"the searched prompt's demos {', '.join(missing)} are not in the train split any more;"
+                " the task or its split has changed since the search"
+            )
+        search = cls()
+        search.answer_mode = recorded["answer_mode"]
+        search.best = FixedPrompt(
+            recorded["instruction"], [by_id[i] for i in recorded["demo_ids"]], origin=recorded["origin"]
+        )
+        search.best.answer_mode = search.answer_mode
+        search.dev_size = recorded.get("dev_examples", 0)
+        search.trials = [
+            Trial(**{**trial, "demo_ids": tuple(trial["demo_ids"])}) for trial in recorded.get("trials", [])
+        ]
+        return search
+
     def chosen(self) -> FixedPrompt:
         if self.best is None:
             raise RuntimeError("PromptSearch.prepare must run before the searched prompt is used")

@@ -199,6 +199,33 @@ def latency_figure(results: dict[str, Any]) -> go.Figure | None:
     return fig
 
 
+def robustness_figure(results: dict[str, Any]) -> go.Figure | None:
+    """Prompt-injection success (lower is better) and input-edit stability (higher is better)
+    per rung, prompting and tuned rungs on the same attacked and edited inputs."""
+    measured = [r for r in rungs(results) if metric(r, "injection_n")]
+    if not measured:
+        return None
+    fig = go.Figure()
+    for name, field, colour in (
+        ("attack success", "injection_success", "#de2d26"),
+        ("stable under input edits", "input_stability", "#31a354"),
+    ):
+        fig.add_trace(
+            go.Bar(
+                orientation="h",
+                y=_names(measured),
+                x=[100 * (metric(r, field) or 0.0) for r in measured],
+                name=name,
+                marker_color=colour,
+                hovertemplate=f"%{{y}}: %{{x:.1f}}% {name}<extra></extra>",
+            )
+        )
+    _layout(fig, height=_bar_height(len(measured), 1.4), x_title="% of probed examples")
+    fig.update_layout(barmode="group")
+    _rung_axis(fig, _names(measured))
+    return fig
+
+
 def tokens_figure(results: dict[str, Any]) -> go.Figure | None:
     """Prompt and output tokens per request, per rung: what a hosted model would bill."""
     measured = [r for r in rungs(results) if metric(r, "prompt_tokens_mean") is not None]

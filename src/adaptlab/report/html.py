@@ -41,6 +41,7 @@ REPORT_FIGURES: dict[str, Callable[[dict[str, Any]], go.Figure | None]] = {
     "latency": figures.latency_figure,
     "tokens": figures.tokens_figure,
     "break-even": figures.break_even_figure,
+    "robustness": figures.robustness_figure,
 }
 
 SECTION_TITLES = {
@@ -52,6 +53,7 @@ SECTION_TITLES = {
     "break-even": "Break-even",
     "factors": "Decision framework",
     "plateau": "Plateau and data",
+    "robustness": "Robustness",
     "metrics": "All metrics",
     "examples": "Examples",
     "skipped": "Skipped and budget",
@@ -91,6 +93,7 @@ def render_report(results: dict[str, Any]) -> str:
         "break-even": bool(made.get("break_even")),
         "factors": bool(made.get("factors")),
         "plateau": any(made.get(key) for key in ("plateau", "tuning_gain", "data_needed")),
+        "robustness": "robustness" in plots,
         "metrics": bool(rungs(results)),
         "examples": has_predictions(results),
         "skipped": bool(results.get("skipped") or results.get("budget")),

@@ -8,6 +8,7 @@ Layout under the registry root (``<runs>/adapters/`` by default)::
 
     <key>/                 complete entries only (renamed into place when finished)
     .work/<key>/           checkpoints of a training in progress; a re-run resumes from here
+    .work/<key>.lock       held while a process trains <key>
 
 An entry appears only by an atomic rename of a finished directory, so a killed training never
 leaves something that looks trained.
@@ -15,10 +16,12 @@ leaves something that looks trained.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,6 +74,27 @@ class WeightsRegistry:
     def work_dir(self, key: str) -> Path:
         """Where a training of `key` keeps its checkpoints until it finishes."""
         return self.root / ".work" / key
+
+    @contextlib.contextmanager
+    def training(self, key: str) -> Iterator[None]:
+        """Hold `key`'s lock while training it: a second process asking for the same weights
+        waits, then finds them published, instead of training them again in the same work
+        directory (where each would resume from, and delete, the other's checkpoints).
+
+        The lock is an advisory `flock` on ``.work/<key>.lock``, released by the system when its
+        holder exits, even by ``kill -9``. Ranks of one ``accelerate launch`` train in step and
+        must not wait on each other, so a distributed training (WORLD_SIZE > 1) takes no lock.
+        """
+        if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            yield
+            return
+        import fcntl
+
+        lock = self.root / ".work" / f"{key}.lock"
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
 
     def commit(self, key: str, staging: Path, manifest: dict[str, Any]) -> StoredWeights:
         """Publish `staging` (a finished weights directory) as entry `key`.

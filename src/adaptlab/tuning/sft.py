@@ -3,7 +3,8 @@
 TRL and PEFT do the work; this module chooses their settings for small data and makes the run
 safe to interrupt:
 
-* the weights are keyed by a content hash (`registry.py`): asking twice reuses the entry;
+* the weights are keyed by a content hash (`registry.py`): asking twice reuses the entry,
+  and two processes asking at once train it once (the second waits on the key's lock);
 * checkpoints (weights, optimizer, scheduler, RNG states, data position) are written every
   `checkpoint_steps` under the registry's work directory, and a re-run of the same request
   resumes from the newest one — `kill -9` costs at most one interval, and the resumed run ends
@@ -16,6 +17,7 @@ safe to interrupt:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -41,6 +43,7 @@ from adaptlab.tuning.trainer import (
 )
 
 CHECKPOINTS = "checkpoints"
+TRAINER_STATE = "trainer_state.json"
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,37 @@ def finetune(
     stored = registry.get(key)
     if stored is not None:
         return TrainingRun(stored, reused=True)
+    with registry.training(key):
+        # Another process may have trained these very weights while this one waited.
+        stored = registry.get(key)
+        if stored is not None:
+            return TrainingRun(stored, reused=True)
+        return train_and_publish(
+            base_dir,
+            rows,
+            dev_rows,
+            config,
+            key,
+            registry=registry,
+            base_fingerprint=base_fingerprint,
+            checkpoint_steps=checkpoint_steps,
+            on_step=on_step,
+        )
 
-    from transformers.trainer_utils import get_last_checkpoint
 
+def train_and_publish(
+    base_dir: Path,
+    rows: Sequence[TrainingRow],
+    dev_rows: Sequence[TrainingRow],
+    config: TuneConfig,
+    key: str,
+    *,
+    registry: WeightsRegistry,
+    base_fingerprint: str,
+    checkpoint_steps: int | None,
+    on_step: StepCallback | None,
+) -> TrainingRun:
+    """Train the weights `key` names (resuming from its newest checkpoint) and publish them."""
     work = registry.work_dir(key)
     checkpoints = work / CHECKPOINTS
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -92,7 +123,7 @@ def finetune(
     )
     trainer, timer = training.trainer, training.timer
 
-    resume_from = get_last_checkpoint(str(checkpoints))
+    resume_from = last_complete_checkpoint(checkpoints)
     memory = PeakMemory()
     started = time.perf_counter()
     with memory, quiet_peft():
@@ -287,6 +318,25 @@ def library_versions() -> dict[str, str]:
 
 def _columns(rows: Sequence[TrainingRow]) -> dict[str, list[list[int]]]:
     return {"input_ids": [row.input_ids for row in rows], "labels": [row.labels for row in rows]}
+
+
+def last_complete_checkpoint(checkpoints: Path) -> str | None:
+    """The newest checkpoint under `checkpoints` that was saved to the end, or None.
+
+    transformers writes a checkpoint in place, its ``trainer_state.json`` last, and resumes
+    from the highest-numbered folder whatever it holds: a process killed while saving would
+    leave a folder every later resume fails on. Folders without a readable state are deleted
+    here (the resumed training saves that step again), and the newest whole one is returned.
+    """
+    found = [p for p in checkpoints.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+    for path in sorted(found, key=lambda p: int(p.name.split("-")[-1]), reverse=True):
+        try:
+            json.loads((path / TRAINER_STATE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        return str(path)
+    return None
 
 
 def _checkpoint_step(path: str | None) -> int | None:

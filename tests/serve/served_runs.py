@@ -1,0 +1,21 @@
+"""The tiny tune run the serving tests serve: what it holds, and the names of its rungs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TUNED = "lora-4"
+HYBRID = "lora-4+label-scoring"
+
+
+@dataclass(frozen=True)
+class TinyRun:
+    runs: Path
+    run_id: str
+    task_file: Path
+    results: dict[str, Any]
+
+    def rung(self, name: str) -> dict[str, Any]:
+        return next(rung for rung in self.results["rungs"] if rung["rung"] == name)
