@@ -299,6 +299,9 @@ DEMO_RUNGS = ("zero-shot", "few-shot-random-4", "few-shot-knn-4", "label-scoring
 DEMO_SIZES = (20, 40, 80)
 DEMO_EPOCHS = 2.0
 DEMO_CONSISTENCY_SAMPLE = 20
+DEMO_ROBUSTNESS_SAMPLE = 20
+"""Injection and input-edit probes on 20 examples per rung (20 of the 34 attack templates):
+40 extra requests per rung instead of 68, to keep the demo within its 15 minutes."""
 DEMO_DISTILL_SIZE = 40
 
 
@@ -318,5 +321,6 @@ def demo_config(*, limit: int | None = None) -> RunConfig:
         sizes=list(DEMO_SIZES),
         epochs=DEMO_EPOCHS,
         consistency_sample=DEMO_CONSISTENCY_SAMPLE,
+        robustness_sample=DEMO_ROBUSTNESS_SAMPLE,
         distill_size=DEMO_DISTILL_SIZE,
     )
