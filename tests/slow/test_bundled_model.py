@@ -57,13 +57,15 @@ def test_bundled_model_answers_chat_prompts_with_labels() -> None:
 def test_zero_shot_eval_end_to_end_through_the_cli(tmp_path: Path) -> None:
     """(`adaptlab demo`, the whole ladder, takes ~12 minutes: tests/slow/test_run.py runs a
     small ladder through `adaptlab run` instead.)"""
-    result = runner.invoke(app, ["eval", "tweet-sentiment", "--limit", "45", "--out", str(tmp_path)])
+    probes = ["--consistency-sample", "10", "--robustness-sample", "10"]
+    result = runner.invoke(app, ["eval", "tweet-sentiment", "--limit", "45", *probes, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert "zero-shot" in result.output
     (results_file,) = tmp_path.glob("*/results.json")
     results = json.loads(results_file.read_text())
     metrics = results["rungs"][0]["metrics"]
     assert metrics["n"] == 45
+    assert metrics["injection_n"] == 10 and metrics["input_stability_n"] == 10
     # The bundled model answers in the requested format most of the time (89% on the full test
     # split); an answer format problem (chat template, stop tokens) would show up here first.
     assert metrics["format_compliance"] >= 0.7

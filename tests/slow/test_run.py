@@ -24,7 +24,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 def test_a_small_ladder_on_the_bundled_model(tmp_path: Path) -> None:
     args = ["run", "tweet-sentiment", "-s", "zero-shot,few-shot-random-4,few-shot-knn-4"]
     args += ["--sizes", "16,32", "--epochs", "1", "--distill-size", "16", "--no-forgetting"]
-    args += ["--limit", "30", "--consistency-sample", "0"]
+    args += ["--limit", "30", "--consistency-sample", "0", "--robustness-sample", "6"]
     args += ["--out", str(tmp_path)]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
