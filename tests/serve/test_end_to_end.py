@@ -4,20 +4,12 @@ openai Python client and by `adaptlab eval --model openai:...`, with no test dou
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import openai
 import pytest
+from served_process import Server, serving
 from served_runs import TUNED, TinyRun
 from typer.testing import CliRunner
 
@@ -25,65 +17,13 @@ from adaptlab.cli import app
 from adaptlab.data import load_task
 from adaptlab.prompting import get_strategy
 
-STARTUP_TIMEOUT_S = 120
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    token: str
-    log: Path
-    process: subprocess.Popen[bytes]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_healthy(server: Server) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            pytest.fail(f"adaptlab serve exited with {server.process.returncode}:\n{server.log.read_text()}")
-        try:
-            if httpx.get(server.url.removesuffix("/v1") + "/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"adaptlab serve did not come up in {STARTUP_TIMEOUT_S} s:\n{server.log.read_text()}")
-
 
 @pytest.fixture(scope="module")
 def server(tiny_run: TinyRun, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`adaptlab serve RUN --rung lora-4` on a free loopback port, with a token from the
-    environment; stopped with SIGINT (Ctrl-C) at the end, which must exit cleanly."""
-    port = free_port()
-    token = secrets.token_hex(16)
-    log = tmp_path_factory.mktemp("server") / "server.log"
-    command = [sys.executable, "-m", "adaptlab", "serve", tiny_run.run_id, "--rung", TUNED]
-    command += ["--runs-dir", str(tiny_run.runs), "--port", str(port)]
-    env = {**os.environ, "ADAPTLAB_SERVE_TOKEN": token}
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=env)
-    running = Server(f"http://127.0.0.1:{port}/v1", token, log, process)
-    try:
-        wait_until_healthy(running)
+    environment."""
+    with serving(tiny_run, TUNED, tmp_path_factory.mktemp("server") / "server.log") as running:
         yield running
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    assert process.returncode == 0, log.read_text()
-    output = log.read_text()
-    assert "Finished server process" in output
-    assert token not in output
 
 
 def expected(prediction: dict) -> str:
