@@ -34,7 +34,7 @@ from adaptlab.evaluation.evaluate import DEFAULT_CONSISTENCY_SAMPLE, DEFAULT_ROB
 from adaptlab.models import DEFAULT_MODEL
 from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE, ProgressCallback
 from adaptlab.paths import DEFAULT_RUNS_DIR
-from adaptlab.serve.settings import DEFAULT_MAX_TOKENS_LIMIT, DEFAULT_QUEUE_SIZE
+from adaptlab.serve.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_TOKENS_LIMIT, DEFAULT_QUEUE_SIZE
 
 app = typer.Typer(
     name="adaptlab",
@@ -1002,6 +1002,9 @@ def serve_command(
     max_tokens_limit: Annotated[
         int, typer.Option(min=1, help="Most tokens one answer may ask for (more: a 400).")
     ] = DEFAULT_MAX_TOKENS_LIMIT,
+    max_body_bytes: Annotated[
+        int, typer.Option(min=1, help="Largest request body in bytes (larger: a 413) [default: 1 MiB].")
+    ] = DEFAULT_MAX_BODY_BYTES,
     queue_size: Annotated[
         int, typer.Option(min=1, help="Requests that may wait for the model (more: a 503, server busy).")
     ] = DEFAULT_QUEUE_SIZE,
@@ -1038,7 +1041,11 @@ def serve_command(
     secret, source = resolve_token(token, token_env)
     check_exposure(host, secret)
     settings = ServeSettings(
-        token=secret, max_tokens_limit=max_tokens_limit, queue_size=queue_size, max_batch_size=max_batch_size
+        token=secret,
+        max_body_bytes=max_body_bytes,
+        max_tokens_limit=max_tokens_limit,
+        queue_size=queue_size,
+        max_batch_size=max_batch_size,
     )
     console.print(f"loading run {run} …", highlight=False)
     served = load_served_rung(run, runs_dir, rung, max_batch_size=max_batch_size)
