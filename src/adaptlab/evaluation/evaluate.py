@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from adaptlab.data.split import stratified_sample
@@ -69,19 +69,17 @@ def evaluate(
         score(task, example, answer, strategy.parse(answer.text, task))
         for example, answer in zip(examples, answers, strict=True)
     ]
+    asker = Asker(task, backend, request, cache, on_progress)
+    clean = {example.id: prediction.parsed for example, prediction in zip(examples, predictions, strict=True)}
     consistency = None
     sample: list[Example] = []
     if consistency_sample > 0 and examples:
         sample = stratified_sample(examples, min(consistency_sample, len(examples)), seed=seed)
-        consistency = measure_consistency(
-            task, sample, predictions, examples, backend, strategy, request, cache, on_progress
-        )
+        consistency = measure_consistency(asker, strategy, sample, clean)
     robustness = None
     if robustness_sample > 0 and examples:
         probed = stratified_sample(examples, min(robustness_sample, len(examples)), seed=seed)
-        robustness = measure_robustness(
-            task, probed, predictions, examples, backend, strategy, request, cache, on_progress, seed
-        )
+        robustness = measure_robustness(asker, strategy, probed, clean, seed)
     wall_time = time.perf_counter() - started
     model = backend.describe()
     strategy_info = {**strategy.describe(), **request.params()}
@@ -151,84 +149,72 @@ def finite_scores(scores: dict[str, float] | None) -> dict[str, float | None] | 
     return {label: value if math.isfinite(value) else None for label, value in scores.items()}
 
 
+@dataclass(frozen=True)
+class Asker:
+    """How one rung asks: the backend, decoding, result cache and progress that its test pass
+    and every probe of it (consistency variants, attacks, edited inputs) share."""
+
+    task: Task
+    backend: Backend
+    request: Request
+    cache: ResultCache | None
+    on_progress: ProgressCallback | None
+
+    def parsed_answers(
+        self, strategy: Strategy, examples: Sequence[Example]
+    ) -> list[tuple[Answer, str | None]]:
+        """Each example asked as `strategy` renders it: the answer and its parsed value."""
+        conversations = strategy.render_many(examples, self.task)
+        answers = ask(
+            self.backend, conversations, self.request, cache=self.cache, on_progress=self.on_progress
+        )
+        return [(answer, strategy.parse(answer.text, self.task).value) for answer in answers]
+
+
 def measure_consistency(
-    task: Task,
-    sample: Sequence[Example],
-    predictions: Sequence[Prediction],
-    examples: Sequence[Example],
-    backend: Backend,
-    strategy: Strategy,
-    request: Request,
-    cache: ResultCache | None,
-    on_progress: ProgressCallback | None,
+    asker: Asker, strategy: Strategy, sample: Sequence[Example], clean: dict[str, str | None]
 ) -> float:
-    """Share of `sample` answered identically — and parsably — by the rung and both variants.
+    """Share of `sample` answered identically — and parsably — by the rung (`clean`: its
+    parsed answer per example id) and both variants.
 
     An unparsable answer never counts as consistent: a model that says nothing useful three
     times is not stable, it is silent.
     """
-    by_id = {example.id: prediction.parsed for example, prediction in zip(examples, predictions, strict=True)}
-    answers_per_example = [[by_id[example.id]] for example in sample]
+    answers_per_example = [[clean[example.id]] for example in sample]
     for variant in strategy.variants()[:CONSISTENCY_VARIANTS]:
-        answers = ask(
-            backend, variant.render_many(sample, task), request, cache=cache, on_progress=on_progress
-        )
-        for row, answer in zip(answers_per_example, answers, strict=True):
-            row.append(variant.parse(answer.text, task).value)
+        for row, (_, parsed) in zip(answers_per_example, asker.parsed_answers(variant, sample), strict=True):
+            row.append(parsed)
     stable = [len(set(row)) == 1 and row[0] is not None for row in answers_per_example]
     return mean([float(flag) for flag in stable])
 
 
 def measure_robustness(
-    task: Task,
-    sample: Sequence[Example],
-    predictions: Sequence[Prediction],
-    examples: Sequence[Example],
-    backend: Backend,
-    strategy: Strategy,
-    request: Request,
-    cache: ResultCache | None,
-    on_progress: ProgressCallback | None,
-    seed: int,
+    asker: Asker, strategy: Strategy, sample: Sequence[Example], clean: dict[str, str | None], seed: int
 ) -> dict[str, Any]:
     """Ask `sample` again under attack and with edited inputs; rates over answered requests.
 
     A request that failed (remote backends) is left out of both rates rather than counted as a
     resisted attack or an unstable answer: it measured nothing.
     """
-    clean = {example.id: prediction.parsed for example, prediction in zip(examples, predictions, strict=True)}
-    clean_answers = [clean[example.id] for example in sample]
-
-    attacked = robustness.attacks(sample, clean_answers, task, seed=seed)
-    answers = ask(
-        backend,
-        strategy.render_many([a.example for a in attacked], task),
-        request,
-        cache=cache,
-        on_progress=on_progress,
-    )
+    attacked = robustness.attacks(sample, [clean[example.id] for example in sample], asker.task, seed=seed)
+    answered = asker.parsed_answers(strategy, [attack.example for attack in attacked])
     kept = [
-        (attack, answer) for attack, answer in zip(attacked, answers, strict=True) if answer.error is None
+        (attack, answer, parsed)
+        for attack, (answer, parsed) in zip(attacked, answered, strict=True)
+        if answer.error is None
     ]
     succeeded = [
-        robustness.attack_succeeded(attack, strategy.parse(answer.text, task).value, answer.text, task)
-        for attack, answer in kept
+        robustness.attack_succeeded(attack, parsed, answer.text, asker.task)
+        for attack, answer, parsed in kept
     ]
-    injection = robustness.injection_summary([attack for attack, _ in kept], succeeded)
+    injection = robustness.injection_summary([attack for attack, _, _ in kept], succeeded)
 
     edited = robustness.edited_inputs(sample, seed=seed)
-    answers = ask(
-        backend,
-        strategy.render_many([e for e, _ in edited], task),
-        request,
-        cache=cache,
-        on_progress=on_progress,
-    )
+    answered = asker.parsed_answers(strategy, [example for example, _ in edited])
     by_edit: dict[str, list[bool]] = {}
-    for (example, edit), answer in zip(edited, answers, strict=True):
+    for (example, edit), (answer, parsed) in zip(edited, answered, strict=True):
         if answer.error is None:
-            same = robustness.stable(clean[example.id], strategy.parse(answer.text, task).value)
-            by_edit.setdefault(edit, []).append(same)
+            by_edit.setdefault(edit, []).append(robustness.stable(clean[example.id], parsed))
     flags = [flag for values in by_edit.values() for flag in values]
     return {
         "injection": injection,
