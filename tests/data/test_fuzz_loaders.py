@@ -613,7 +613,8 @@ runner = CliRunner()
 @settings(max_examples=cases(15))
 @given(
     case=st.one_of(
-        jsonl_with_one_bad_row().map(lambda case: case[0]),
+        # `validate` is given no label set, so an output outside the declared labels is fine there.
+        jsonl_with_one_bad_row().map(lambda case: case[0]).filter(lambda bad: bad.kind != "not a label"),
         csv_with_one_bad_row().filter(lambda case: case[1] is None).map(lambda case: case[0]),
     )
 )
