@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -141,7 +142,7 @@ class Store:
             # writers queue on the database lock instead of failing halfway through a rung.
             self.connection = sqlite3.connect(path, timeout=60, isolation_level=None)
             self.connection.row_factory = sqlite3.Row
-            self.connection.execute("PRAGMA journal_mode = WAL")
+            switch_to_wal(self.connection)
             self.connection.execute("PRAGMA synchronous = NORMAL")
             self.connection.execute("PRAGMA foreign_keys = ON")
             self.connection.execute("PRAGMA busy_timeout = 60000")
@@ -347,6 +348,28 @@ class Store:
         ).fetchall()
         flags = ("correct", "compliant")
         return [{**dict(row), **{flag: bool(row[flag]) for flag in flags}} for row in rows]
+
+
+WAL_SWITCH_TIMEOUT_S = 60.0
+
+
+def switch_to_wal(connection: sqlite3.Connection) -> None:
+    """``PRAGMA journal_mode = WAL``, retried while another connection holds the lock.
+
+    SQLite can answer "database is locked" at once, without waiting in its busy handler, when
+    several connections open a fresh database together and one is switching it to WAL (seen in
+    CI as a flaky `test_concurrent_writers_lose_nothing`); waiting a moment and asking again
+    works.
+    """
+    deadline = time.monotonic() + WAL_SWITCH_TIMEOUT_S
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def migrate(connection: sqlite3.Connection) -> int:
