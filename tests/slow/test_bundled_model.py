@@ -55,7 +55,7 @@ def test_bundled_model_answers_chat_prompts_with_labels() -> None:
 
 
 def test_zero_shot_eval_end_to_end_through_the_cli(tmp_path: Path) -> None:
-    """(`adaptlab demo`, the whole ladder, takes ~12 minutes: tests/slow/test_run.py runs a
+    """(`adaptlab demo`, the whole ladder, takes ~13 minutes: tests/slow/test_run.py runs a
     small ladder through `adaptlab run` instead.)"""
     probes = ["--consistency-sample", "10", "--robustness-sample", "10"]
     result = runner.invoke(app, ["eval", "tweet-sentiment", "--limit", "45", *probes, "--out", str(tmp_path)])

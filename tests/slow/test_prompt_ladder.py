@@ -51,18 +51,8 @@ def test_label_scoring_and_generation_agree_on_easy_cases() -> None:
 
 def test_a_small_ladder_runs_through_the_cli(tmp_path: Path) -> None:
     rungs = "zero-shot,few-shot-knn-4,cot,format-json,label-scoring"
-    args = [
-        "eval",
-        "tweet-sentiment",
-        "-s",
-        rungs,
-        "--limit",
-        "12",
-        "--consistency-sample",
-        "4",
-        "--robustness-sample",
-        "4",
-    ]
+    args = ["eval", "tweet-sentiment", "-s", rungs, "--limit", "12"]
+    args += ["--consistency-sample", "4", "--robustness-sample", "4"]
     result = runner.invoke(app, [*args, "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir()]
