@@ -8,7 +8,9 @@ run's own prompts — its answers must be the ones the run recorded for that run
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +142,32 @@ def test_full_sft_rung_exports_merged_by_default_and_refuses_peft(
     with pytest.raises(UsageError, match="--format merged"):
         export_rung(results, runs["full"], format="peft", output=tmp_path / "nope")
     assert not (tmp_path / "nope").exists()
+
+
+@pytest.mark.parametrize(
+    ("format", "umask", "folder_mode", "file_mode"),
+    [("peft", 0o022, 0o755, 0o644), ("merged", 0o022, 0o755, 0o644), ("peft", 0o027, 0o750, 0o640)],
+)
+def test_the_exported_folder_has_the_umasks_modes_so_a_serving_account_can_read_it(
+    runs: dict[str, Path],
+    tmp_path: Path,
+    format: bundle.ExportFormat,
+    umask: int,
+    folder_mode: int,
+    file_mode: int,
+) -> None:
+    """mkdtemp stages the folder 0700 and safetensors writes its weights 0600: private to us."""
+    results = load(runs["lora"])
+    previous = os.umask(umask)
+    try:
+        exported = export_rung(results, runs["lora"], format=format, output=tmp_path / "out")
+    finally:
+        os.umask(previous)
+    modes = {path.name: stat.S_IMODE(path.stat().st_mode) for path in exported.directory.iterdir()}
+    assert {"README.md", "adaptlab.json", "tokenizer.json"} <= modes.keys()
+    assert {"adapter_model.safetensors", "model.safetensors"} & modes.keys()
+    assert oct(stat.S_IMODE(exported.directory.stat().st_mode)) == oct(folder_mode)
+    assert {name: oct(mode) for name, mode in modes.items()} == dict.fromkeys(modes, oct(file_mode))
 
 
 def test_card_and_metadata_carry_the_rungs_measured_numbers(runs: dict[str, Path], tmp_path: Path) -> None:

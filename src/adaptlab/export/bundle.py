@@ -12,7 +12,8 @@ Two formats, for the two ways models reach production:
 Either way the folder also holds the tokenizer and chat template, a ``README.md`` model card
 with the rung's measured metrics, and ``adaptlab.json`` with the same facts for machines. The
 folder appears only when complete: everything is written to a staging folder beside it and
-renamed into place.
+renamed into place, with the umask's modes (not mkdtemp's private 0700) so another account
+on the machine, the one that serves models, can read it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any, Literal
 from adaptlab.errors import UsageError
 from adaptlab.export.card import render_card
 from adaptlab.export.weights import RungWeights, base_model_directory, rung_weights
-from adaptlab.files import atomic_write_json, atomic_write_text
+from adaptlab.files import atomic_write_json, atomic_write_text, give_default_modes
 from adaptlab.tuning.registry import MANIFEST
 
 ExportFormat = Literal["peft", "merged"]
@@ -98,6 +99,7 @@ def export_rung(
         metadata = export_metadata(results, weights, exported)
         atomic_write_json(staging / METADATA_FILE, metadata)
         atomic_write_text(staging / CARD_FILE, render_card(metadata, target))
+        give_default_modes(staging)  # mkdtemp made it 0700, safetensors 0600: a server must read it
         _replace(target, staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
