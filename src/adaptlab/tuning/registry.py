@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adaptlab.files import atomic_write_json
+from adaptlab.files import atomic_write_json, give_default_modes
 from adaptlab.tuning.config import TuneConfig
 
 MANIFEST = "manifest.json"
@@ -103,6 +103,7 @@ class WeightsRegistry:
         both trained the same thing.
         """
         atomic_write_json(staging / MANIFEST, manifest)
+        give_default_modes(staging)  # safetensors writes its files 0600; a server must read them
         target = self.root / key
         self.root.mkdir(parents=True, exist_ok=True)
         try:
