@@ -7,6 +7,8 @@ examples. Run with ``make test-slow``; CI runs them after the fast suite.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +41,19 @@ def test_converted_weights_give_the_same_logits_as_the_gguf_file() -> None:
     with torch.inference_mode():
         assert torch.equal(reference(ids).logits, plain(ids).logits)
     assert "quantization_config" not in json.loads((converted / "config.json").read_text())
+
+
+def test_the_converted_folder_has_the_umasks_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A model server under another account loads it: an exported adapter names it as its base."""
+    monkeypatch.setenv("ADAPTLAB_CACHE", str(tmp_path))
+    previous = os.umask(0o027)
+    try:
+        converted = prepare_weights(resolve_model_spec("smollm2-135m")).directory
+    finally:
+        os.umask(previous)
+    modes = {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in converted.iterdir()}
+    assert "model.safetensors" in modes and modes == dict.fromkeys(modes, "0o640")
+    assert oct(stat.S_IMODE(converted.stat().st_mode)) == "0o750"
 
 
 def test_bundled_model_answers_chat_prompts_with_labels() -> None:

@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from adaptlab.files import give_default_modes
 from adaptlab.models.catalog import ModelSource
 from adaptlab.paths import cache_dir
 
@@ -115,6 +116,8 @@ def _convert_gguf(gguf_path: Path, target: Path) -> None:
     try:
         plain.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        # readable by a model server: an exported adapter names this folder as its base model
+        give_default_modes(staging)
         try:
             os.rename(staging, target)
         except OSError:
