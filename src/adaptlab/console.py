@@ -1,14 +1,24 @@
-"""Rich renderings shared by CLI commands: task summaries and rung comparison tables."""
+"""Rich renderings shared by CLI commands: task summaries and rung comparison tables.
+
+Every table goes through `print_fitted_table`, which never cuts a figure or a header: on a
+terminal too narrow for the whole table it hides the least decision-critical columns (and says
+which), then stacks each row as a block; to a file, pipe or CI log it prints every column at the
+table's natural width, whatever width the console assumes.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.markup import escape
+from rich.measure import Measurement
+from rich.segment import Segments
 from rich.table import Table
+from rich.text import Text
 
 from adaptlab.data import Task, TaskSummary
 from adaptlab.evaluation.metrics import majority_baseline
@@ -18,38 +28,158 @@ if TYPE_CHECKING:
     from adaptlab.runs import RunOutcome
 
 COMPACT = {"box": box.SIMPLE_HEAD, "pad_edge": False}
+IN_RUN_FILES = "--wide shows them, as do the run's results.json and report.html"
+MISSING = "–"
+"""A figure that was not measured (no labels for F1, no consistency probe, ...)."""
 
 
-def print_task_summary(console: Console, task: Task, summary: TaskSummary, warnings: Sequence[str]) -> None:
+@dataclass(frozen=True)
+class Column:
+    """One column of a `print_fitted_table` table.
+
+    `hide_order` 0 keeps the column at every width; columns numbered 1, 2, 3... are hidden in
+    that order while the table is wider than the terminal. `legend` explains an abbreviated
+    header, printed under the table only while the column is shown:
+    ``Column("p95 s", hide_order=2, legend="p95 s: 95th-percentile latency, seconds")``.
+    """
+
+    header: str
+    justify: JustifyMethod = "right"
+    hide_order: int = 0
+    legend: str = ""
+
+
+def print_fitted_table(
+    console: Console,
+    title: str,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[str]],
+    *,
+    wide: bool = False,
+    more: str = "--wide shows them",
+) -> None:
+    """Print `rows` (cells already formatted) under `title` without cutting any cell or header.
+
+    On a terminal, columns are hidden by `hide_order` until the table fits, and a line names
+    them and says where to see them (`more`); if the never-hidden columns do not fit either,
+    each row becomes a block: its first cell on a line, then ``header value`` pairs wrapped at
+    spaces. With `wide`, or when the output is not a terminal (a file, a pipe, a CI log, read
+    later in an editor), the whole table is printed at its natural width.
+    """
+    shown = list(range(len(columns)))
+    full = not console.is_terminal or wide
+    if not full:
+        for index in sorted(
+            (i for i, c in enumerate(columns) if c.hide_order), key=lambda i: columns[i].hide_order
+        ):
+            if _natural_width(console, _table(columns, rows, shown)) <= console.width:
+                break
+            shown.remove(index)
+    console.print(Text(title, style="table.title"))
+    table = _table(columns, rows, shown)
+    width = _natural_width(console, table)
+    if full:
+        # Rendered at its own width and printed uncropped: the console's width does not apply.
+        console.print(Segments(console.render(table, console.options.update_width(width))), crop=False)
+    elif width <= console.width:
+        console.print(table)
+    else:
+        _print_stacked(console, columns, rows, shown)
+    legends = [columns[i].legend for i in shown if columns[i].legend]
+    if legends:
+        console.print("; ".join(legends) + ".", style="dim", highlight=False, markup=False)
+    hidden = [column.header for i, column in enumerate(columns) if i not in shown]
+    if hidden:
+        console.print(
+            f"Hidden to fit {console.width} columns: {', '.join(hidden)}; {more}.",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _table(columns: Sequence[Column], rows: Sequence[Sequence[str]], shown: Sequence[int]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
+    for index in shown:
+        table.add_column(columns[index].header, justify=columns[index].justify, no_wrap=True)
+    for row in rows:
+        table.add_row(*(Text(row[index]) for index in shown))
+    return table
+
+
+def _natural_width(console: Console, table: Table) -> int:
+    """The width `table` takes with no cell wrapped or cut."""
+    return Measurement.get(console, console.options.update_width(10_000), table).maximum
+
+
+def _print_stacked(
+    console: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]], shown: Sequence[int]
+) -> None:
+    """Each row as a block: the first cell, then indented ``header value`` pairs, never cut (a
+    word longer than the terminal runs past its edge rather than lose characters)."""
+    indent = "  "
+    for row in rows:
+        first, *rest = _pack([Text(row[0], style="bold")], console.width - len(indent)) or [Text()]
+        pairs = [Text.assemble((columns[i].header, "dim"), " ", row[i]) for i in shown[1:]]
+        console.print(first, soft_wrap=True)
+        for line in [*rest, *_pack(pairs, console.width - len(indent))]:
+            console.print(Text(indent) + line, soft_wrap=True)
+
+
+def _pack(pairs: Sequence[Text], width: int) -> list[Text]:
+    """Pairs side by side, three spaces apart, on lines of `width`; a pair longer than a line
+    breaks at its own spaces."""
+    lines: list[Text] = []
+    line = Text()
+    for pair in pairs:
+        gap = "   " if line else ""
+        if line.cell_len + len(gap) + pair.cell_len <= width:
+            line.append_text(Text(gap) + pair)
+            continue
+        if line:
+            lines.append(line)
+        line = Text()
+        for word in pair.split(" "):
+            space = " " if line else ""
+            if line and line.cell_len + 1 + word.cell_len > width:
+                lines.append(line)
+                line, space = Text(), ""
+            line.append_text(Text(space) + word)
+    if line:
+        lines.append(line)
+    return lines
+
+
+def print_task_summary(
+    console: Console, task: Task, summary: TaskSummary, warnings: Sequence[str], *, wide: bool = False
+) -> None:
     """What `adaptlab validate` shows: size, labels, split sizes, lengths and problems."""
-    console.print(f"[bold]{task.name}[/bold]: {summary.rows} examples", highlight=False)
+    console.print(f"[bold]{escape(task.name)}[/bold]: {summary.rows} examples", highlight=False)
     if task.labels:
         kind = "declared" if task.labels_declared else "inferred"
-        table = Table(title=f"Labels ({kind})", title_justify="left", **COMPACT)
-        table.add_column("label")
-        table.add_column("count", justify="right")
-        table.add_column("share", justify="right")
-        for label, count in summary.label_counts.items():
-            table.add_row(label, str(count), f"{count / summary.rows:.1%}")
-        console.print(table)
+        label_columns = [Column("label", "left"), Column("count"), Column("share")]
+        label_rows = [
+            [label, str(count), f"{count / summary.rows:.1%}"]
+            for label, count in summary.label_counts.items()
+        ]
+        print_fitted_table(console, f"Labels ({kind})", label_columns, label_rows, wide=wide)
     else:
         console.print("Outputs are free text (no closed label set): scored by exact match.")
     if summary.split_sizes:
         sizes = ", ".join(f"{name} {size}" for name, size in summary.split_sizes.items())
         console.print(f"Split: {sizes}", highlight=False)
-    lengths = Table(title=f"Lengths ({summary.length_unit})", title_justify="left", **COMPACT)
-    for column in ("field", "min", "mean", "p50", "p95", "max"):
-        lengths.add_column(column, justify="right" if column != "field" else "left")
-    for name, stats in (("input", summary.input_lengths), ("output", summary.output_lengths)):
-        lengths.add_row(
-            name,
-            f"{stats.min:g}",
-            f"{stats.mean:.1f}",
-            f"{stats.p50:g}",
-            f"{stats.p95:g}",
-            f"{stats.max:g}",
-        )
-    console.print(lengths)
+    length_columns = [
+        Column("field", "left"),
+        Column("min", hide_order=2),
+        Column("mean"),
+        Column("p50", hide_order=1),
+        Column("p95"),
+        Column("max"),
+    ]
+    length_rows = [
+        [name, f"{stats.min:g}", f"{stats.mean:.1f}", f"{stats.p50:g}", f"{stats.p95:g}", f"{stats.max:g}"]
+        for name, stats in (("input", summary.input_lengths), ("output", summary.output_lengths))
+    ]
+    print_fitted_table(console, f"Lengths ({summary.length_unit})", length_columns, length_rows, wide=wide)
     if warnings:
         console.print(f"[yellow]{len(warnings)} warning(s):[/yellow]")
         for warning in warnings:
@@ -58,42 +188,44 @@ def print_task_summary(console: Console, task: Task, summary: TaskSummary, warni
         console.print("[green]No problems found.[/green]")
 
 
-def print_rung_table(console: Console, outcome: RunOutcome) -> None:
-    """One row per rung: accuracy with its interval, format compliance, consistency, injection
-    success, latency and tokens.
+RUNG_COLUMNS = (
+    Column("rung", "left"),
+    Column("accuracy (95% CI)"),
+    Column("F1", hide_order=3, legend="F1: macro-F1"),
+    Column("fmt", legend="fmt: answers exactly in the asked format"),
+    Column("cons", hide_order=5, legend="cons: same answer under rephrasing / reordered demos"),
+    Column("inj", hide_order=4, legend="inj: prompt-injection attacks that changed the answer"),
+    Column("p50 s", legend="p50 s: median latency per example, seconds"),
+    Column("p95 s", hide_order=2, legend="p95 s: 95th-percentile latency"),
+    Column("in", legend="in: prompt tokens per request"),
+    Column("out", hide_order=1, legend="out: output tokens per request"),
+)
+"""The rung table: what a decision needs (accuracy, format, prompt size, latency) stays at any
+width; output tokens, tail latency, F1, injection and consistency give way, in that order."""
 
-    Kept within 80 columns (one space between columns): the table is the one thing every user
-    reads, and rung names are up to 20 characters.
-    """
-    table = Table(
-        title=f"{outcome.task.name} · run {outcome.run_id}", title_justify="left", padding=(0, 1), **COMPACT
-    )
-    headers = ["rung", "acc", "95% CI", "F1", "fmt", "cons", "inj", "p50 s", "p95 s", "in", "out"]
-    for header in headers:
-        table.add_column(header, justify="left" if header == "rung" else "right", no_wrap=True)
+
+def print_rung_table(console: Console, outcome: RunOutcome, *, wide: bool = False) -> None:
+    """One row per rung: accuracy with its interval, format compliance, consistency, injection
+    success, latency and tokens; then the majority baseline, notes and warnings."""
+    rows = []
     for result in outcome.results:
         m = result.metrics
-        table.add_row(
-            result.rung,
-            f"{m.accuracy:.1%}",
-            f"{100 * m.accuracy_low:.1f}–{100 * m.accuracy_high:.1f}",
-            "–" if m.macro_f1 is None else f"{m.macro_f1:.2f}",
-            f"{m.format_compliance:.0%}",
-            "–" if m.consistency is None else f"{m.consistency:.0%}",
-            "–" if m.injection_success is None else f"{m.injection_success:.0%}",
-            f"{m.latency_p50_s:.2f}",
-            f"{m.latency_p95_s:.2f}",
-            f"{m.prompt_tokens_mean:.0f}",
-            f"{m.output_tokens_mean:.1f}",
+        rows.append(
+            [
+                result.rung,
+                accuracy_with_interval(m.accuracy, m.accuracy_low, m.accuracy_high),
+                _optional(m.macro_f1, "{:.2f}"),
+                f"{m.format_compliance:.0%}",
+                _optional(m.consistency, "{:.0%}"),
+                _optional(m.injection_success, "{:.0%}"),
+                f"{m.latency_p50_s:.2f}",
+                f"{m.latency_p95_s:.2f}",
+                f"{m.prompt_tokens_mean:.0f}",
+                f"{m.output_tokens_mean:.1f}",
+            ]
         )
-    console.print(table)
-    console.print(
-        "acc: accuracy; F1: macro-F1; fmt: answers exactly in the asked format; cons: same answer"
-        " under rephrasing / reordered demos; inj: prompt-injection attacks that changed the answer;"
-        " p50/p95: latency per example; in/out: tokens per request.",
-        style="dim",
-        highlight=False,
-    )
+    title = f"{outcome.task.name} · run {outcome.run_id}"
+    print_fitted_table(console, title, RUNG_COLUMNS, rows, wide=wide, more=IN_RUN_FILES)
     if outcome.task.labels and outcome.examples:
         label, accuracy = majority_baseline([e.output for e in outcome.examples])
         console.print(f'Baseline: always answering "{label}" scores {accuracy:.1%} here.', highlight=False)
@@ -103,6 +235,15 @@ def print_rung_table(console: Console, outcome: RunOutcome) -> None:
     for result in outcome.results:
         for warning in rung_warnings(result):
             console.print(warning, style="yellow", highlight=False, markup=False)
+
+
+def accuracy_with_interval(accuracy: float, low: float, high: float) -> str:
+    """``57.5% (46.2–68.8)``: the accuracy and its 95% interval, in percent."""
+    return f"{accuracy:.1%} ({100 * low:.1f}–{100 * high:.1f})"
+
+
+def _optional(value: float | None, spec: str) -> str:
+    return MISSING if value is None else spec.format(value)
 
 
 def rung_warnings(result: RungResult) -> list[str]:
@@ -128,38 +269,48 @@ def rung_notes(result: RungResult) -> list[str]:
     return [f"{result.rung}: labels scored by {result.strategy.get('scoring', model_scoring)}"]
 
 
-def print_training_table(console: Console, outcome: RunOutcome) -> None:
+TRAINING_COLUMNS = (
+    Column("rung", "left"),
+    Column("n", legend="n: training examples"),
+    Column("steps", hide_order=1),
+    Column("s", legend="s: training time, seconds"),
+    Column("tok/s", hide_order=2, legend="tok/s: training tokens per second"),
+    Column("MiB", hide_order=4, legend="MiB: peak memory"),
+    Column("dev", hide_order=3, legend="dev: best dev loss"),
+    Column("agree", legend="agree: general-probe answers unchanged from the untuned model"),
+    Column(
+        "Δ ref",
+        legend="Δ ref: change in the probe's reference accuracy, points"
+        " (forgetting: agree well below 100% or Δ ref < 0)",
+    ),
+)
+"""The training table: size, time and forgetting stay; steps, throughput, dev loss and memory
+give way, in that order."""
+
+
+def print_training_table(console: Console, outcome: RunOutcome, *, wide: bool = False) -> None:
     """What each tuned rung cost to train, and what it did to general ability."""
-    tuned = [result for result in outcome.results if result.training]
-    if not tuned:
-        return
-    table = Table(title="Training", title_justify="left", padding=(0, 1), **COMPACT)
-    headers = ["rung", "n", "steps", "s", "tok/s", "MiB", "dev", "agree", "Δ ref"]
-    for header in headers:
-        table.add_column(header, justify="left" if header == "rung" else "right", no_wrap=True)
-    for result in tuned:
-        t = result.training or {}
+    rows = []
+    for result in outcome.results:
+        if not result.training:
+            continue
+        t = result.training
         f = result.forgetting
-        best = t.get("best_dev_loss")
-        table.add_row(
-            result.rung + (" (reused)" if t.get("reused") else ""),
-            str(t["examples"]),
-            str(t["steps"]),
-            f"{t['wall_time_s']:.0f}",
-            f"{t['tokens_per_s']:.0f}",
-            f"{t['peak_memory_bytes'] / 2**20:.0f}",
-            "–" if best is None else f"{best:.3f}",
-            "–" if f is None else f"{f['agreement_with_base']:.0%}",
-            "–" if f is None else f"{100 * f['reference_accuracy_delta']:+.0f}",
+        rows.append(
+            [
+                result.rung + (" (reused)" if t.get("reused") else ""),
+                str(t["examples"]),
+                str(t["steps"]),
+                f"{t['wall_time_s']:.0f}",
+                f"{t['tokens_per_s']:.0f}",
+                f"{t['peak_memory_bytes'] / 2**20:.0f}",
+                _optional(t.get("best_dev_loss"), "{:.3f}"),
+                MISSING if f is None else f"{f['agreement_with_base']:.0%}",
+                MISSING if f is None else f"{100 * f['reference_accuracy_delta']:+.0f}",
+            ]
         )
-    console.print(table)
-    console.print(
-        "n: training examples; s: training time; MiB: peak memory; dev: best dev loss; agree:"
-        " general-probe answers unchanged from the untuned model; Δ ref: change in the probe's"
-        " reference accuracy, points (forgetting: agree well below 100% or Δ ref < 0).",
-        style="dim",
-        highlight=False,
-    )
+    if rows:
+        print_fitted_table(console, "Training", TRAINING_COLUMNS, rows, wide=wide, more=IN_RUN_FILES)
 
 
 def print_decision(console: Console, decision: dict[str, Any]) -> None:
@@ -169,19 +320,29 @@ def print_decision(console: Console, decision: dict[str, Any]) -> None:
         console.print(f"  - {reason}", highlight=False, markup=False)
 
 
-def print_comparison(console: Console, first: dict[str, Any], second: dict[str, Any]) -> None:
-    """Two runs' rungs side by side: accuracy with interval in each, and the difference."""
+def print_comparison(
+    console: Console, first: dict[str, Any], second: dict[str, Any], *, wide: bool = False
+) -> None:
+    """Two runs' rungs side by side: accuracy with interval in each, and the difference.
+
+    The columns are headed A and B, named in the legend: a model id can be a long path, and
+    a header is never cut.
+    """
     a, b = first["run_id"], second["run_id"]
-    table = Table(title=f"{a} vs {b}", title_justify="left", **COMPACT)
-    for column in ("rung", f"A {first['model']['model_id']}", f"B {second['model']['model_id']}", "B - A"):
-        table.add_column(column, justify="left" if column == "rung" else "right")
+    columns = [
+        Column("rung", "left"),
+        Column("A", legend=f"A: run {a}, {first['model']['model_id']}"),
+        Column("B", legend=f"B: run {b}, {second['model']['model_id']}"),
+        Column("B - A", hide_order=1, legend="B - A: accuracy difference"),
+    ]
     rungs_a = {rung["rung"]: rung["metrics"] for rung in first["rungs"]}
     rungs_b = {rung["rung"]: rung["metrics"] for rung in second["rungs"]}
+    rows = []
     for name in [*rungs_a, *(n for n in rungs_b if n not in rungs_a)]:
         left, right = rungs_a.get(name), rungs_b.get(name)
         difference = f"{right['accuracy'] - left['accuracy']:+.1%}" if left and right else "—"
-        table.add_row(name, _accuracy_cell(left), _accuracy_cell(right), difference)
-    console.print(table)
+        rows.append([name, _accuracy_cell(left), _accuracy_cell(right), difference])
+    print_fitted_table(console, f"{a} vs {b}", columns, rows, wide=wide, more="--wide shows it")
     for label, results in (("A", first), ("B", second)):
         decision = results.get("decision")
         if decision:
@@ -191,4 +352,4 @@ def print_comparison(console: Console, first: dict[str, Any], second: dict[str, 
 def _accuracy_cell(metrics: dict[str, Any] | None) -> str:
     if metrics is None:
         return "—"
-    return f"{metrics['accuracy']:.1%} ({metrics['accuracy_low']:.1%}–{metrics['accuracy_high']:.1%})"
+    return accuracy_with_interval(metrics["accuracy"], metrics["accuracy_low"], metrics["accuracy_high"])
