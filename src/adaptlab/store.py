@@ -10,6 +10,8 @@ tracked with ``PRAGMA user_version``), never by editing an applied one.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -93,6 +95,9 @@ MIGRATIONS: Sequence[Sequence[str]] = (
     ("ALTER TABLE rung_results ADD COLUMN details_json TEXT",),
     # 4: why a remote request failed after its retries (NULL: it was answered).
     ("ALTER TABLE predictions ADD COLUMN error TEXT",),
+    # 5: the process that started or resumed a run, so a run killed while "running" can be
+    # told apart from one still going (NULL: recorded before this migration).
+    ("ALTER TABLE runs ADD COLUMN pid INTEGER", "ALTER TABLE runs ADD COLUMN host TEXT"),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -194,11 +199,12 @@ class Store:
         adaptlab_version: str,
         output_dir: str | None,
     ) -> None:
+        """Record a new run as "running" by this process (its pid and host, see `run_list`)."""
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO runs (id, command, status, created_at, task_name, task_hash, model_id,"
-                " model_fingerprint, config_json, adaptlab_version, output_dir)"
-                " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+                " model_fingerprint, config_json, adaptlab_version, output_dir, pid, host)"
+                " VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     run_id,
                     command,
@@ -210,15 +216,19 @@ class Store:
                     json.dumps(config, sort_keys=True),
                     adaptlab_version,
                     output_dir,
+                    os.getpid(),
+                    socket.gethostname(),
                 ),
             )
 
     def resume_run(self, run_id: str) -> None:
-        """Reopen a run that did not finish: it runs again under its id, and its rungs are
-        recorded afresh (answers and weights come back from the cache and the registry)."""
+        """Reopen a run that did not finish: it runs again under its id, now by this process,
+        and its rungs are recorded afresh (answers and weights come back from the cache and the
+        registry)."""
         with self.transaction() as db:
             updated = db.execute(
-                "UPDATE runs SET status = 'running', finished_at = NULL WHERE id = ?", (run_id,)
+                "UPDATE runs SET status = 'running', finished_at = NULL, pid = ?, host = ? WHERE id = ?",
+                (os.getpid(), socket.gethostname(), run_id),
             ).rowcount
             if not updated:
                 raise AdaptlabError(f"no run {run_id} in {self.path}")
@@ -319,11 +329,33 @@ class Store:
         row = self.connection.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         return _run_dict(row) if row else None
 
-    def list_runs(self, limit: int = 50) -> list[dict[str, Any]]:
+    def list_runs(
+        self, limit: int | None = 50, *, command: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Runs newest first, at most `limit` (None: all), only those of `command` and `status`
+        when given (the stored status: a killed run stays "running"; `run_list` tells)."""
         rows = self.connection.execute(
-            "SELECT * FROM runs ORDER BY created_at DESC, id DESC LIMIT ?", (limit,)
+            "SELECT * FROM runs WHERE (:command IS NULL OR command = :command)"
+            " AND (:status IS NULL OR status = :status)"
+            " ORDER BY created_at DESC, id DESC LIMIT :limit",
+            {"command": command, "status": status, "limit": -1 if limit is None else limit},
         ).fetchall()
         return [_run_dict(row) for row in rows]
+
+    def rung_metrics(self, run_ids: Sequence[str]) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+        """Each run's (rung, metrics) in the order they were recorded; runs with none are absent."""
+        found: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+        for start in range(0, len(run_ids), _SQL_CHUNK):
+            chunk = list(run_ids[start : start + _SQL_CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows = self.connection.execute(
+                f"SELECT run_id, rung, metrics_json FROM rung_results WHERE run_id IN ({marks})"
+                " ORDER BY created_at, rowid",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                found.setdefault(row["run_id"], []).append((row["rung"], json.loads(row["metrics_json"])))
+        return found
 
     def rung_results(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.connection.execute(
