@@ -60,7 +60,7 @@ CHAT = [
         "messages": [
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": f"q{n}"},
-            {"role": "assistant", "content": "yes"},
+            {"role": "assistant", "content": ("yes", "no")[n % 2]},
         ]
     }
     for n in range(4)
@@ -124,8 +124,9 @@ def check_error(error: TaskFileError) -> None:
 
 
 def check_task(task: Task) -> None:
-    """What everything downstream relies on: enough examples, unique ids, non-empty text that
-    can be written as UTF-8, and labels consistent with the outputs."""
+    """What everything downstream relies on: enough examples, at least two different outputs,
+    unique ids, non-empty text that can be written as UTF-8, and labels consistent with the
+    outputs."""
     assert len(task.examples) >= 3
     ids = [example.id for example in task.examples]
     assert len(ids) == len(set(ids))
@@ -135,6 +136,7 @@ def check_task(task: Task) -> None:
         assert example.system is None or example.system.strip()
         assert example.source.split(" line ")[0] in task.sources
     outputs = {example.output for example in task.examples}
+    assert len(outputs) >= 2
     if task.labels_declared:
         assert task.labels is not None and outputs <= set(task.labels)
     elif task.labels is not None:
@@ -149,6 +151,14 @@ def failed(result: Task | TaskFileError) -> TaskFileError:
 
 def lines_of(error: TaskFileError) -> set[int | None]:
     return {problem.line for problem in error.problems}
+
+
+def refused_for_one_output(result: Task | TaskFileError) -> None:
+    """The task was refused only because every example has the same output."""
+    problems = failed(result).problems
+    assert [(problem.line, "at least two different outputs" in problem.message) for problem in problems] == [
+        (None, True)
+    ]
 
 
 # -- any bytes at all -------------------------------------------------------------------------
@@ -334,6 +344,9 @@ def test_declared_label_sets_of_any_size(
         return
     result = load(path, labels=declared)
     outside = {n for n, row in enumerate(rows[0], start=1) if row["output"] not in declared}
+    if not outside and len({row["output"] for row in rows[0]}) == 1:
+        refused_for_one_output(result)
+        return
     assert (lines_of(result) if isinstance(result, TaskFileError) else set()) == outside
 
 
@@ -406,6 +419,9 @@ def test_chat_rows_load_as_the_readme_says_or_fail_on_their_line(
     if expected is None:
         assert lines_of(failed(result)) == {starts[index]}
         return
+    if {expected[2]} | {turns[-1]["content"] for n, turns in enumerate(valid) if n != index} == {expected[2]}:
+        refused_for_one_output(result)
+        return
     assert isinstance(result, Task), str(result)
     example = result.examples[index]
     assert (example.system, example.input, example.output) == expected
@@ -472,6 +488,9 @@ def test_csv_written_by_the_csv_module_round_trips(
         seen.add(given_id)
     if bad_lines:
         assert lines_of(failed(result)) == bad_lines
+        return
+    if len({row[1] for row in rows}) == 1:
+        refused_for_one_output(result)
         return
     assert isinstance(result, Task), str(result)
     assert [(e.input, e.output, e.id, e.source) for e in result.examples] == [

@@ -29,9 +29,13 @@ def test_outputs_outside_the_declared_labels_are_problems(write_jsonl: Write, pr
 
 
 def test_declared_labels_keep_their_order_even_when_unused(write_jsonl: Write) -> None:
-    rows = [{"input": str(n), "output": "pos"} for n in range(3)]
-    task = load_task(write_jsonl("t.jsonl", rows), labels=["pos", "neg"])
-    assert (task.labels, task.labels_declared, task.is_classification) == (("pos", "neg"), True, True)
+    rows = [{"input": str(n), "output": ("pos", "neg")[n % 2]} for n in range(3)]
+    task = load_task(write_jsonl("t.jsonl", rows), labels=["pos", "neutral", "neg"])
+    assert (task.labels, task.labels_declared, task.is_classification) == (
+        ("pos", "neutral", "neg"),
+        True,
+        True,
+    )
 
 
 def test_inferred_labels_are_sorted_distinct_outputs() -> None:

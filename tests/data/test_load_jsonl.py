@@ -14,6 +14,7 @@ Write = Callable[..., str]
 Problems = Callable[..., list[str]]
 
 GOOD = {"input": "fine", "output": "ok"}
+OTHER = {"input": "broken", "output": "not ok"}  # a task needs two different outputs
 
 
 def test_loads_examples_with_ids_sources_and_inferred_labels(
@@ -31,12 +32,12 @@ def test_loads_examples_with_ids_sources_and_inferred_labels(
 
 
 def test_missing_ids_are_line_numbers_and_integer_ids_become_strings(write_jsonl: Write) -> None:
-    name = write_jsonl("t.jsonl", [GOOD, "", {**GOOD, "id": 7}, {**GOOD, "id": "x"}])
+    name = write_jsonl("t.jsonl", [GOOD, "", {**OTHER, "id": 7}, {**GOOD, "id": "x"}])
     assert [example.id for example in load_task(name).examples] == ["1", "7", "x"]
 
 
 def test_blank_lines_bom_crlf_and_metadata_are_accepted(write: Write) -> None:
-    rows = [{**GOOD, "metadata": {"by": "me"}}, GOOD, GOOD]
+    rows = [{**GOOD, "metadata": {"by": "me"}}, OTHER, GOOD]
     text = "\r\n\r\n".join(json.dumps(row) for row in rows) + "\r\n\n"
     name = write("t.jsonl", b"\xef\xbb\xbf" + text.encode())
     task = load_task(name)
@@ -49,11 +50,11 @@ def test_blank_lines_bom_crlf_and_metadata_are_accepted(write: Write) -> None:
 
 @pytest.mark.parametrize("suffix", [".json", ".ndjson", ".JSONL"])
 def test_other_json_lines_extensions(write_jsonl: Write, suffix: str) -> None:
-    assert len(load_task(write_jsonl(f"t{suffix}", [GOOD] * 3)).examples) == 3
+    assert len(load_task(write_jsonl(f"t{suffix}", [GOOD, OTHER, GOOD])).examples) == 3
 
 
 def test_keyword_arguments_map_fields_and_set_name_and_instruction(write_jsonl: Write) -> None:
-    rows = [{"text": f"t{n}", "label": "yes", "key": f"k{n}"} for n in range(3)]
+    rows = [{"text": f"t{n}", "label": ("yes", "no")[n % 2], "key": f"k{n}"} for n in range(3)]
     task = load_task(
         write_jsonl("t.jsonl", rows),
         input_field="text",
@@ -65,14 +66,44 @@ def test_keyword_arguments_map_fields_and_set_name_and_instruction(write_jsonl: 
     assert (task.name, task.instruction) == ("mine", "Answer yes.")
     assert [(e.id, e.input, e.output) for e in task.examples] == [
         ("k0", "t0", "yes"),
-        ("k1", "t1", "yes"),
+        ("k1", "t1", "no"),
         ("k2", "t2", "yes"),
     ]
 
 
 def test_extra_fields_are_ignored_when_allowed(write_jsonl: Write) -> None:
-    task = load_task(write_jsonl("t.jsonl", [{**GOOD, "note": "x"}] * 3), allow_extra_fields=True)
+    rows = [{**row, "note": "x"} for row in (GOOD, OTHER, GOOD)]
+    task = load_task(write_jsonl("t.jsonl", rows), allow_extra_fields=True)
     assert len(task.examples) == 3
+
+
+@pytest.mark.parametrize(
+    ("outputs", "shown"),
+    [(["positive"] * 4, '"positive"'), (["1"] * 3, '"1"')],
+)
+def test_a_task_whose_examples_all_have_one_output_is_refused(
+    write_jsonl: Write, problems: Problems, outputs: list[Any], shown: str
+) -> None:
+    name = write_jsonl("tweets.jsonl", [{"input": f"q{n}", "output": out} for n, out in enumerate(outputs)])
+    assert problems(name) == [
+        f"tweets.jsonl: every one of the {len(outputs)} examples has the output {shown}; "
+        f"a task needs at least two different outputs, or answering {shown} every time scores 100%"
+    ]
+
+
+def test_one_output_is_refused_even_with_declared_labels(write_jsonl: Write, problems: Problems) -> None:
+    name = write_jsonl("t.jsonl", [GOOD] * 3)
+    assert problems(name, labels=["ok", "not ok"]) == [
+        't.jsonl: every one of the 3 examples has the output "ok"; a task needs at least two different '
+        'outputs, or answering "ok" every time scores 100%'
+    ]
+
+
+def test_one_output_is_not_claimed_while_a_row_is_unreadable(write_jsonl: Write, problems: Problems) -> None:
+    """The unreadable row may hold the other output, so only its problem is reported."""
+    assert problems(write_jsonl("t.jsonl", [GOOD, '{"input": "x", "output": "bad"', GOOD, GOOD])) == [
+        "t.jsonl line 2: invalid JSON: Expecting ',' delimiter (column 31)"
+    ]
 
 
 @pytest.mark.parametrize(

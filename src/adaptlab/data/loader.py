@@ -211,9 +211,24 @@ def read_examples(files: Sequence[DataFile], settings: Settings, task_display: s
                 "are needed (one each for train, dev and test)",
             )
         )
+    # Only once every row was read: a row with a problem may hold the other output.
+    if not problems and len({example.output for example in collector.examples}) == 1:
+        problems.append(single_output_problem(collector.examples, task_display))
     if problems:
         raise TaskFileError(problems)
     return collector.examples
+
+
+def single_output_problem(examples: Sequence[Example], task_display: str) -> Problem:
+    """A task whose examples all share one output measures nothing: always giving that output
+    scores 100%, so accuracy, baselines and every comparison would be meaningless."""
+    shown = f'"{examples[0].output}"'
+    return Problem(
+        task_display,
+        None,
+        f"every one of the {len(examples)} examples has the output {shown}; a task needs at least two "
+        f"different outputs, or answering {shown} every time scores 100%",
+    )
 
 
 @dataclass
