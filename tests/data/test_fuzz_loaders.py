@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from adaptlab.cli import app
 from adaptlab.data import Task, TaskFileError, load_task
+from adaptlab.data.readers import json_type
 from adaptlab.data.spec import label_set_error
 from adaptlab.errors import UsageError
 from fuzzing import (
@@ -125,8 +126,8 @@ def check_error(error: TaskFileError) -> None:
 
 def check_task(task: Task) -> None:
     """What everything downstream relies on: enough examples, at least two different outputs,
-    unique ids, non-empty text that can be written as UTF-8, and labels consistent with the
-    outputs."""
+    unique ids, non-empty text that can be written as UTF-8, labels consistent with the outputs,
+    and outputs read from numbers or booleans that are the JSON of one."""
     assert len(task.examples) >= 3
     ids = [example.id for example in task.examples]
     assert len(ids) == len(set(ids))
@@ -137,10 +138,13 @@ def check_task(task: Task) -> None:
         assert example.source.split(" line ")[0] in task.sources
     outputs = {example.output for example in task.examples}
     assert len(outputs) >= 2
+    if task.output_type != "text":
+        assert {json_type(json.loads(output)) for output in outputs} == {task.output_type}
     if task.labels_declared:
         assert task.labels is not None and outputs <= set(task.labels)
     elif task.labels is not None:
-        assert task.labels == tuple(sorted(outputs))
+        by_value = (lambda output: (float(output), output)) if task.output_type == "number" else None
+        assert task.labels == tuple(sorted(outputs, key=by_value))
     assert task.content_hash  # serialises every string as UTF-8, as caches and run records do
 
 
@@ -213,6 +217,39 @@ def test_jsonl_of_any_rows_loads_or_fails_cleanly(
     lines = [utf8(row) if isinstance(row, str) else dump_json(row, ascii_only) for row in rows]
     data, _ = layout.join(lines)
     load(write(folder, data, suffix), labels=labels, allow_extra_fields=allow_extra_fields)
+
+
+finite_numbers = st.integers(-(10**30), 10**30) | st.floats(allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=cases(60))
+@given(
+    values=st.lists(finite_numbers, min_size=3, max_size=8) | st.lists(st.booleans(), min_size=3, max_size=8),
+    quoted=st.none() | st.integers(0, 7),
+    ascii_only=st.booleans(),
+    layout=layouts(LINE_EOLS),
+)
+def test_numeric_and_boolean_outputs_read_as_their_json_text_or_a_quoted_one_is_reported(
+    folder: Path, values: list[Any], quoted: int | None, ascii_only: bool, layout: Layout
+) -> None:
+    """Outputs written as numbers or booleans load as text that reads back as the same value of
+    the same type; one output written as a string among them is reported on its line alone."""
+    rows: list[dict[str, Any]] = [{"input": f"q{n}", "output": value} for n, value in enumerate(values)]
+    if quoted is not None:
+        quoted = min(quoted, len(rows) - 1)
+        rows[quoted]["output"] = json.dumps(values[quoted])
+    data, starts = layout.join([dump_json(row, ascii_only) for row in rows])
+    result = load(write(folder, data, ".jsonl"))
+    if quoted is not None:
+        assert lines_of(failed(result)) == {starts[quoted]}
+        return
+    if len({json.dumps(value) for value in values}) == 1:
+        refused_for_one_output(result)
+        return
+    assert isinstance(result, Task), str(result)
+    read = [json.loads(example.output) for example in result.examples]
+    assert [(type(value), value) for value in read] == [(type(value), value) for value in values]
+    assert result.output_type == json_type(values[0])
 
 
 @st.composite

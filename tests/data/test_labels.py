@@ -42,6 +42,12 @@ def test_inferred_labels_are_sorted_distinct_outputs() -> None:
     assert infer_labels(["b", "a", "b", "a"]) == ("a", "b")
 
 
+def test_inferred_labels_read_from_numbers_are_sorted_by_value() -> None:
+    outputs = ["10", "9", "1.0", "1", "-0.5"] * 2
+    assert infer_labels(outputs, "number") == ("-0.5", "1", "1.0", "9", "10")
+    assert infer_labels(outputs) == ("-0.5", "1", "1.0", "10", "9")
+
+
 @pytest.mark.parametrize(
     ("outputs", "classes"),
     [

@@ -61,7 +61,23 @@ def test_chat_rows_become_examples_with_system_prompts(write_jsonl: Write) -> No
         ),
         (
             {"messages": [{"role": "user", "content": 5}, {"role": "assistant", "content": "b"}]},
-            'message 1: field "content" must be a string, got number',
+            'message 1: field "content" must be a string, got number; chat messages hold text, '
+            'so write it in quotes: "5"',
+        ),
+        (
+            # Unlike a plain file's output, a chat answer is never read from a number.
+            {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": 1.0}]},
+            'message 2: field "content" must be a string, got number; chat messages hold text, '
+            'so write it in quotes: "1.0"',
+        ),
+        (
+            {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": False}]},
+            'message 2: field "content" must be a string, got boolean; chat messages hold text, '
+            'so write it in quotes: "false"',
+        ),
+        (
+            {"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": None}]},
+            'message 2: field "content" must be a string, got null',
         ),
         (chat(assistant="  "), 'message 2: field "content" is empty'),
         (

@@ -78,8 +78,79 @@ def test_extra_fields_are_ignored_when_allowed(write_jsonl: Write) -> None:
 
 
 @pytest.mark.parametrize(
+    ("outputs", "texts", "labels", "output_type"),
+    [
+        ([1, 0, 1, 0], ["1", "0", "1", "0"], ("0", "1"), "number"),
+        ([0.5, 1.0, -2, 1e16], ["0.5", "1.0", "-2", "1e+16"], None, "number"),
+        ([2, 10, 2, 10], ["2", "10", "2", "10"], ("2", "10"), "number"),  # labels sorted by value
+        ([True, False, True, False], ["true", "false", "true", "false"], ("false", "true"), "boolean"),
+    ],
+)
+def test_number_and_boolean_outputs_are_read_as_their_json_text(
+    write_jsonl: Write, outputs: list[Any], texts: list[str], labels: tuple[str, ...] | None, output_type: str
+) -> None:
+    task = load_task(
+        write_jsonl("t.jsonl", [{"input": f"q{n}", "output": out} for n, out in enumerate(outputs)])
+    )
+    assert [example.output for example in task.examples] == texts
+    assert (task.labels, task.output_type) == (labels, output_type)
+
+
+def test_string_outputs_are_text(write_jsonl: Write, sentiment_rows: list[dict[str, str]]) -> None:
+    assert load_task(write_jsonl("t.jsonl", sentiment_rows)).output_type == "text"
+
+
+def test_numeric_outputs_match_labels_given_as_text(write_jsonl: Write, problems: Problems) -> None:
+    name = write_jsonl("t.jsonl", [{"input": f"q{n}", "output": n % 2} for n in range(4)])
+    assert load_task(name, labels=["0", "1"]).labels == ("0", "1")
+    assert problems(name, labels=["1", "2"]) == [
+        't.jsonl line 1: output "0" is not one of the labels 1, 2',
+        't.jsonl line 3: output "0" is not one of the labels 1, 2',
+    ]
+
+
+def test_outputs_of_mixed_types_are_reported_on_every_row_of_the_rarer_type(
+    write_jsonl: Write, problems: Problems
+) -> None:
+    rows: list[Any] = [{"input": f"q{n}", "output": n % 2} for n in range(8)]
+    rows[6] = {"input": "q6", "output": "1"}
+    rows[7] = {"input": "q7", "output": "positive"}
+    rows[4] = {"input": "q4", "output": True}
+    assert problems(write_jsonl("train.jsonl", rows)) == [
+        "train.jsonl line 5: output true is a boolean, but line 1's output is a number; "
+        "write every output as the same type",
+        'train.jsonl line 7: output "1" is a string, but line 1\'s output is a number; '
+        "write every output as the same type",
+        'train.jsonl line 8: output "positive" is a string, but line 1\'s output is a number; '
+        "write every output as the same type",
+    ]
+
+
+def test_a_tie_of_types_reports_the_type_met_second(write_jsonl: Write, problems: Problems) -> None:
+    rows = [{"input": "a", "output": "x"}, {"input": "b", "output": 1}, {"input": "c", "output": "y"}]
+    rows.append({"input": "d", "output": 2})
+    assert problems(write_jsonl("t.jsonl", rows)) == [
+        "t.jsonl line 2: output 1 is a number, but line 1's output is a string; "
+        "write every output as the same type",
+        "t.jsonl line 4: output 2 is a number, but line 1's output is a string; "
+        "write every output as the same type",
+    ]
+
+
+def test_the_type_of_an_output_counts_even_on_a_row_with_other_problems(
+    write_jsonl: Write, problems: Problems
+) -> None:
+    rows = [{"input": "a", "output": 1}, {"input": "", "output": "1"}, {"input": "c", "output": 0}]
+    assert problems(write_jsonl("t.jsonl", rows)) == [
+        't.jsonl line 2: field "input" is empty',
+        't.jsonl line 2: output "1" is a string, but line 1\'s output is a number; '
+        "write every output as the same type",
+    ]
+
+
+@pytest.mark.parametrize(
     ("outputs", "shown"),
-    [(["positive"] * 4, '"positive"'), (["1"] * 3, '"1"')],
+    [(["positive"] * 4, '"positive"'), ([1] * 3, "1"), ([False] * 3, "false")],
 )
 def test_a_task_whose_examples_all_have_one_output_is_refused(
     write_jsonl: Write, problems: Problems, outputs: list[Any], shown: str
@@ -129,7 +200,23 @@ def test_one_output_is_not_claimed_while_a_row_is_unreadable(write_jsonl: Write,
         ),
         (
             [GOOD, {"input": "a", "output": None}, GOOD],
-            'train.jsonl line 2: field "output" must be a string, got null',
+            'train.jsonl line 2: field "output" must be a string, a number or a boolean, got null',
+        ),
+        (
+            [GOOD, {"input": "a", "output": ["b"]}, GOOD],
+            'train.jsonl line 2: field "output" must be a string, a number or a boolean, got array',
+        ),
+        (
+            [GOOD, '{"input": "a", "output": NaN}', GOOD],
+            'train.jsonl line 2: field "output" must be a finite number, got NaN',
+        ),
+        (
+            [GOOD, '{"input": "a", "output": -Infinity}', GOOD],
+            'train.jsonl line 2: field "output" must be a finite number, got -Infinity',
+        ),
+        (
+            [GOOD, '{"input": "a", "output": 1e999}', GOOD],
+            'train.jsonl line 2: field "output" must be a finite number, got Infinity',
         ),
         ([GOOD, {"input": " \t", "output": "b"}, GOOD], 'train.jsonl line 2: field "input" is empty'),
         (

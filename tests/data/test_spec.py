@@ -76,6 +76,24 @@ def test_split_files_set_example_split_and_prefix_line_ids(write: Write, write_j
     ]
 
 
+def test_yaml_number_labels_are_the_text_of_numeric_outputs(write: Write, write_jsonl: Write) -> None:
+    write_jsonl("d.jsonl", [{"input": f"q{n}", "output": n % 2} for n in range(4)])
+    task = load_task(write("task.yaml", "data: d.jsonl\nlabels: [0, 1, 0.5]\n"))
+    assert (task.labels, task.labels_declared, task.output_type) == (("0", "1", "0.5"), True, "number")
+    assert TaskSpec(data="d.jsonl", labels=[1.0, -3, "x"]).labels == ["1.0", "-3", "x"]
+
+
+def test_an_output_type_differing_across_split_files_names_the_other_file(
+    write: Write, write_jsonl: Write, problems: Problems
+) -> None:
+    write_jsonl("train.jsonl", [{"input": f"q{n}", "output": n % 2} for n in range(4)])
+    write_jsonl("test.jsonl", [{"input": "t", "output": "1"}])
+    assert problems(write("task.yaml", "splits: {train: train.jsonl, test: test.jsonl}\n")) == [
+        'test.jsonl line 1: output "1" is a string, but train.jsonl line 1\'s output is a number; '
+        "write every output as the same type"
+    ]
+
+
 def test_problems_in_several_files_are_all_reported(
     write: Write, write_jsonl: Write, problems: Problems
 ) -> None:
@@ -129,6 +147,19 @@ def test_problems_in_several_files_are_all_reported(
                 'task.yaml line 2: labels item 2 must be a string; write it in quotes: "no"',
             ],
         ),
+        (
+            # YAML reads yes, no, on and off as booleans: the word written is lost, so none is guessed.
+            "data: d.jsonl\nlabels: [true, false]\n",
+            [
+                'task.yaml line 2: labels item 1 must be a string; write it in quotes: "true"',
+                'task.yaml line 2: labels item 2 must be a string; write it in quotes: "false"',
+            ],
+        ),
+        (
+            "data: d.jsonl\nlabels: [.nan, 1]\n",
+            ['task.yaml line 2: labels item 1 must be a string; write it in quotes: ".nan"'],
+        ),
+        ("data: d.jsonl\nlabels: [1, '1']\n", ['task.yaml line 2: labels: label "1" is declared twice']),
         ("data: d.jsonl\nlabels: [a, b, a]\n", ['task.yaml line 2: labels: label "a" is declared twice']),
         ("data: d.jsonl\nlabels: [a]\n", ["task.yaml line 2: labels: declare at least 2 labels"]),
         (

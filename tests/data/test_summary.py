@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from adaptlab.data import Example, LengthStats, Task, describe_task, split_task
+from adaptlab.data import Example, LengthStats, OutputType, Task, describe_task, split_task
 
 
 def make_task() -> Task:
@@ -34,6 +34,7 @@ def test_lengths_in_tokens_and_json_output() -> None:
     assert summary.split_sizes == {}
     payload = json.loads(json.dumps(summary.to_dict()))
     assert payload["rows"] == 20
+    assert payload["output_type"] == "text"
     assert payload["input_lengths"]["max"] == 10
 
 
@@ -42,3 +43,13 @@ def test_free_text_task_has_no_label_distribution() -> None:
     summary = describe_task(task)
     assert (summary.label_counts, summary.label_shares) == ({}, {})
     assert summary.output_lengths.max == 13
+
+
+@pytest.mark.parametrize(("output_type", "labels"), [("number", ("0", "1")), ("boolean", ("false", "true"))])
+def test_the_summary_says_when_labels_were_read_from_numbers_or_booleans(
+    output_type: OutputType, labels: tuple[str, str]
+) -> None:
+    examples = tuple(Example(str(n), f"q{n}", labels[n % 2]) for n in range(4))
+    summary = describe_task(Task(name="t", examples=examples, labels=labels, output_type=output_type))
+    assert (summary.output_type, summary.label_counts) == (output_type, {labels[0]: 2, labels[1]: 2})
+    assert summary.to_dict()["output_type"] == output_type

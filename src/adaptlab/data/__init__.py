@@ -14,7 +14,7 @@ from adaptlab.data.quality import ExampleGroup, LeakagePair, QualityReport, norm
 from adaptlab.data.spec import TaskSpec
 from adaptlab.data.split import TaskSplit, split_task, stratified_sample
 from adaptlab.data.summary import LengthStats, TaskSummary, describe_task
-from adaptlab.data.task import Example, Task
+from adaptlab.data.task import Example, OutputType, Task
 
 __all__ = [
     "BUNDLED_TASKS",
@@ -22,6 +22,7 @@ __all__ = [
     "ExampleGroup",
     "LeakagePair",
     "LengthStats",
+    "OutputType",
     "Problem",
     "QualityReport",
     "Task",

@@ -6,6 +6,8 @@ raising one `TaskFileError`, so a person fixes a file in one go. Nothing is writ
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,9 +15,17 @@ from typing import Any, NamedTuple
 
 from adaptlab.data.bundled import BUNDLED_TASKS, bundled_task_path
 from adaptlab.data.problems import Problem, TaskFileError, did_you_mean, unexpected_field
-from adaptlab.data.readers import DATA_SUFFIXES, RawFile, RawRow, json_type, parse_chat, read_data_file
+from adaptlab.data.readers import (
+    DATA_SUFFIXES,
+    RawFile,
+    RawRow,
+    json_type,
+    parse_chat,
+    read_data_file,
+    scalar_text,
+)
 from adaptlab.data.spec import SPEC_SUFFIXES, FieldNames, TaskSpec, label_set_error, read_spec
-from adaptlab.data.task import Example, Task
+from adaptlab.data.task import Example, OutputType, Task
 from adaptlab.errors import UsageError
 
 MIN_EXAMPLES = 3
@@ -23,6 +33,7 @@ MAX_INFERRED_LABELS = 20
 MAX_LABEL_CHARS = 40
 MIN_EXAMPLES_PER_INFERRED_LABEL = 2
 METADATA_FIELD = "metadata"
+TYPE_NAMES: dict[OutputType, str] = {"text": "a string", "number": "a number", "boolean": "a boolean"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +52,17 @@ class Content(NamedTuple):
     input: str | None = None
     output: str | None = None
     system: str | None = None
+    output_type: OutputType = "text"
+
+
+class OutputSeen(NamedTuple):
+    """A row's readable output, with its JSON type and where it is, for the check that every
+    output of a task has the same type."""
+
+    text: str
+    type: OutputType
+    raw: RawFile
+    line: int
 
 
 @dataclass(frozen=True)
@@ -83,12 +105,13 @@ def load_task(
         labels=tuple(declared) if declared is not None else None,
         allow_extra_fields=allow_extra_fields or spec.allow_extra_fields,
     )
-    examples = read_examples(files, settings, display)
+    examples, output_type = read_examples(files, settings, display)
     return Task(
         name=name or spec.name or Path(display).stem,
         examples=tuple(examples),
-        labels=settings.labels or infer_labels([example.output for example in examples]),
+        labels=settings.labels or infer_labels([example.output for example in examples], output_type),
         labels_declared=settings.labels is not None,
+        output_type=output_type,
         instruction=instruction or spec.instruction,
         description=spec.description,
         label_descriptions=tuple(spec.label_descriptions.items()) if spec.label_descriptions else None,
@@ -96,13 +119,17 @@ def load_task(
     )
 
 
-def infer_labels(outputs: Sequence[str]) -> tuple[str, ...] | None:
+def infer_labels(outputs: Sequence[str], output_type: OutputType = "text") -> tuple[str, ...] | None:
     """The closed label set implied by `outputs`, or None when they look like free text.
 
     Outputs are treated as classes when there are few distinct ones (at most 20), each short
     (at most 40 characters), and each seen at least twice on average: free-text answers are
     mostly distinct, while real classes repeat. A wrong guess matters (classification scoring
     and stratified splits follow from it), so a user who knows better declares `labels`.
+    Labels are sorted, numbers by value: a 0-10 scale reads 0, 1, 2, ... 10 in a prompt.
+
+    >>> infer_labels(["10", "2", "2", "10"], "number")
+    ('2', '10')
     """
     distinct = set(outputs)
     if (
@@ -110,6 +137,8 @@ def infer_labels(outputs: Sequence[str]) -> tuple[str, ...] | None:
         and all(len(output) <= MAX_LABEL_CHARS for output in distinct)
         and len(outputs) >= MIN_EXAMPLES_PER_INFERRED_LABEL * len(distinct)
     ):
+        if output_type == "number":
+            return tuple(sorted(distinct, key=lambda output: (float(output), output)))
         return tuple(sorted(distinct))
     return None
 
@@ -184,24 +213,33 @@ def suffix_choices(suffixes: Sequence[str]) -> str:
 # -- rows to examples ---------------------------------------------------------------------
 
 
-def read_examples(files: Sequence[DataFile], settings: Settings, task_display: str) -> list[Example]:
-    """Read and check every file; raise one `TaskFileError` with everything that is wrong."""
+def read_examples(
+    files: Sequence[DataFile], settings: Settings, task_display: str
+) -> tuple[list[Example], OutputType]:
+    """Read and check every file; raise one `TaskFileError` with everything that is wrong.
+
+    Returns the examples and the type their outputs were written as.
+    """
     collector = ExampleCollector(settings, several_files=len(files) > 1)
-    problems: list[Problem] = []
+    read: list[Problem | RawFile] = []  # per file, in order: why it was not read, or what was
     records = 0
     all_read = True
     for file in files:
         problem = path_problem(file.path, file.display, DATA_SUFFIXES)
         if problem:
             note = f" (named in {file.named_in})" if file.named_in else ""
-            problems.append(Problem(problem.file, problem.line, problem.message + note))
+            read.append(Problem(problem.file, problem.line, problem.message + note))
             all_read = False
             continue
         raw = read_data_file(file.path, file.display)
         collector.add_file(raw, file)
         records += raw.records
         all_read = all_read and raw.complete
-        problems += sorted(raw.problems, key=lambda p: p.line or 0)
+        read.append(raw)
+    collector.check_output_types()
+    problems: list[Problem] = []
+    for item in read:
+        problems += [item] if isinstance(item, Problem) else sorted(item.problems, key=lambda p: p.line or 0)
     if records < MIN_EXAMPLES and all_read:
         problems.append(
             Problem(
@@ -213,21 +251,23 @@ def read_examples(files: Sequence[DataFile], settings: Settings, task_display: s
         )
     # Only once every row was read: a row with a problem may hold the other output.
     if not problems and len({example.output for example in collector.examples}) == 1:
-        problems.append(single_output_problem(collector.examples, task_display))
+        problems.append(single_output_problem(collector, task_display))
     if problems:
         raise TaskFileError(problems)
-    return collector.examples
+    return collector.examples, collector.output_type()
 
 
-def single_output_problem(examples: Sequence[Example], task_display: str) -> Problem:
+def single_output_problem(collector: ExampleCollector, task_display: str) -> Problem:
     """A task whose examples all share one output measures nothing: always giving that output
     scores 100%, so accuracy, baselines and every comparison would be meaningless."""
-    shown = f'"{examples[0].output}"'
+    first = collector.outputs[0]
+    shown = shown_output(first.text, first.type)
+    count = len(collector.examples)
     return Problem(
         task_display,
         None,
-        f"every one of the {len(examples)} examples has the output {shown}; a task needs at least two "
-        f"different outputs, or answering {shown} every time scores 100%",
+        f"every one of the {count} examples has the output {shown}; a task needs at least two different "
+        f"outputs, or answering {shown} every time scores 100%",
     )
 
 
@@ -239,6 +279,7 @@ class ExampleCollector:
     several_files: bool
     examples: list[Example] = field(default_factory=list)
     id_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    outputs: list[OutputSeen] = field(default_factory=list)
 
     def add_file(self, raw: RawFile, file: DataFile) -> None:
         names = self.settings.fields
@@ -275,9 +316,9 @@ class ExampleCollector:
         names = self.settings.fields
         errors = self.extra_field_errors(row, (names.input, names.output, names.id), raw)
         text, input_error = text_field(row.values, names.input)
-        output, output_error = text_field(row.values, names.output)
+        output, output_type, output_error = output_field(row.values, names.output)
         errors += [error for error in (input_error, output_error) if error]
-        return Content(text, output), errors
+        return Content(text, output, output_type=output_type), errors
 
     def chat_content(self, row: RawRow, raw: RawFile) -> tuple[Content, list[str]]:
         errors = self.extra_field_errors(row, ("messages", self.settings.fields.id), raw)
@@ -311,6 +352,8 @@ class ExampleCollector:
         example_id, id_error = self.example_id(row, raw, file)
         errors += [id_error] if id_error else []
         labels, output = self.settings.labels, content.output
+        if output is not None:
+            self.outputs.append(OutputSeen(output, content.output_type, raw, row.line))
         if output is not None and labels is not None and output not in labels:
             hint = did_you_mean(output, labels)
             errors.append(f'output "{output}" is not one of the labels {", ".join(labels)}{hint}')
@@ -347,6 +390,31 @@ class ExampleCollector:
             return None, f'id "{example_id}" is already used {place}'
         return example_id, None
 
+    def output_type(self) -> OutputType:
+        """The type most outputs were written as; a tie goes to the type met first."""
+        counts = Counter(seen.type for seen in self.outputs)
+        return max(counts, key=counts.__getitem__) if counts else "text"
+
+    def check_output_types(self) -> None:
+        """Report every output written as another type than most: a column that mixes ``1`` and
+        ``"1"`` (or ``"positive"``) is a half-converted file, and reading both as "1" would hide
+        it. The rarer rows are the ones reported, since they are likely the mistakes."""
+        main = self.output_type()
+        reference = next((seen for seen in self.outputs if seen.type == main), None)
+        if reference is None:
+            return
+        for seen in self.outputs:
+            if seen.type == main:
+                continue
+            where = f"line {reference.line}"
+            if reference.raw is not seen.raw:
+                where = f"{reference.raw.display} {where}"
+            seen.raw.problem(
+                seen.line,
+                f"output {shown_output(seen.text, seen.type)} is {TYPE_NAMES[seen.type]}, but {where}'s "
+                f"output is {TYPE_NAMES[main]}; write every output as the same type",
+            )
+
 
 def missing_column(role: str, name: str, header: Sequence[str]) -> str:
     """A missing CSV column usually exists under another name (``text``, ``label``): say which
@@ -368,6 +436,29 @@ def text_field(values: dict[str, Any], key: str) -> tuple[str | None, str | None
     if not value.strip():
         return None, f'field "{key}" is empty'
     return value, None
+
+
+def output_field(values: dict[str, Any], key: str) -> tuple[str | None, OutputType, str | None]:
+    """A required output: its text and the type it was written as, or what is wrong with it.
+
+    Besides a non-empty string, a JSON number or boolean is accepted and read as its text
+    (`scalar_text`), since that is how most published classification data stores labels.
+    """
+    value = values.get(key)
+    if key not in values or isinstance(value, str):
+        text, error = text_field(values, key)
+        return text, "text", error
+    text = scalar_text(value)
+    if text is not None:
+        return text, "boolean" if isinstance(value, bool) else "number", None
+    if isinstance(value, float):
+        return None, "number", f'field "{key}" must be a finite number, got {json.dumps(value)}'
+    return None, "text", f'field "{key}" must be a string, a number or a boolean, got {json_type(value)}'
+
+
+def shown_output(text: str, output_type: OutputType) -> str:
+    """An output as the file writes it: a string in quotes, a number or boolean bare."""
+    return f'"{text}"' if output_type == "text" else text
 
 
 def mixed_formats_message(is_chat: bool, first_line: int) -> str:

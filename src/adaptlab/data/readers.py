@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -302,7 +303,11 @@ def check_message(number: int, message: Any, allow_extra_fields: bool) -> list[s
     if "content" not in message:
         errors.append(f'message {number}: field "content" is missing')
     elif not isinstance(content, str):
-        errors.append(f'message {number}: field "content" must be a string, got {json_type(content)}')
+        # Unlike a plain file's output, a message is text in every chat format; a number here is
+        # an export that went wrong, so it is not read as its text, but the fix is shown.
+        text = scalar_text(content)
+        hint = f'; chat messages hold text, so write it in quotes: "{text}"' if text is not None else ""
+        errors.append(f'message {number}: field "content" must be a string, got {json_type(content)}{hint}')
     elif not content.strip():
         errors.append(f'message {number}: field "content" is empty')
     if not allow_extra_fields:
@@ -343,3 +348,19 @@ def json_type(value: Any) -> str:
     if isinstance(value, list):
         return "array"
     return "object"
+
+
+def scalar_text(value: Any) -> str | None:
+    """The text a JSON number or boolean stands for, as JSON writes it; None for other values.
+
+    Published classification data mostly stores labels as numbers (``"label": 1``) or booleans.
+    Read as this text they compare equal to labels typed as text (``--labels 0,1``), and the
+    text round-trips: 1 -> "1", 0.5 -> "0.5", 1.0 -> "1.0", true -> "true". NaN and the
+    infinities are no one's label (pandas writes NaN for a missing value) and get None.
+
+    >>> [scalar_text(value) for value in (1, 1.0, 1e16, False, float("nan"), "1")]
+    ['1', '1.0', '1e+16', 'false', None, None]
+    """
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):  # bool is an int
+        return json.dumps(value)
+    return None

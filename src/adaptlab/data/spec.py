@@ -11,10 +11,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from adaptlab.data.problems import Problem, did_you_mean
+from adaptlab.data.readers import scalar_text
 from adaptlab.data.split import SPLIT_NAMES
 from adaptlab.data.yaml_file import read_yaml, validation_problems
 
@@ -58,6 +60,18 @@ class TaskSpec(BaseModel):
         if value is not None and not value.strip():
             raise ValueError("must not be empty")
         return value
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def numbers_as_text(cls, labels: Any) -> Any:
+        """``labels: [0, 1]`` means the labels "0" and "1", the text numeric outputs are read as.
+
+        Booleans stay refused (and told to be quoted): YAML reads ``yes``, ``no``, ``on`` and
+        ``off`` as booleans too, so the word the user wrote cannot be told from the value.
+        """
+        if not isinstance(labels, list):
+            return labels
+        return [label if isinstance(label, bool) else scalar_text(label) or label for label in labels]
 
     @field_validator("labels")
     @classmethod

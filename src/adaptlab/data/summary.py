@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from adaptlab.data.split import SPLIT_NAMES, TaskSplit
-from adaptlab.data.task import Task
+from adaptlab.data.task import OutputType, Task
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,15 @@ class TaskSummary:
     """Size, label distribution, split sizes and input/output lengths of a task.
 
     `label_counts` and `label_shares` follow the task's label order (declared labels that no
-    example uses appear with 0) and are empty for free-text tasks; `split_sizes` is empty when
-    no split was given.
+    example uses appear with 0) and are empty for free-text tasks; `output_type` is "number" or
+    "boolean" when the file wrote the outputs (so the labels) as JSON numbers or booleans, which
+    were read as their text; `split_sizes` is empty when no split was given.
     """
 
     rows: int
     label_counts: dict[str, int]
     label_shares: dict[str, float]
+    output_type: OutputType
     split_sizes: dict[str, int]
     length_unit: str  # "tokens" or "characters"
     input_lengths: LengthStats
@@ -69,6 +71,7 @@ def describe_task(
         rows=rows,
         label_counts=label_counts,
         label_shares={label: n / rows if rows else 0.0 for label, n in label_counts.items()},
+        output_type=task.output_type,
         split_sizes={name: len(split[name]) for name in SPLIT_NAMES} if split is not None else {},
         length_unit="tokens" if count_tokens is not None else "characters",
         input_lengths=LengthStats.of([measure(example.input) for example in task.examples]),

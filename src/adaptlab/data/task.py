@@ -11,6 +11,9 @@ import hashlib
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal
+
+OutputType = Literal["text", "number", "boolean"]
 
 
 @dataclass(frozen=True)
@@ -35,13 +38,16 @@ class Task:
     """A named set of examples, optionally closed-label (classification).
 
     `labels` is the closed label set, declared by the user or inferred from the outputs;
-    `None` means free-text outputs, scored by exact match.
+    `None` means free-text outputs, scored by exact match. `output_type` says how the file wrote
+    the outputs: as strings, or as JSON numbers or booleans that were read as their text
+    (``1`` -> ``"1"``), which is worth telling a user whose labels are ``0`` and ``1``.
     """
 
     name: str
     examples: tuple[Example, ...]
     labels: tuple[str, ...] | None = None
     labels_declared: bool = False
+    output_type: OutputType = "text"
     instruction: str | None = None
     description: str | None = None
     label_descriptions: tuple[tuple[str, str], ...] | None = None
