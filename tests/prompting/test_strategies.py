@@ -51,10 +51,29 @@ def test_family_members_take_their_shot_count_from_the_name() -> None:
     ]
 
 
-@pytest.mark.parametrize("name", ["magic", "zero-shot-3", "few-shot-knn-0", "few-shot-knn-x"])
-def test_unknown_names_are_refused_with_the_known_ones(name: str) -> None:
-    with pytest.raises(UsageError, match=f'unknown strategy "{name}"; available: cot, few-shot-knn'):
-        get_strategy(name)
+@pytest.mark.parametrize(
+    ("name", "hint"),
+    [
+        ("magic", ""),
+        ("few-shot-knnn", ' (did you mean "few-shot-knn"?)'),
+        ("Zero-Shot", ' (did you mean "zero-shot"?)'),
+        # A misspelt family keeps its shot count, so the suggestion can be pasted as it is.
+        ("few-shot-knnn-4", ' (did you mean "few-shot-knn-4"?)'),
+        ("few-shot-rando-16", ' (did you mean "few-shot-random-16"?)'),
+        ("zero-shot-3", ' (did you mean "zero-shot"?)'),
+        ("few-shot-knn-0", ' (did you mean "few-shot-knn"?)'),
+        ("few-shot-knn-x", ' (did you mean "few-shot-knn"?)'),
+    ],
+)
+def test_unknown_names_are_refused_with_a_close_one_and_the_known_ones(name: str, hint: str) -> None:
+    known = (
+        "cot, few-shot-knn[-K], few-shot-random[-K], format-json, format-label, instruction-detailed, "
+        "instruction-role, instruction-terse, label-scoring, search, zero-shot"
+    )
+    for refuse in (get_strategy, lambda name: expand_strategy_names([name])):
+        with pytest.raises(UsageError) as caught:
+            refuse(name)
+        assert str(caught.value) == f'unknown strategy "{name}"{hint}; available: {known}'
 
 
 def test_instruction_variants_differ_and_all_name_the_labels(task: Task) -> None:

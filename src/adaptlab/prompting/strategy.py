@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from adaptlab.data.problems import did_you_mean
 from adaptlab.data.task import Example, Task
 from adaptlab.errors import UsageError
 from adaptlab.models.base import Backend, ChatMessage
@@ -175,4 +176,14 @@ def _check_known(name: str) -> None:
     if name in _FAMILIES:
         return
     known = ", ".join(f"{n}[-K]" if n in _FAMILIES else n for n in available_strategies())
-    raise UsageError(f'unknown strategy "{name}"; available: {known}')
+    raise UsageError(f'unknown strategy "{name}"{_did_you_mean(name)}; available: {known}')
+
+
+def _did_you_mean(name: str) -> str:
+    """The close known name, if any; a misspelt family keeps its shot count (few-shot-knnn-4 ->
+    few-shot-knn-4), so the suggestion can be pasted as it is."""
+    choices = available_strategies()
+    member = _FAMILY_MEMBER.match(name)
+    if member and int(member["k"]) > 0:
+        choices += [f"{family}-{member['k']}" for family in sorted(_FAMILIES)]
+    return did_you_mean(name, choices)
