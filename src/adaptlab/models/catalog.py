@@ -144,10 +144,14 @@ def resolve_model_spec(spec: str) -> ModelSource:
             f"Download it once yourself (for example `hf download {spec} --local-dir models/{local}`) "
             f"and pass --model models/{local}"
         )
+    # Imported here: `adaptlab.data` brings numpy and pydantic, about 0.3 s that every import of
+    # the catalogue (`adaptlab models`, the CLI's model options) would pay for one error message.
+    from adaptlab.data.problems import did_you_mean
+
     names = ", ".join(BUNDLED_MODELS)
     raise UsageError(
-        f'model "{spec}" is neither a bundled model ({names}) nor an existing path; '
-        "`adaptlab models` lists what can be used"
+        f'model "{spec}" is neither a bundled model ({names}) nor an existing path'
+        f"{did_you_mean(spec, list(BUNDLED_MODELS))}; `adaptlab models` lists what can be used"
     )
 
 
