@@ -50,7 +50,8 @@ import httpx
 import torch
 from transformers.utils import logging as hf_logging
 
-from adaptlab.runs import EvalConfig, find_results, load_results, run_eval
+from adaptlab.configs import EvalConfig
+from adaptlab.runs import find_results, load_results, run_eval
 from adaptlab.serve.answering import GroupKey, TaskInput, answer_group
 from adaptlab.serve.rung import ServedRung, load_served_rung
 

@@ -169,7 +169,7 @@ def test_validate_lists_every_problem_with_file_and_line(tmp_path: Path) -> None
 def test_eval_refuses_bad_shot_counts(task_file: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["eval", str(task_file), "--shots", "4,zero", "--out", str(tmp_path / "r")])
     assert result.exit_code == 2
-    assert '--shots "4,zero" must be positive whole numbers' in result.stderr
+    assert '--shots 4,zero: "zero" is not a whole number' in result.stderr
     assert not (tmp_path / "r").exists()
 
 
@@ -187,3 +187,18 @@ def test_eval_compares_several_rungs_with_a_tiny_model(
     results = json.loads((run_dir / "results.json").read_text())
     assert [r["rung"] for r in results["rungs"]] == rungs.split(",")
     assert results["rungs"][2]["metrics"]["parse_failures"] == 0
+
+
+def test_validate_reads_number_labels_and_refuses_a_single_output(tmp_path: Path) -> None:
+    numbers = tmp_path / "numbers.jsonl"
+    rows = [{"input": f"review {i}", "output": i % 2} for i in range(20)]
+    numbers.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = runner.invoke(app, ["validate", str(numbers), "--chars"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    assert "Labels (inferred, read from JSON numbers)" in result.output
+
+    single = tmp_path / "single.jsonl"
+    single.write_text("".join(json.dumps({"input": f"r {i}", "output": "yes"}) + "\n" for i in range(20)))
+    result = runner.invoke(app, ["validate", str(single), "--chars"])
+    assert result.exit_code == 1
+    assert 'every one of the 20 examples has the output "yes"' in result.stderr

@@ -20,11 +20,12 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
-from adaptlab.cli import app, load_run_config
+from adaptlab.cli import app
+from adaptlab.cli.run_settings import load_run_config
+from adaptlab.configs import RunConfig
 from adaptlab.decide import CostSettings, load_cost_settings
 from adaptlab.decide.costs import TokenPrice
 from adaptlab.errors import UsageError
-from adaptlab.ladder import RunConfig
 from fuzzing import (
     EMPTY_YAML,
     cases,
@@ -59,7 +60,7 @@ def lines_of(settings: BaseModel) -> tuple[str, ...]:
 Loader = Callable[[Path], BaseModel]
 KINDS: dict[str, tuple[BaseModel, Loader]] = {
     "costs": (COSTS, load_cost_settings),
-    "config": (CONFIG, load_run_config),
+    "config": (CONFIG, lambda path: load_run_config(RunConfig, path)),
 }
 
 

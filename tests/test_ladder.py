@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
 from adaptlab.cli import app
+from adaptlab.configs import RunConfig, demo_config
 from adaptlab.errors import UsageError
-from adaptlab.ladder import LadderListener, RunConfig, demo_config, run_ladder
+from adaptlab.ladder import LadderListener, run_ladder
 from adaptlab.store import DB_FILENAME, Store
 from sample_tasks import SENTIMENT_EXAMPLES, write_sentiment_task
 
@@ -229,16 +231,16 @@ def test_demo_runs_the_demo_ladder_and_ends_with_the_report_path(
 ) -> None:
     """The demo's own run takes ~12 minutes (README); here its wiring: the demo config goes to
     the ladder, and the last line names the report."""
-    import adaptlab.cli as cli
+    import adaptlab.cli.run as run_command
     from adaptlab.runs import RunOutcome
 
     seen = {}
 
-    def fake_run(config: RunConfig, out: Path) -> RunOutcome:
+    def fake_run(config: RunConfig, out: Path, **options: Any) -> RunOutcome:
         seen["config"], seen["out"] = config, out
         return RunOutcome("20261128-000000-abcdef", out / "20261128-000000-abcdef", None, None)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cli, "run_ladder_and_report", fake_run)
+    monkeypatch.setattr(run_command, "run_ladder_and_report", fake_run)
     result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert seen["config"] == demo_config() and seen["out"] == tmp_path

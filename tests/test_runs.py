@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from adaptlab.configs import EvalConfig
 from adaptlab.errors import UsageError
-from adaptlab.runs import EvalConfig, RunListener, run_eval, rung_names
+from adaptlab.runs import RunListener, run_eval, rung_names
 from adaptlab.store import Store
 
 from fakes import ScriptedBackend

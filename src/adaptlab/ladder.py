@@ -25,19 +25,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
 from adaptlab.budget import Budget
-from adaptlab.decide import CostSettings, paired_gain
+from adaptlab.configs import RunConfig, TuneRunConfig
+from adaptlab.decide import paired_gain
 from adaptlab.decide.rungs import best_rung
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult
 from adaptlab.learning_curve import (
     NothingToDistil,
-    TrainingSettings,
     TuneListener,
     Tuner,
-    TuneRunConfig,
     cannot_tune,
     curve_sizes,
     is_main_process,
@@ -47,11 +44,9 @@ from adaptlab.models import Backend, load_backend
 from adaptlab.models.local import LocalBackend
 from adaptlab.prompting import Strategy
 from adaptlab.runs import (
-    LADDER_KEYWORD,
     RunOutcome,
-    checked_inputs,
     default_embedder,
-    new_run_id,
+    opened_run,
     recorded_run,
     run_prompt_rung,
     write_run_directory,
@@ -64,25 +59,6 @@ TRAINING_PROMPT = "zero-shot"
 DISTILL_MIN_PROMPT_RATIO = 1.5
 """Distil only a best prompt at least this many times longer than the zero-shot prompt: below
 that the request gets hardly shorter, and the training would buy nothing to measure."""
-
-
-class RunConfig(TrainingSettings):
-    """Everything ``adaptlab run`` does; saved as the run's ``config.yaml`` and re-runnable
-    with ``adaptlab run --config config.yaml``."""
-
-    strategies: list[str] = Field(default_factory=lambda: [LADDER_KEYWORD])
-    tune: bool = True
-    """Climb to the fine-tuning rungs (skipped anyway for API-only models)."""
-    hybrid: bool = True
-    """Also ask the largest tuned model with the best prompt rung."""
-    distill: bool = True
-    """Distil the best prompt rung into the weights when it is much longer than zero-shot."""
-    distill_size: int | None = Field(None, ge=1)
-    """Training examples of the distilled rung; None: the largest size the curve trained."""
-    budget_minutes: float | None = Field(None, gt=0)
-    budget_tokens: int | None = Field(None, ge=1)
-    budget_usd: float | None = Field(None, gt=0)
-    costs: CostSettings = Field(default_factory=CostSettings)
 
 
 class LadderListener(TuneListener):
@@ -112,15 +88,12 @@ def run_ladder(
             " `accelerate launch -m adaptlab tune ...` (see README, Scaling out)"
         )
     listener = listener or LadderListener()
-    task, split, examples, strategies = checked_inputs(config)
-    listener.model_loading(config.model)
-    backend = backend_factory(config.model, **config.backend_options())
-
-    run_id = resume or new_run_id()
-    outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples)
+    outcome, backend, strategies = opened_run(config, out_dir, listener, backend_factory, resume)
     with (
         Store.open(out_dir / DB_FILENAME) as store,
-        recorded_run(store, outcome, config, backend, command="run", resume=resume is not None),
+        recorded_run(
+            store, outcome, config, backend, command="run", listener=listener, resume=resume is not None
+        ),
     ):
         ladder = Ladder(config, outcome, backend, out_dir, store, listener)
         ladder.prompt_rungs(strategies, embedder_factory or default_embedder)
@@ -291,38 +264,3 @@ class Ladder:
             tuner.climb(TRAINING_PROMPT, [size])
         except NothingToDistil as error:
             self.skip("distillation", str(error), phase=True)
-
-
-DEMO_TASK = "tweet-sentiment"
-DEMO_LIMIT = 80
-DEMO_RUNGS = ("zero-shot", "few-shot-random-4", "few-shot-knn-4", "label-scoring")
-DEMO_SIZES = (20, 40, 80)
-DEMO_EPOCHS = 2.0
-DEMO_CONSISTENCY_SAMPLE = 10
-DEMO_ROBUSTNESS_SAMPLE = 10
-"""Consistency, injection and input-edit probes on 10 examples per rung each: 40 extra
-requests per rung (the `run` defaults ask 168). With 100 test examples and 20 per probe the
-demo took 16 min 43 s on this 2-core CPU, over its 15 minutes; the kNN rungs, whose prompts
-share no prefix, cost most."""
-DEMO_DISTILL_SIZE = 40
-
-
-def demo_config(*, limit: int | None = None) -> RunConfig:
-    """``adaptlab demo``: the whole ladder on the bundled task and model, sized for a 2-core CPU.
-
-    Four prompt rungs (zero-shot, random and kNN few-shot, label scoring; `adaptlab run` runs
-    the whole prompt ladder, instructions, CoT, formats and prompt search included), a
-    three-point learning curve, the hybrid and a distilled rung (trained on 40 examples), all
-    within 15 minutes. 80 test examples keep the 95% intervals near ±10 points, enough to
-    tell the rungs apart on this task.
-    """
-    return RunConfig(
-        task=DEMO_TASK,
-        strategies=list(DEMO_RUNGS),
-        limit=limit or DEMO_LIMIT,
-        sizes=list(DEMO_SIZES),
-        epochs=DEMO_EPOCHS,
-        consistency_sample=DEMO_CONSISTENCY_SAMPLE,
-        robustness_sample=DEMO_ROBUSTNESS_SAMPLE,
-        distill_size=DEMO_DISTILL_SIZE,
-    )

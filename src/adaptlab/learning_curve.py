@@ -22,8 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
-
+from adaptlab.configs import TuneRunConfig
 from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sample
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate
@@ -32,14 +31,12 @@ from adaptlab.models import Backend, endpoint_model, load_backend
 from adaptlab.models.local import LocalBackend
 from adaptlab.prompting import Strategy, get_strategy
 from adaptlab.runs import (
-    EvalConfig,
     RunListener,
     RunOutcome,
     check_strategies,
     default_embedder,
     evaluate_rung,
     expand_rungs,
-    load_config_task,
     new_run_id,
     prepare_strategy,
     record_result,
@@ -48,74 +45,14 @@ from adaptlab.runs import (
     write_run_directory,
 )
 from adaptlab.store import DB_FILENAME, Store
-from adaptlab.tuning import (
-    DEFAULT_SIZES,
-    StepReport,
-    StoredWeights,
-    TrainingRun,
-    TuneConfig,
-    TuneMode,
-    WeightsRegistry,
-    build_rows,
-    finetune,
-)
+from adaptlab.tuning import StoredWeights, WeightsRegistry, build_rows
+from adaptlab.tuning.sft import TrainingRun, finetune
+from adaptlab.tuning.trainer import StepReport
 
 ADAPTERS_DIR = "adapters"
 DEV_LOSS_EXAMPLES = 32
 """Dev examples whose loss early stopping watches (label-stratified: a split's first rows can
 all share one label, and a dev loss on one label rewards a model that only says that label)."""
-
-
-class TrainingSettings(EvalConfig):
-    """An evaluation config plus how to train: shared by ``adaptlab tune`` and ``adaptlab run``."""
-
-    mode: TuneMode = "lora"
-    sizes: list[int] = Field(default_factory=lambda: list(DEFAULT_SIZES))
-    epochs: float = Field(3.0, gt=0)
-    learning_rate: float | None = Field(None, gt=0)
-    train_batch_size: int = Field(8, ge=1)
-    lora_r: int = Field(16, ge=1)
-    early_stopping_patience: int | None = Field(2, ge=1)
-    checkpoint_steps: int | None = Field(None, ge=1)
-    forgetting: bool = True
-
-    @field_validator("sizes")
-    @classmethod
-    def _positive_sizes(cls, sizes: list[int]) -> list[int]:
-        if not sizes or any(n < 1 for n in sizes):
-            raise ValueError("sizes must be positive numbers of training examples, e.g. 25,50,100")
-        return sorted(set(sizes))
-
-    def tune_config(self) -> TuneConfig:
-        return TuneConfig(
-            mode=self.mode,
-            epochs=self.epochs,
-            learning_rate=self.learning_rate,
-            batch_size=self.train_batch_size,
-            lora_r=self.lora_r,
-            lora_alpha=2 * self.lora_r,
-            early_stopping_patience=self.early_stopping_patience,
-            seed=self.seed,
-        )
-
-    def training_fields(self) -> dict[str, Any]:
-        """The evaluation and training settings, to build another config from this one."""
-        return self.model_dump(include=set(TrainingSettings.model_fields))
-
-
-class TuneRunConfig(TrainingSettings):
-    """What ``adaptlab tune`` does. `strategies` names the one prompt used both to train and
-    to evaluate the tuned weights (zero-shot by default; a hybrid rung uses another)."""
-
-    compare: list[str] = Field(default_factory=list)
-    """Prompt rungs to evaluate on the untuned model beside the curve (cached answers reused)."""
-    hybrid: list[str] = Field(default_factory=list)
-    """Prompt rungs to also ask the largest tuned model with (``lora-800+few-shot-knn-4``)."""
-    distill: str | None = None
-    """Context distillation: train on the base model's answers under this (long) prompt
-    instead of the gold answers; the tuned model is asked with the run's short prompt."""
-    base_rung: bool = True
-    """Also evaluate the untuned model with the same prompt (the curve's starting point)."""
 
 
 class NothingToDistil(UsageError):
@@ -145,14 +82,16 @@ def run_tune(
     out_dir: Path,
     listener: TuneListener | None = None,
     backend_factory: Callable[..., Backend] = load_backend,
+    resume: str | None = None,
 ) -> RunOutcome:
-    """Fine-tune at each size in `config.sizes` and evaluate every tuned model on `config.split`."""
+    """Fine-tune at each size in `config.sizes` and evaluate every tuned model on `config.split`
+    (or finish run `resume` under its id: stored weights, checkpoints and answers come back)."""
     if endpoint_model(config.model) is not None:
         raise UsageError(
             f"{cannot_tune(config.model)}; `adaptlab eval` and `adaptlab run` measure its prompt rungs"
         )
     listener = listener or TuneListener()
-    task = load_config_task(config)
+    task = config.load_task()
     split = split_task(task, fractions=config.fractions, seed=config.seed)
     prompt = _single_prompt(config, task, split)
     sizes = curve_sizes(config.sizes, len(split.train))
@@ -164,7 +103,7 @@ def run_tune(
 
     listener.model_loading(config.model)
     base = local_base(backend_factory(config.model, **config.backend_options()), config.model)
-    run_id = new_run_id()
+    run_id = resume or new_run_id()
     outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples))
 
     if not is_main_process():
@@ -175,7 +114,9 @@ def run_tune(
 
     with (
         Store.open(out_dir / DB_FILENAME) as store,
-        recorded_run(store, outcome, config, base, command="tune"),
+        recorded_run(
+            store, outcome, config, base, command="tune", listener=listener, resume=resume is not None
+        ),
     ):
         tuner = Tuner(config, outcome, base, out_dir, store, listener)
         if config.base_rung:

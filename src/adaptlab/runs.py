@@ -25,21 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic import BaseModel
 
 import adaptlab
-from adaptlab.data import Example, Task, TaskSplit, load_task, split_task, stratified_sample
+from adaptlab.configs import LADDER_KEYWORD, EvalConfig
+from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sample
 from adaptlab.decide import CostSettings, recommend
 from adaptlab.errors import AdaptlabError, UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_requests
-from adaptlab.evaluation.evaluate import DEFAULT_CONSISTENCY_SAMPLE, DEFAULT_ROBUSTNESS_SAMPLE
 from adaptlab.evaluation.metrics import majority_baseline
 from adaptlab.files import atomic_write_json, atomic_write_text
-from adaptlab.models import DEFAULT_MODEL, Backend, endpoint_model, load_backend
-from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE, ProgressCallback
+from adaptlab.models import Backend, load_backend
+from adaptlab.models.base import ProgressCallback
 from adaptlab.paths import DEFAULT_RUNS_DIR
 from adaptlab.prompting import (
-    DEFAULT_SHOTS,
     PROMPT_LADDER,
     Strategy,
     StrategyContext,
@@ -51,92 +50,6 @@ from adaptlab.store import DB_FILENAME, Store
 
 RESULTS_SCHEMA_VERSION = 5
 REPORT_FILENAME = "report.html"
-LADDER_KEYWORD = "ladder"
-
-
-class EvalConfig(BaseModel):
-    """Everything that determines an evaluation run; saved as the run's ``config.yaml``."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    task: str
-    model: str = DEFAULT_MODEL
-    strategies: list[str] = Field(default_factory=lambda: ["zero-shot"])
-    shots: list[int] = Field(default_factory=lambda: list(DEFAULT_SHOTS))
-    consistency_sample: int = DEFAULT_CONSISTENCY_SAMPLE
-    robustness_sample: int = Field(DEFAULT_ROBUSTNESS_SAMPLE, ge=0)
-    cache: bool = True
-    split: str = "test"
-    limit: int | None = None
-    seed: int = 0
-    fractions: tuple[float, float, float] = (0.6, 0.1, 0.3)
-    max_new_tokens: int | None = None
-    batch_size: int = DEFAULT_MAX_BATCH_SIZE
-    labels: list[str] | None = None
-    instruction: str | None = None
-    input_field: str = "input"
-    output_field: str = "output"
-    id_field: str = "id"
-    allow_extra_fields: bool = False
-    base_url: str | None = None
-    """The OpenAI-compatible server of an ``openai:NAME`` model (None: ``$OPENAI_BASE_URL``).
-    Credentials written into it are sent but never recorded: config.yaml and the store get the
-    URL without them."""
-    api_key_env: str = "OPENAI_API_KEY"
-    """The environment variable holding the endpoint's API key; the key itself is read at run
-    time and never recorded."""
-    concurrency: int = Field(8, ge=1)
-    """Endpoint requests in flight at once."""
-    request_timeout_s: float = Field(60.0, gt=0)
-    """Seconds one endpoint request may take before it counts as failed (and is retried)."""
-    max_retries: int = Field(4, ge=0)
-    """Retries of an endpoint request after a 429, 5xx, timeout or dropped connection."""
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        from adaptlab.models.openai.urls import check_base_url
-
-        return None if value is None else check_base_url(value)
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _variable_name(cls, value: str) -> str:
-        # Not echoed: a value that is not a variable name may well be the key itself.
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            raise UsageError(
-                "--api-key-env takes the name of the environment variable that holds the key"
-                " (letters, digits and _, e.g. OPENAI_API_KEY), not the key itself"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _base_url_needs_an_endpoint(self) -> EvalConfig:
-        if self.base_url is not None and endpoint_model(self.model) is None:
-            raise UsageError(
-                f"--base-url is for models behind an endpoint (--model openai:NAME); {self.model} is"
-                " a local model"
-            )
-        return self
-
-    @field_serializer("base_url", when_used="json")
-    def _without_credentials(self, value: str | None) -> str | None:
-        from adaptlab.models.openai.urls import public_url
-
-        return None if value is None else public_url(value)
-
-    def backend_options(self) -> dict[str, Any]:
-        """What `load_backend` needs besides the model spec: the endpoint settings for an
-        ``openai:`` model, the batch size for a local one."""
-        if endpoint_model(self.model) is None:
-            return {"max_batch_size": self.batch_size}
-        return {
-            "base_url": self.base_url,
-            "api_key_env": self.api_key_env,
-            "concurrency": self.concurrency,
-            "request_timeout_s": self.request_timeout_s,
-            "max_retries": self.max_retries,
-        }
 
 
 @dataclass
@@ -155,6 +68,10 @@ class RunListener:
     def model_loading(self, spec: str) -> None:
         """Called before the model loads (the first load of a GGUF model converts it)."""
 
+    def run_started(self, run_id: str, directory: Path, command: str) -> None:
+        """Called once the run is recorded in the store, before the long work: from here on
+        ``adaptlab <command> --resume <run_id>`` can finish it if it stops."""
+
     def rung_started(self, rung: str, total: int) -> ProgressCallback | None:
         """Called before each rung; may return a callback receiving finished-example counts."""
         return None
@@ -170,18 +87,6 @@ class RunListener:
 def new_run_id() -> str:
     """Sortable by time, unique across concurrent processes: ``20261125-141503-3fa9c1``."""
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-
-
-def load_config_task(config: EvalConfig) -> Task:
-    return load_task(
-        config.task,
-        labels=config.labels,
-        instruction=config.instruction,
-        input_field=config.input_field,
-        output_field=config.output_field,
-        id_field=config.id_field,
-        allow_extra_fields=config.allow_extra_fields,
-    )
 
 
 def rung_names(config: EvalConfig) -> list[str]:
@@ -225,23 +130,22 @@ def run_eval(
     listener: RunListener | None = None,
     backend_factory: Callable[..., Backend] = load_backend,
     embedder_factory: Callable[[], Any] | None = None,
+    resume: str | None = None,
 ) -> RunOutcome:
-    """Evaluate each strategy in `config` on one split of the task and record the run.
+    """Evaluate each strategy in `config` on one split of the task and record the run (or
+    finish run `resume`, under its id).
 
     Inputs are validated (task file, strategy names, split) before anything is written, so a
     bad input leaves neither a run directory nor a store row. Model answers go through the
     store's result cache (unless ``cache`` is off), so re-running recomputes only what changed.
     """
     listener = listener or RunListener()
-    task, split, examples, strategies = checked_inputs(config)
-    listener.model_loading(config.model)
-    backend = backend_factory(config.model, **config.backend_options())
-
-    run_id = new_run_id()
-    outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples)
+    outcome, backend, strategies = opened_run(config, out_dir, listener, backend_factory, resume)
     with Store.open(out_dir / DB_FILENAME) as store:
         cache = ResultCache(store, backend.cache_identity()) if config.cache else None
-        with recorded_run(store, outcome, config, backend, command="eval"):
+        with recorded_run(
+            store, outcome, config, backend, command="eval", listener=listener, resume=resume is not None
+        ):
             for strategy in strategies:
                 run_prompt_rung(
                     strategy,
@@ -257,10 +161,26 @@ def run_eval(
     return outcome
 
 
+def opened_run(
+    config: EvalConfig,
+    out_dir: Path,
+    listener: RunListener,
+    backend_factory: Callable[..., Backend],
+    resume: str | None,
+) -> tuple[RunOutcome, Backend, list[Strategy]]:
+    """The start of a run that asks a model: its inputs checked, the model loaded, and its id
+    (a new one, or that of the run to finish)."""
+    task, split, examples, strategies = checked_inputs(config)
+    listener.model_loading(config.model)
+    backend = backend_factory(config.model, **config.backend_options())
+    run_id = resume or new_run_id()
+    return RunOutcome(run_id, out_dir / run_id, task, split, examples), backend, strategies
+
+
 def checked_inputs(config: EvalConfig) -> tuple[Task, TaskSplit, tuple[Example, ...], list[Strategy]]:
     """The task, its split, the examples to evaluate and the prompt rungs — every one checked
     (task file, rung names, what each rung needs) before a model loads or a file is written."""
-    task = load_config_task(config)
+    task = config.load_task()
     split = split_task(task, fractions=config.fractions, seed=config.seed)
     examples = split[config.split]
     if config.limit is not None:
@@ -295,10 +215,12 @@ def recorded_run(
     backend: Backend,
     *,
     command: str,
+    listener: RunListener | None = None,
     resume: bool = False,
 ) -> Iterator[None]:
-    """Record the run in the store when it starts (or reopen it, to resume); mark it failed if
-    the block raises (a killed process leaves it "running"), complete when the block finishes."""
+    """Record the run in the store when it starts (or reopen it, to resume) and tell the
+    listener its id; mark it failed if the block raises (a killed process leaves it "running"),
+    complete when the block finishes."""
     if resume:
         store.resume_run(outcome.run_id)
     else:
@@ -313,6 +235,8 @@ def recorded_run(
             adaptlab_version=adaptlab.__version__,
             output_dir=str(outcome.directory),
         )
+    if listener is not None:
+        listener.run_started(outcome.run_id, outcome.directory, command)
     try:
         yield
     except BaseException:
@@ -475,15 +399,22 @@ def unwritable_run(final: Path, command: str, error: OSError) -> AdaptlabError:
         # A temporary file (".results.json.k3x9a2.tmp") stands for the file it was to become.
         name = re.sub(r"^[.](.+)[.][^.]+[.]tmp$", r"\1", Path(error.filename).name)
         reason = f"{name}: {reason}"
-    again = (
-        f"`adaptlab run --resume {final.name} --out {final.parent}` finishes the run"
-        if command == "run"
-        else f"running `adaptlab {command}` again reuses every answer already computed"
-    )
     return AdaptlabError(
         f"cannot write run {final} ({reason}); nothing of it was published: free some disk space"
-        f" or make {final.parent} writable, then {again}"
+        f" or make {final.parent} writable, then `{resume_command(command, final.name, final.parent)}`"
+        " finishes the run"
     )
+
+
+def resume_command(command: str, run_id: str, runs_dir: Path) -> str:
+    """What finishes run `run_id` of `adaptlab command` if it stopped (``--out`` only when the
+    runs directory is not the default one).
+
+    >>> resume_command("run", "20261128-101500-3fa9c1", Path("runs"))
+    'adaptlab run --resume 20261128-101500-3fa9c1'
+    """
+    out = "" if runs_dir == DEFAULT_RUNS_DIR else f" --out {runs_dir}"
+    return f"adaptlab {command} --resume {run_id}{out}"
 
 
 def find_results(ref: str, runs_dir: Path) -> Path:
@@ -501,7 +432,7 @@ def find_results(ref: str, runs_dir: Path) -> Path:
         if run is not None:
             raise UsageError(
                 f"run {ref} has no results yet (status: {run['status']}): it did not finish;"
-                f" `adaptlab run --resume {ref} --out {runs_dir}` finishes it"
+                f" `{resume_command(run['command'], ref, runs_dir)}` finishes it"
             )
     raise UsageError(f'no run "{ref}": give a run id in {runs_dir}, a run folder or a results.json')
 

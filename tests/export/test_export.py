@@ -19,12 +19,13 @@ import torch
 from typer.testing import CliRunner
 
 from adaptlab.cli import app
+from adaptlab.configs import EvalConfig, TuneRunConfig
 from adaptlab.errors import UsageError
 from adaptlab.export import bundle, export_rung
-from adaptlab.learning_curve import TuneRunConfig, run_tune
+from adaptlab.learning_curve import run_tune
 from adaptlab.models.local import LocalBackend
 from adaptlab.prompting import get_strategy
-from adaptlab.runs import EvalConfig, load_config_task, load_results
+from adaptlab.runs import load_results
 from sample_tasks import write_sentiment_task
 
 PROMPT = [{"role": "user", "content": "Classify: the crew was lovely"}]
@@ -117,9 +118,7 @@ def test_merged_export_answers_the_runs_prompts_as_the_run_recorded(
 
     backend = LocalBackend(exported.directory, model_id="exported")
     # The rung asked the zero-shot prompt: rebuild each example's prompt from the run's task.
-    task = load_config_task(
-        EvalConfig.model_validate({k: results["config"][k] for k in EvalConfig.model_fields})
-    )
+    task = EvalConfig.model_validate({k: results["config"][k] for k in EvalConfig.model_fields}).load_task()
     examples = {e.id: e for e in task.examples}
     strategy = get_strategy("zero-shot")
     prompts = [strategy.render(examples[p["example_id"]], task) for p in rung["predictions"]]

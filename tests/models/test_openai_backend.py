@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from adaptlab.configs import EvalConfig
 from adaptlab.data.task import Example, Task
 from adaptlab.decide.costs import CostSettings, load_cost_settings, rung_cost
 from adaptlab.errors import UsageError
@@ -20,7 +21,6 @@ from adaptlab.models.openai.backend import OpenAIBackend
 from adaptlab.models.openai.client import RetryPolicy, backoff_delay
 from adaptlab.models.openai.labels import first_token_scores, generated_choice
 from adaptlab.prompting import get_strategy
-from adaptlab.runs import EvalConfig
 from adaptlab.store import Store
 from fake_openai_server import FakeOpenAIServer, serve
 

@@ -30,7 +30,8 @@ from ladder_runs import (
     store_matches_results,
 )
 
-from adaptlab.ladder import RunConfig, run_ladder
+from adaptlab.configs import RunConfig
+from adaptlab.ladder import run_ladder
 from adaptlab.store import DB_FILENAME, Store
 from sample_tasks import write_sentiment_task
 

@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 from sample_decision import decision_for
 
-from adaptlab.learning_curve import TuneRunConfig, run_tune
-from adaptlab.runs import EvalConfig, run_eval
+from adaptlab.configs import EvalConfig, TuneRunConfig
+from adaptlab.learning_curve import run_tune
+from adaptlab.runs import run_eval
 from sample_tasks import write_sentiment_task
 
 

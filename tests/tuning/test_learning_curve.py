@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from adaptlab.cli import app
+from adaptlab.configs import TuneRunConfig
 from adaptlab.data import Example
 from adaptlab.errors import UsageError
 from adaptlab.learning_curve import (
-    TuneRunConfig,
     _stratified_order,
     curve_sizes,
     run_tune,

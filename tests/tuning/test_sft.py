@@ -14,9 +14,9 @@ import torch
 from safetensors.torch import load_file
 
 from adaptlab.models.local import LocalBackend
-from adaptlab.tuning import TuneConfig, WeightsRegistry, build_rows, finetune
+from adaptlab.tuning import TuneConfig, WeightsRegistry, build_rows
 from adaptlab.tuning.examples import IGNORE_INDEX, rows_hash
-from adaptlab.tuning.sft import last_complete_checkpoint, load_base_model, training_arguments
+from adaptlab.tuning.sft import finetune, last_complete_checkpoint, load_base_model, training_arguments
 from adaptlab.tuning.trainer import CompletionOnlySFTTrainer, use_packed_attention
 
 TEXTS = ["the crew was lovely", "flight delayed again", "what time does the gate open", "thanks so much"]
@@ -178,7 +178,8 @@ RESUME_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     from pathlib import Path
     from adaptlab.models.local import LocalBackend
-    from adaptlab.tuning import TuneConfig, WeightsRegistry, build_rows, finetune
+    from adaptlab.tuning import TuneConfig, WeightsRegistry, build_rows
+    from adaptlab.tuning.sft import finetune
     from tuning.test_sft import conversations
 
     model_dir, registry_dir, kill_at = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])

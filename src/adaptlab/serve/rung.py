@@ -26,6 +26,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from adaptlab.configs import EvalConfig
 from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sample
 from adaptlab.decide.rungs import best_rung
 from adaptlab.errors import AdaptlabError, UsageError
@@ -40,11 +41,9 @@ from adaptlab.models.weights import prepare_weights
 from adaptlab.prompting import Strategy, get_strategy
 from adaptlab.prompting.search import PromptSearch
 from adaptlab.runs import (
-    EvalConfig,
     RunListener,
     default_embedder,
     find_results,
-    load_config_task,
     load_results,
     prepare_strategy,
 )
@@ -152,7 +151,7 @@ def choose_rung(results: dict[str, Any], name: str | None) -> dict[str, Any]:
 def checked_task(config: EvalConfig, results: dict[str, Any]) -> Task:
     """The run's task, loaded again and checked to be the very content the run measured."""
     try:
-        task = load_config_task(config)
+        task = config.load_task()
     except AdaptlabError as error:
         raise UsageError(
             f"cannot load the task of run {results['run_id']}, {config.task}: {error}"

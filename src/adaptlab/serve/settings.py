@@ -2,44 +2,40 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Annotated, ClassVar
+
+from pydantic import ConfigDict, Field, field_validator
 
 from adaptlab.models.base import DEFAULT_MAX_BATCH_SIZE
+from adaptlab.settings import Settings
 
 DEFAULT_MAX_BODY_BYTES = 1 << 20
 DEFAULT_MAX_TOKENS_LIMIT = 512
 DEFAULT_QUEUE_SIZE = 64
 
 
-@dataclass(frozen=True)
-class ServeSettings:
-    """Limits and auth of one server.
+class ServeSettings(Settings):
+    """Limits and auth of one server; ``adaptlab serve`` takes an option for each limit."""
 
-    `token`: the bearer token every request but ``/health`` must carry (None: no auth, which
-    `adaptlab serve` allows on a loopback address only). `max_body_bytes`: larger request
-    bodies get a 413. `max_tokens_limit`: the most tokens one answer may ask for (larger: 400),
-    and the plain model's budget when a request names none. `queue_size`: requests that may wait
-    (more: 503). `max_batch_size`: the most requests answered by one model call.
-    """
+    model_config = ConfigDict(frozen=True)
+    group: ClassVar[str] = "Limits"
 
-    token: str | None = None
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
-    max_tokens_limit: int = DEFAULT_MAX_TOKENS_LIMIT
-    queue_size: int = DEFAULT_QUEUE_SIZE
-    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE
+    token: Annotated[str | None, Field(repr=False)] = None
+    """The bearer token every request but /health must carry (None: no auth, which `adaptlab
+    serve` allows on a loopback address only). Never shown, even in a traceback."""
+    max_body_bytes: Annotated[int, Field(ge=1)] = DEFAULT_MAX_BODY_BYTES
+    """Largest request body in bytes (larger: a 413)."""
+    max_tokens_limit: Annotated[int, Field(ge=1)] = DEFAULT_MAX_TOKENS_LIMIT
+    """Most tokens one answer may ask for (more: a 400); also the budget of a plain-model
+    request that names none."""
+    queue_size: Annotated[int, Field(ge=1)] = DEFAULT_QUEUE_SIZE
+    """Requests that may wait for the model (more: a 503, server busy)."""
+    max_batch_size: Annotated[int, Field(ge=1)] = DEFAULT_MAX_BATCH_SIZE
+    """Most requests answered by one model call."""
 
-    def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "max_tokens_limit", "queue_size", "max_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.token is not None and not self.token.strip():
+    @field_validator("token")
+    @classmethod
+    def _not_blank(cls, token: str | None) -> str | None:
+        if token is not None and not token.strip():
             raise ValueError("the token must not be empty")
-
-    def __repr__(self) -> str:
-        # Never print the token, even in a traceback or a debugger.
-        hidden = None if self.token is None else "***"
-        return (
-            f"ServeSettings(token={hidden}, max_body_bytes={self.max_body_bytes},"
-            f" max_tokens_limit={self.max_tokens_limit}, queue_size={self.queue_size},"
-            f" max_batch_size={self.max_batch_size})"
-        )
+        return token

@@ -19,7 +19,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from adaptlab.console import (
+from adaptlab.cli.tables import (
     Column,
     print_comparison,
     print_fitted_table,

@@ -27,7 +27,6 @@ from adaptlab.evaluation.result import RungResult
 if TYPE_CHECKING:
     from adaptlab.runs import RunOutcome
 
-COMPACT = {"box": box.SIMPLE_HEAD, "pad_edge": False}
 IN_RUN_FILES = "--wide shows them, as do the run's results.json and report.html"
 MISSING = "–"
 """A figure that was not measured (no labels for F1, no consistency probe, ...)."""
@@ -161,9 +160,13 @@ def print_task_summary(
             [label, str(count), f"{count / summary.rows:.1%}"]
             for label, count in summary.label_counts.items()
         ]
+        if summary.output_type != "text":
+            kind += f", read from JSON {summary.output_type}s"
         print_fitted_table(console, f"Labels ({kind})", label_columns, label_rows, wide=wide)
     else:
         console.print("Outputs are free text (no closed label set): scored by exact match.")
+        if summary.output_type != "text":
+            console.print(f'Outputs were written as JSON {summary.output_type}s, read as text (1 → "1").')
     if summary.split_sizes:
         sizes = ", ".join(f"{name} {size}" for name, size in summary.split_sizes.items())
         console.print(f"Split: {sizes}", highlight=False)

@@ -1,0 +1,43 @@
+"""``adaptlab demo``: the whole ladder on the bundled task and model, in under 15 minutes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from adaptlab.cli.app import command, console
+from adaptlab.cli.common import RunsDirOpt, WideOpt
+from adaptlab.configs import DEMO_LIMIT, demo_config
+from adaptlab.paths import DEFAULT_RUNS_DIR
+
+
+@command("demo")
+def demo(
+    limit: Annotated[
+        int | None,
+        typer.Option(min=1, metavar="INTEGER", help=f"Test examples to evaluate [default: {DEMO_LIMIT}]."),
+    ] = None,
+    out: RunsDirOpt = DEFAULT_RUNS_DIR,
+    wide: WideOpt = False,
+) -> None:
+    """Run the whole ladder on the bundled task and model (~13 min).
+
+    The bundled tweet-sentiment task and SmolLM2-135M-Instruct, sized to finish in under 15
+    minutes on a 2-core CPU; prints the rungs, the recommendation and the report's path.
+
+    \b
+    Example:
+      adaptlab demo
+    """
+    from adaptlab.cli.run import run_ladder_and_report
+
+    config = demo_config(limit=limit)
+    console.print(
+        f"adaptlab demo: the adaptation ladder of {config.model} on the bundled {config.task} task"
+        f" ({config.limit} test examples; learning curve at {', '.join(map(str, config.sizes))}"
+        " training examples)",
+        highlight=False,
+    )
+    outcome = run_ladder_and_report(config, out, wide=wide)
+    console.print(f"open the report: {outcome.directory / 'report.html'}", highlight=False)

@@ -1,0 +1,124 @@
+"""What the console shows while a run works: its id and how to resume it, a bar per rung and
+per training, a line per finished rung and per rung the ladder leaves out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from adaptlab.cli.app import console
+from adaptlab.evaluation import RungResult
+from adaptlab.models.base import ProgressCallback
+
+
+def make_progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}"),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+class ConsoleListener:
+    """Draws a progress bar per rung and a status line while the model loads."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.search_bars: dict[str, Any] = {}
+
+    def model_loading(self, spec: str) -> None:
+        from adaptlab.models import endpoint_model, resolve_model_spec
+        from adaptlab.models.weights import is_prepared
+
+        if endpoint_model(spec) is not None:
+            console.print(f"asking {spec} through its OpenAI-compatible endpoint …", highlight=False)
+        elif is_prepared(resolve_model_spec(spec)):
+            console.print(f"loading model {spec} …", highlight=False)
+        else:
+            console.print(
+                f"loading model {spec}: first use, converting its GGUF weights to safetensors "
+                "once (about 20 s on a 2-core CPU) …",
+                highlight=False,
+            )
+
+    def run_started(self, run_id: str, directory: Path, command: str) -> None:
+        """The run id as soon as it exists: ``--resume`` needs it if the run stops."""
+        from adaptlab.runs import resume_command
+
+        self.progress.console.print(
+            f"run {run_id}; if it stops, `{resume_command(command, run_id, directory.parent)}` finishes it",
+            highlight=False,
+            markup=False,
+        )
+
+    def rung_started(self, rung: str, total: int) -> ProgressCallback:
+        task_id = self.progress.add_task(rung, total=total, unit="examples")
+        return lambda n: self.progress.advance(task_id, n)
+
+    def search_trial_started(self, rung: str, trial: int, total: int) -> ProgressCallback:
+        """One bar for the whole search, growing by a dev split per candidate prompt."""
+        if rung not in self.search_bars:
+            self.search_bars[rung] = self.progress.add_task(f"{rung} (dev)", total=0, unit="examples")
+        task_id = self.search_bars[rung]
+        current = self.progress.tasks[task_id].total or 0
+        self.progress.update(task_id, total=current + total, description=f"{rung} (dev, prompt {trial})")
+        return lambda n: self.progress.advance(task_id, n)
+
+    def rung_finished(self, result: RungResult) -> None:
+        from adaptlab.cli.tables import rung_warnings
+
+        metrics = result.metrics
+        self.progress.console.print(
+            f"{result.rung}: accuracy {metrics.accuracy:.1%} "
+            f"({metrics.accuracy_low:.1%}–{metrics.accuracy_high:.1%}) on {metrics.n} examples",
+            highlight=False,
+        )
+        for warning in rung_warnings(result):
+            self.progress.console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False)
+
+
+class TuneConsoleListener(ConsoleListener):
+    """Adds a training bar (steps, loss, tokens/s, ETA) per learning-curve size."""
+
+    def training_started(self, rung: str, examples: int) -> Callable[[Any], None]:
+        task_id = self.progress.add_task(f"{rung} (train on {examples})", total=None, unit="steps")
+
+        def on_step(report: Any) -> None:
+            loss = f"loss {report.loss:.3f}, " if report.loss is not None else ""
+            self.progress.update(
+                task_id,
+                completed=report.step,
+                total=report.total_steps,
+                description=f"{rung} (train: {loss}{report.tokens_per_s:.0f} tok/s)",
+            )
+
+        return on_step
+
+    def training_reused(self, rung: str, run: Any) -> None:
+        self.progress.console.print(
+            f"{rung}: reusing trained weights {run.weights.key} (same model, data and settings)",
+            highlight=False,
+        )
+
+
+class LadderConsoleListener(TuneConsoleListener):
+    """Adds a line for every rung or phase the ladder leaves out, with the reason."""
+
+    def skipped(self, what: str, reason: str) -> None:
+        self.progress.console.print(f"skipping {what}: {reason}", highlight=False)

@@ -1,0 +1,184 @@
+"""The config of each command that runs rungs, built from settings groups.
+
+``eval`` takes an `EvalConfig` (task, model, evaluation), ``tune`` a `TuneRunConfig` (plus
+training), ``run`` a `RunConfig` (plus the ladder's choices, budget and costs). Each is saved as
+the run's ``config.yaml``, re-run with ``--config`` or ``--resume``, and derives the command's
+options (`adaptlab.cli.config_options`). This module stays light on purpose — no torch, no
+transformers — because ``adaptlab --help`` imports it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import Field, field_validator
+
+from adaptlab.data.settings import TaskSettings
+from adaptlab.decide.costs import CostSettings
+from adaptlab.evaluation.settings import EvaluationSettings
+from adaptlab.models.settings import ModelSettings
+from adaptlab.settings import Cli, Settings
+from adaptlab.tuning.config import DEFAULT_SIZES, TuneConfig, TuneMode
+
+LADDER_KEYWORD = "ladder"
+"""The strategy name that stands for every prompt rung."""
+
+
+class EvalConfig(EvaluationSettings, ModelSettings, TaskSettings):
+    """Everything that determines an evaluation run; saved as the run's ``config.yaml``.
+
+    The fields are declared on the groups it is made of (task, model, evaluation); the command
+    line is derived from them (`adaptlab.cli.config_options`).
+    """
+
+
+class TrainingSettings(EvalConfig):
+    """An evaluation config plus how to train: shared by ``adaptlab tune`` and ``adaptlab run``."""
+
+    group: ClassVar[str] = "Training"
+
+    mode: TuneMode = "lora"
+    """lora (adapters on all linear layers) or full (every weight)."""
+    sizes: Annotated[list[int], Cli(metavar="N,...")] = Field(default_factory=lambda: list(DEFAULT_SIZES))
+    """Training-set sizes of the learning curve; one larger than the train split means all of it."""
+    epochs: Annotated[float, Field(gt=0)] = 3.0
+    """Passes over the training examples."""
+    learning_rate: Annotated[float | None, Field(gt=0), Cli("--lr")] = None
+    """Learning rate [default: 3e-4 for lora, 2e-5 for full]."""
+    train_batch_size: Annotated[int, Field(ge=1)] = 8
+    """Training examples per optimizer step."""
+    lora_r: Annotated[int, Field(ge=1)] = 16
+    """LoRA rank (alpha is twice the rank)."""
+    early_stopping_patience: Annotated[int | None, Field(ge=0), Cli("--patience")] = 2
+    """Dev-loss evaluations without improvement before training stops; 0: never stop early."""
+    checkpoint_steps: Annotated[int | None, Field(ge=1)] = None
+    """Save a checkpoint every this many steps, to resume a killed training [default: every
+    epoch]."""
+    forgetting: bool = True
+    """Measure general ability (a bundled probe) before and after tuning."""
+
+    @field_validator("sizes")
+    @classmethod
+    def _positive_sizes(cls, sizes: list[int]) -> list[int]:
+        if not sizes or any(n < 1 for n in sizes):
+            raise ValueError("must be positive numbers of training examples, e.g. 25,50,100")
+        return sorted(set(sizes))
+
+    @field_validator("split")
+    @classmethod
+    def _not_the_training_split(cls, split: str) -> str:
+        if split == "train":
+            raise ValueError("tuned rungs learn from the train split; measure them on dev or test")
+        return split
+
+    def tune_config(self) -> TuneConfig:
+        return TuneConfig(
+            mode=self.mode,
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            batch_size=self.train_batch_size,
+            lora_r=self.lora_r,
+            lora_alpha=2 * self.lora_r,
+            early_stopping_patience=self.early_stopping_patience or None,
+            seed=self.seed,
+        )
+
+    def training_fields(self) -> dict[str, Any]:
+        """The evaluation and training settings, to build another config from this one."""
+        return self.model_dump(include=set(TrainingSettings.model_fields))
+
+
+class TuneRunConfig(TrainingSettings):
+    """What ``adaptlab tune`` does."""
+
+    group: ClassVar[str] = "Tuning run"
+
+    strategies: Annotated[list[str], Cli("--strategy", "-s", metavar="RUNG")] = Field(
+        default_factory=lambda: ["zero-shot"]
+    )
+    """The one prompt the model is trained and evaluated with; another than zero-shot makes a
+    hybrid rung."""
+    compare: Annotated[list[str], Cli(metavar="RUNG,...")] = Field(default_factory=list)
+    """Prompt rungs to evaluate on the untuned model beside the curve (`ladder` for all);
+    answers cached by earlier runs are reused."""
+    hybrid: Annotated[list[str], Cli(metavar="RUNG,...")] = Field(default_factory=list)
+    """Prompt rungs to also ask the largest tuned model with, e.g. few-shot-knn-4."""
+    distill: Annotated[str | None, Cli(metavar="RUNG")] = None
+    """Context distillation: train on the untuned model's answers under this long prompt (e.g.
+    few-shot-knn-8) and ask the tuned model with the short --strategy prompt."""
+    base_rung: bool = True
+    """Also evaluate the untuned model with the training prompt (the curve's starting point)."""
+
+
+class BudgetSettings(Settings):
+    """What a run may spend, and what things cost: the ladder stops climbing before a budget
+    would be overrun, and the decision prices every rung with `costs`."""
+
+    group: ClassVar[str] = "Budget and costs"
+
+    budget_minutes: Annotated[float | None, Field(gt=0)] = None
+    """Stop climbing before this much wall time is spent."""
+    budget_tokens: Annotated[int | None, Field(ge=1)] = None
+    """Stop climbing once this many model tokens are used."""
+    budget_usd: Annotated[float | None, Field(gt=0)] = None
+    """Stop climbing once this many dollars are spent."""
+    costs: Annotated[CostSettings, Cli(file="--costs")] = Field(default_factory=CostSettings)
+    """YAML cost settings: machine_usd_per_hour, prices (per model, $ per million input/output
+    tokens), labelling_usd_per_example, value_per_correct_usd, expected_requests; the options
+    below override single values."""
+
+
+class RunConfig(BudgetSettings, TrainingSettings):
+    """Everything ``adaptlab run`` does; saved as the run's ``config.yaml`` and re-runnable
+    with ``adaptlab run --config config.yaml``."""
+
+    group: ClassVar[str] = "Ladder"
+
+    strategies: Annotated[list[str], Cli("--strategies", "--strategy", "-s", metavar="RUNG,...")] = Field(
+        default_factory=lambda: [LADDER_KEYWORD]
+    )
+    """Prompt rungs, comma-separated or repeated; `ladder` means all of them."""
+    tune: bool = True
+    """Climb to the fine-tuning rungs (skipped anyway for API-only models)."""
+    hybrid: bool = True
+    """Also ask the largest tuned model with the best prompt rung."""
+    distill: bool = True
+    """Distil the best prompt rung into the weights (asked with a short prompt) when it is much
+    longer than zero-shot."""
+    distill_size: Annotated[int | None, Field(ge=1)] = None
+    """Training examples of the distilled rung [default: the largest size the curve trained]."""
+
+
+DEMO_TASK = "tweet-sentiment"
+DEMO_LIMIT = 80
+DEMO_RUNGS = ("zero-shot", "few-shot-random-4", "few-shot-knn-4", "label-scoring")
+DEMO_SIZES = (20, 40, 80)
+DEMO_EPOCHS = 2.0
+DEMO_CONSISTENCY_SAMPLE = 10
+DEMO_ROBUSTNESS_SAMPLE = 10
+"""Consistency, injection and input-edit probes on 10 examples per rung each: 40 extra
+requests per rung (the `run` defaults ask 168). With 100 test examples and 20 per probe the
+demo took 16 min 43 s on this 2-core CPU, over its 15 minutes; the kNN rungs, whose prompts
+share no prefix, cost most."""
+DEMO_DISTILL_SIZE = 40
+
+
+def demo_config(*, limit: int | None = None) -> RunConfig:
+    """``adaptlab demo``: the whole ladder on the bundled task and model, sized for a 2-core CPU.
+
+    Four prompt rungs (zero-shot, random and kNN few-shot, label scoring; `adaptlab run` runs
+    the whole prompt ladder, instructions, CoT, formats and prompt search included), a
+    three-point learning curve, the hybrid and a distilled rung (trained on 40 examples), all
+    within 15 minutes. 80 test examples keep the 95% intervals near ±10 points, enough to
+    tell the rungs apart on this task.
+    """
+    return RunConfig(
+        task=DEMO_TASK,
+        strategies=list(DEMO_RUNGS),
+        limit=limit or DEMO_LIMIT,
+        sizes=list(DEMO_SIZES),
+        epochs=DEMO_EPOCHS,
+        consistency_sample=DEMO_CONSISTENCY_SAMPLE,
+        robustness_sample=DEMO_ROBUSTNESS_SAMPLE,
+        distill_size=DEMO_DISTILL_SIZE,
+    )
