@@ -137,57 +137,38 @@ click, so the enum is not imported)."""
 
 def typer_parameter(option: ConfigOption) -> inspect.Parameter:
     """The command-function parameter typer turns into `option`."""
-    info = option.info
-    cli = _cli_of(info)
-    value_type = _without_none(info.annotation)
     help_text = _help_text(option)
     if option.kind == "argument":
-        annotation: Any = Annotated[str | None, typer.Argument(help=help_text, show_default=False)]
-        return _keyword(option.parameter, annotation, None)
-    if option.kind == "file":
-        annotation = Annotated[
-            Path | None,
-            typer.Option(
-                option.display,
-                metavar="FILE",
-                help=help_text,
-                show_default=False,
-                rich_help_panel=option.group,
-            ),
-        ]
-        return _keyword(option.parameter, annotation, None)
-    if option.kind == "list":
-        annotation = Annotated[
-            list[str] | None,
-            typer.Option(
-                *option.flags,
-                metavar=cli.metavar or "A,B,...",
-                help=help_text,
-                show_default=False,
-                rich_help_panel=option.group,
-            ),
-        ]
-        return _keyword(option.parameter, annotation, None)
-    if value_type is bool:
-        switch = f"{option.display}/--no-{option.display.removeprefix('--')}"
-        annotation = Annotated[
-            bool,
-            typer.Option(
-                switch, *option.flags[1:], help=help_text, show_default=False, rich_help_panel=option.group
-            ),
-        ]
-        return _keyword(option.parameter, annotation, option.default)
-    metavar = cli.metavar or (
-        "|".join(typing.get_args(value_type)) if _origin(value_type) is Literal else METAVARS[value_type]
-    )
-    optional = value_type | None if option.default is None else value_type
+        argument = Annotated[str | None, typer.Argument(help=help_text, show_default=False)]
+        return _keyword(option.parameter, argument, None)
+    value_type, declarations, metavar, default = _option_shape(option)
     annotation = Annotated[
-        optional,
+        value_type,
         typer.Option(
-            *option.flags, metavar=metavar, help=help_text, show_default=False, rich_help_panel=option.group
+            *declarations, metavar=metavar, help=help_text, show_default=False, rich_help_panel=option.group
         ),
     ]
-    return _keyword(option.parameter, annotation, option.default)
+    return _keyword(option.parameter, annotation, default)
+
+
+def _option_shape(option: ConfigOption) -> tuple[Any, tuple[str, ...], str | None, Any]:
+    """What typer needs of an option: the type it parses, its spellings, its metavar and its
+    default. Files are paths, lists are comma-separated text (split by `ConfigRequest`), a flag
+    gets its ``--no-`` twin."""
+    metavar = _cli_of(option.info).metavar
+    value_type = _without_none(option.info.annotation)
+    if option.kind == "file":
+        return Path | None, option.flags, "FILE", None
+    if option.kind == "list":
+        return list[str] | None, option.flags, metavar or "A,B,...", None
+    if value_type is bool:
+        switch = f"{option.display}/--no-{option.display.removeprefix('--')}"
+        return bool, (switch, *option.flags[1:]), None, option.default
+    if metavar is None:
+        literal = _origin(value_type) is Literal
+        metavar = "|".join(typing.get_args(value_type)) if literal else METAVARS[value_type]
+    parsed = value_type | None if option.default is None else value_type
+    return parsed, option.flags, metavar, option.default
 
 
 def _keyword(name: str, annotation: Any, default: Any) -> inspect.Parameter:
@@ -264,19 +245,25 @@ class ConfigRequest(Generic[M]):
     def describe(self, error: ValidationError) -> str:
         """A validation error in the user's terms: the option, what they typed, what is wrong."""
         by_path = {option.path: option for option in self.options if option.kind != "file"}
-        messages = []
+        complaints = []
         for problem in error.errors():
-            path = tuple(str(part) for part in problem["loc"] if isinstance(part, str))
-            option = by_path.get(path)
-            what = option.display if option else ".".join(path) or self.model.__name__
-            typed = self.values.get(option.parameter) if option and option.parameter in self.given else None
-            shown = f" {','.join(typed) if isinstance(typed, list) else typed}" if typed is not None else ""
-            if option is not None and option.kind == "argument" and problem["type"] == "missing":
-                description = option.info.description or ""
-                messages.append(f"give a {what}: {description[:1].lower()}{description[1:].rstrip('.')}")
-                continue
-            messages.append(f"{what}{shown}: {reason(problem)}")
-        return "; ".join(messages)
+            path = tuple(part for part in problem["loc"] if isinstance(part, str))
+            complaints.append(self.complaint(problem, path, by_path.get(path)))
+        return "; ".join(complaints)
+
+    def complaint(
+        self, problem: Mapping[str, Any], path: tuple[str, ...], option: ConfigOption | None
+    ) -> str:
+        if option is None:  # a value from a file or the store that no option set
+            return f"{'.'.join(path) or self.model.__name__}: {reason(problem)}"
+        if option.kind == "argument" and problem["type"] == "missing":
+            description = (option.info.description or "").rstrip(".")
+            return f"give a {option.display}: {description[:1].lower()}{description[1:]}"
+        typed = self.values[option.parameter] if option.parameter in self.given else None
+        if typed is None:
+            return f"{option.display}: {reason(problem)}"
+        shown = ",".join(typed) if isinstance(typed, list) else typed
+        return f"{option.display} {shown}: {reason(problem)}"
 
 
 def reason(problem: Mapping[str, Any]) -> str:
