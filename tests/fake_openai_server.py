@@ -10,7 +10,9 @@ distinct request (``"429"`` with ``Retry-After: 0``, ``"500"``, ``"400"``, ``"dr
 ``"slow"``), and inputs in `permanent` always get a 500 whose body quotes the request's
 ``Authorization`` header (as a careless server might: the client must not repeat it). The
 server counts attempts per distinct request body and the most requests it ever had in flight,
-so tests can check what the client did.
+and logs the last user message of every chat request, so tests can check what the client did.
+`top_logprobs` sets, per known input, the first token's alternatives a logprobs request gets
+(a judge's spread over grades); without an entry they are derived from the answers.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class FakeOpenAIServer:
     """Serve ``POST /tokenize`` at the server root (as vLLM does), not under /v1."""
     delay_s: float = 0.0
     slow_s: float = 3.0
+    top_logprobs: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
+    """Known input text -> the (token, logprob) alternatives sent when logprobs are asked."""
 
     attempts: Counter[str] = field(default_factory=Counter)
     """Requests seen per distinct body (sha256 of it)."""
@@ -50,6 +54,8 @@ class FakeOpenAIServer:
     authorization: set[str] = field(default_factory=set)
     """Every Authorization header value received."""
     logprob_requests: int = 0
+    asked: list[str] = field(default_factory=list)
+    """The last user message of every chat-completions request, in the order they came."""
     in_flight: int = 0
     max_in_flight: int = 0
     port: int = 0
@@ -115,6 +121,7 @@ class FakeOpenAIServer:
         self.attempts[key] += 1
         request = json.loads(body)
         self.logprob_requests += bool(request.get("logprobs"))
+        self.asked.append(self.last_user(request))
         fault = self.faults[self.attempts[key] - 1] if self.attempts[key] <= len(self.faults) else None
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
@@ -141,9 +148,14 @@ class FakeOpenAIServer:
         return next(m["content"] for m in reversed(request["messages"]) if m["role"] == "user")
 
     def answer(self, request: dict[str, Any]) -> str:
+        answer = self.known(self.answers, request)
+        return "I cannot tell." if answer is None else answer
+
+    def known(self, table: dict[str, Any], request: dict[str, Any]) -> Any:
+        """`table`'s entry for the longest of its keys the last user message contains, or None."""
         message = self.last_user(request)
-        known = [text for text in self.answers if text in message]
-        return self.answers[max(known, key=len)] if known else "I cannot tell."
+        keys = [text for text in table if text in message]
+        return table[max(keys, key=len)] if keys else None
 
     def completion(self, request: dict[str, Any]) -> dict[str, Any]:
         answer = self.answer(request)
@@ -155,10 +167,12 @@ class FakeOpenAIServer:
             "finish_reason": "stop" if text == answer else "length",
         }
         if request.get("logprobs") and self.logprobs == "ok":
-            others = sorted({label for label in self.answers.values() if label != answer})
-            top = [(answer, -0.1)] + [
-                (" " + label[:3].capitalize(), -3.0 - i) for i, label in enumerate(others)
-            ]
+            top = self.known(self.top_logprobs, request)
+            if top is None:
+                others = sorted({label for label in self.answers.values() if label != answer})
+                top = [(answer, -0.1)] + [
+                    (" " + label[:3].capitalize(), -3.0 - i) for i, label in enumerate(others)
+                ]
             top = top[: request.get("top_logprobs", 0)]
             choice["logprobs"] = {
                 "content": [
