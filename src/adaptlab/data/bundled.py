@@ -10,6 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 BUNDLED_TASKS: dict[str, str] = {
+    "python-docstrings": "python_docstrings.yaml",
     "tweet-sentiment": "tweet_sentiment.yaml",
 }
 
