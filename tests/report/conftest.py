@@ -1,4 +1,5 @@
-"""Real results of small runs of the tiny model, made once per session, and a decision block.
+"""Real results of small runs of the tiny model, made once per session, and a decision block;
+and a free-text run written by hand (see sample_free_text.py).
 
 The eval run answers a stratified 4 of the 9 test examples and the tune run 8, so the merged
 results have examples every rung answered and examples only the tuned rungs answered: the
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 from sample_decision import decision_for
+from sample_free_text import free_text_results as build_free_text_results
 
 from adaptlab.configs import EvalConfig, TuneRunConfig
 from adaptlab.learning_curve import run_tune
@@ -81,3 +83,9 @@ def ladder_results(eval_results: dict[str, Any], tune_results: dict[str, Any]) -
         "spent": {"minutes": 0.8, "tokens": 5210, "usd": 0.016},
     }
     return merged
+
+
+@pytest.fixture
+def free_text_results() -> dict[str, Any]:
+    """A decided free-text run scored by chrF, with similarity and exact match reported."""
+    return build_free_text_results()

@@ -16,8 +16,8 @@ def decision_for(results: dict[str, Any]) -> dict[str, Any]:
     rungs = {rung["rung"]: rung for rung in results["rungs"]}
     prompt = [r for r in results["rungs"] if r["training"] is None]
     tuned = [r for r in results["rungs"] if r["training"] is not None]
-    best_prompt = max(prompt, key=lambda r: r["metrics"]["accuracy"])
-    best_tuned = max(tuned, key=lambda r: r["metrics"]["accuracy"])
+    best_prompt = max(prompt, key=lambda r: r["metrics"]["score"])
+    best_tuned = max(tuned, key=lambda r: r["metrics"]["score"])
     costs = {name: _cost(rung) for name, rung in rungs.items()}
     cheapest = max(tuned, key=lambda r: r["training"]["examples"])["rung"]
     saving = costs[best_prompt["rung"]]["usd_per_request"] - costs[cheapest]["usd_per_request"]
@@ -31,13 +31,13 @@ def decision_for(results: dict[str, Any]) -> dict[str, Any]:
         ]
         for n in (10, 100, 1_000, 10_000, 100_000, 1_000_000)
     ]
-    gain = best_tuned["metrics"]["accuracy"] - best_prompt["metrics"]["accuracy"]
+    gain = best_tuned["metrics"]["score"] - best_prompt["metrics"]["score"]
     return {
         "recommendation": "prompt",
         "rung": best_prompt["rung"],
         "headline": f"Prompt with {best_prompt['rung']}: fine-tuning on up to 8 examples did not beat it.",
         "reasons": [
-            f"{best_prompt['rung']} is the most accurate prompt rung.",
+            f"{best_prompt['rung']} is the best prompt rung.",
             f"{best_tuned['rung']} is not significantly better ({gain * 100:+.1f} points).",
             "Prompting has plateaued: the last two prompt rungs gained less than their interval.",
         ],
@@ -49,9 +49,9 @@ def decision_for(results: dict[str, Any]) -> dict[str, Any]:
             "rungs": [
                 {
                     "rung": rung["rung"],
-                    "accuracy": rung["metrics"]["accuracy"],
+                    "score": rung["metrics"]["score"],
                     "best_before": prompt[0]["rung"],
-                    "gain": rung["metrics"]["accuracy"] - prompt[0]["metrics"]["accuracy"],
+                    "gain": rung["metrics"]["score"] - prompt[0]["metrics"]["score"],
                     "gain_low": -0.25,
                     "gain_high": 0.5,
                 }
@@ -69,7 +69,7 @@ def decision_for(results: dict[str, Any]) -> dict[str, Any]:
         "data_needed": {
             "rung": best_tuned["rung"],
             "examples": best_tuned["training"]["examples"],
-            "accuracy": best_tuned["metrics"]["accuracy"],
+            "score": best_tuned["metrics"]["score"],
             "best_rung": best_prompt["rung"],
         },
         "costs": {
@@ -87,7 +87,7 @@ def decision_for(results: dict[str, Any]) -> dict[str, Any]:
             "curve": curve,
         },
         "factors": [
-            {"factor": "Accuracy", "prompt": "see chart", "tuned": "see chart", "note": "same test split"},
+            {"factor": "Score", "prompt": "see chart", "tuned": "see chart", "note": "same test split"},
             {"factor": "Labelled data", "prompt": "none", "tuned": "8 examples", "note": "per class: ~3"},
             {
                 "factor": "Iteration speed",
@@ -102,7 +102,7 @@ def decision_for(results: dict[str, Any]) -> dict[str, Any]:
 
 def _summary(rung: dict[str, Any]) -> dict[str, Any]:
     metrics = rung["metrics"]
-    return {"rung": rung["rung"], **{k: metrics[k] for k in ("accuracy", "accuracy_low", "accuracy_high")}}
+    return {"rung": rung["rung"], **{k: metrics[k] for k in ("score", "score_low", "score_high")}}
 
 
 def _cost(rung: dict[str, Any]) -> dict[str, Any]:

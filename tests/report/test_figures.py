@@ -1,5 +1,5 @@
 """The pieces under the report: charts from results, number formats, the drill-down rows and the
-matching of two runs' rungs."""
+matching of two runs' rungs, for closed-label runs (accuracy) and free-text ones (chrF)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ from adaptlab.report import figures
 from adaptlab.report.comparison import compare
 from adaptlab.report.examples import drilldown
 from adaptlab.report.formatting import num, pct, pct_range, points, seconds, usd
-from adaptlab.report.summary import best_prompt, rung_kind
+from adaptlab.report.summary import Metric, all_metrics, baseline, best_prompt, primary_metric, rung_kind
+
+CHRF = Metric("chrf", "chrF")
 
 
-def rung(name: str, accuracy: float, *, training: int | None = None, **extra: Any) -> dict[str, Any]:
+def rung(name: str, score: float, *, training: int | None = None, **extra: Any) -> dict[str, Any]:
     return {
         "rung": name,
         "training": None if training is None else {"examples": training, "wall_time_s": 30.0},
         "metrics": {
-            "accuracy": accuracy,
-            "accuracy_low": max(0.0, accuracy - 0.1),
-            "accuracy_high": min(1.0, accuracy + 0.1),
+            "score": score,
+            "score_low": max(0.0, score - 0.1),
+            "score_high": min(1.0, score + 0.1),
             "examples_per_s": 4.0,
             "latency_p50_s": 0.2,
             "latency_p95_s": 0.3,
@@ -41,13 +43,21 @@ def predictions(answers: list[str | None], gold: str = "a") -> list[dict[str, An
             "parsed": answer,
             "output": answer or "",
             "correct": answer == gold,
+            "score": float(answer == gold),
+            "metric_scores": {"accuracy": float(answer == gold)},
         }
         for i, answer in enumerate(answers)
     ]
 
 
 LADDER = {
-    "baseline": {"majority_label": "a", "accuracy": 0.4},
+    "baseline": {
+        "kind": "majority",
+        "description": 'always answering "a"',
+        "score": 0.4,
+        "metric": "accuracy",
+        "label": "a",
+    },
     "rungs": [
         rung("zero-shot", 0.5),
         rung("few-shot-knn-4", 0.7),
@@ -74,12 +84,15 @@ def test_kind_is_read_or_inferred_from_training() -> None:
 
 
 def test_accuracy_chart_has_one_trace_per_kind_in_ladder_order_and_the_baseline() -> None:
-    fig = figures.accuracy_figure(LADDER)
+    fig = figures.score_figure(LADDER)
     assert fig is not None
     assert [trace.name for trace in fig.data] == ["prompt", "tuned", "hybrid"]
     assert list(fig.data[0].y) == ["zero-shot", "few-shot-knn-4"]
     assert list(fig.data[0].error_x.array) == pytest.approx([0.1, 0.1])
     assert fig.layout.shapes[0].x0 == 0.4 and fig.layout.shapes[0].line.dash == "dash"
+    assert fig.layout.annotations[0].text == "majority baseline 40.0%"
+    assert fig.layout.xaxis.title.text == "accuracy on the test split (95% CI)"
+    assert fig.layout.xaxis.tickformat == ".0%" and list(fig.layout.xaxis.range) == [0, 1]
     assert list(fig.layout.yaxis.categoryarray) == [r["rung"] for r in LADDER["rungs"]]
 
 
@@ -92,10 +105,11 @@ def test_learning_curve_sorts_by_training_size_and_draws_the_best_prompt_band() 
     assert (band.y0, band.y1) == pytest.approx((0.6, 0.8))  # few-shot-knn-4's interval
     assert best_prompt(LADDER) == {
         "rung": "few-shot-knn-4",
-        "accuracy": 0.7,
-        "accuracy_low": 0.6,
-        "accuracy_high": 0.7999999999999999,
+        "score": 0.7,
+        "score_low": 0.6,
+        "score_high": 0.7999999999999999,
     }
+    assert fig.layout.yaxis.title.text == "accuracy (95% CI)" and fig.layout.yaxis.tickformat == ".0%"
     assert figures.learning_curve_figure({"rungs": LADDER["rungs"][:2]}) is None
 
 
@@ -168,3 +182,60 @@ def test_comparison_pairs_same_task_runs_per_example() -> None:
     other_task = compare(before, {**after, "task": {"hash": "h2"}})
     assert other_task.pairs[0].paired == 0 and other_task.pairs[0].low is None
     assert other_task.pairs[0].difference == pytest.approx(0.25)  # from the two accuracies
+
+
+def test_comparison_leaves_out_failed_gradings_and_never_subtracts_different_metrics() -> None:
+    before = {"task": {"hash": "h1"}, "rungs": [rung("zero-shot", 0.4, predictions=predictions(["a", "b"]))]}
+    graded = predictions(["a", "a", "a"])
+    graded[0]["score"] = None  # its grading failed: not an example both runs scored
+    after = {"task": {"hash": "h1"}, "rungs": [rung("zero-shot", 0.5, predictions=graded)]}
+    (pair,) = compare(before, after).pairs
+    assert pair.paired == 1 and pair.difference == pytest.approx(1.0)  # e1 only: 0 -> 1
+    rescored = {**after, "task": {"hash": "h1", "metric": {"name": "chrf", "display": "chrF"}}}
+    comparison = compare(before, rescored)
+    assert not comparison.same_metric and comparison.metric_b == CHRF
+    assert comparison.pairs[0].difference is None and comparison.pairs[0].paired == 0
+
+
+def test_scores_read_as_percentages_for_accuracy_and_as_the_metric_elsewhere() -> None:
+    accuracy = Metric()
+    assert (accuracy.text(0.7125), accuracy.number(0.7125), accuracy.heading) == (
+        "71.2%",
+        "71.2%",
+        "Accuracy",
+    )
+    assert (
+        accuracy.interval(0.367, 0.458) == "95% CI 36.7–45.8%"
+        and accuracy.range(0.367, 0.458) == "36.7–45.8%"
+    )
+    assert accuracy.gain(0.034) == "+3.4 pp"
+    assert (CHRF.text(0.4134), CHRF.number(0.4134), CHRF.heading) == ("chrF 41.3", "41.3", "chrF")
+    assert CHRF.interval(0.38, 0.449) == "95% CI 38.0–44.9" and CHRF.range(0.38, 0.449) == "38.0–44.9"
+    assert CHRF.gain(-0.021) == "-2.1" and Metric("exact", "exact match").heading == "Exact match"
+    assert CHRF.text(None) == CHRF.number(None) == "—" and CHRF.interval(None, 0.5) == "95% CI —"
+
+
+def test_a_free_text_run_is_charted_on_its_metric_against_its_baseline(
+    free_text_results: dict[str, Any],
+) -> None:
+    assert primary_metric(free_text_results) == CHRF
+    assert [m.display for m in all_metrics(free_text_results)] == ["chrF", "similarity", "exact match"]
+    floor = baseline(free_text_results)
+    assert floor is not None and floor.name == "baseline (copying the input)" and floor.label is None
+
+    fig = figures.score_figure(free_text_results)
+    assert fig.layout.xaxis.title.text == "chrF on the test split (95% CI)"
+    assert list(fig.layout.xaxis.range) == [0, 100] and fig.layout.xaxis.tickformat == ""
+    zero_shot = free_text_results["rungs"][0]["metrics"]["score"]
+    assert fig.data[0].x[0] == pytest.approx(zero_shot * 100)  # the 0-100 scale of the tables
+    assert fig.data[0].error_x.array[0] == pytest.approx(15.0)
+    assert fig.layout.annotations[0].text == "baseline (copying the input) chrF 12.0"
+    assert "%{x:.1f}" in fig.data[0].hovertemplate
+
+    curve = figures.learning_curve_figure(free_text_results)
+    assert curve.layout.yaxis.title.text == "chrF (95% CI)" and list(curve.layout.yaxis.range) == [-3, 105]
+    best = free_text_results["decision"]["best_prompt"]
+    assert any(
+        a.text == f"best prompt: few-shot-knn-2 {CHRF.text(best['score'])}" for a in curve.layout.annotations
+    )
+    assert figures.cost_figure(free_text_results).layout.yaxis.title.text == "chrF (95% CI)"

@@ -14,6 +14,7 @@ from sample_decision import decision_for
 
 from adaptlab.decide import CostSettings, recommend
 from adaptlab.report import write_comparison, write_report
+from adaptlab.report.summary import Metric
 
 
 class Resources(HTMLParser):
@@ -72,12 +73,12 @@ def test_an_eval_run_without_a_decision_reports_its_rungs_and_no_recommendation(
     html = render(without_decision(eval_results), tmp_path)
     sections = parse(html).sections
     assert sections[0] == "recommendation" and "No recommendation in this run" in html
-    assert {"accuracy", "cost", "latency", "metrics", "examples", "run"} <= set(sections)
+    assert {"scores", "cost", "latency", "metrics", "examples", "run"} <= set(sections)
     assert not {"learning-curve", "break-even", "factors", "plateau", "skipped"} & set(sections)
     for rung in eval_results["rungs"]:
         assert f'<td class="rung">{rung["rung"]}</td>' in html
     assert set(figure_data(html)) == {
-        "fig-accuracy",
+        "fig-scores",
         "fig-cost",
         "fig-latency",
         "fig-tokens",
@@ -117,7 +118,7 @@ def test_a_decided_run_shows_headline_reasons_factors_and_every_chart(
         assert f'<th scope="row">{escape(factor["factor"])}</th>' in html
     assert parse(html).sections == [
         "recommendation",
-        "accuracy",
+        "scores",
         "learning-curve",
         "cost",
         "latency",
@@ -174,12 +175,12 @@ def test_sections_without_data_are_left_out(tmp_path: Path) -> None:
     assert parse(html).sections == ["run"]
     assert figure_data(html) == {}
     assert len(html) < 100_000  # no charts, so no plotly.js either
-    free_text = {
+    bare = {
         "decision": None,
         "baseline": None,
-        "rungs": [{"rung": "zero-shot", "training": None, "metrics": {"accuracy": 0.5}, "predictions": []}],
+        "rungs": [{"rung": "zero-shot", "training": None, "metrics": {"score": 0.5}, "predictions": []}],
     }
-    assert parse(render(free_text, tmp_path)).sections == ["recommendation", "accuracy", "metrics", "run"]
+    assert parse(render(bare, tmp_path)).sections == ["recommendation", "scores", "metrics", "run"]
 
 
 def test_the_report_replaces_an_existing_file_and_leaves_no_temporary_file(
@@ -208,3 +209,68 @@ def test_comparison_matches_rungs_by_name_and_lists_the_rest(
     assert escape(decided["decision"]["headline"]) in html
     assert list(figure_data(html)) == ["fig-side-by-side"]
     assert_offline(html)
+
+
+def page_text(html: str) -> str:
+    """The page as a reader sees it: no scripts, no styles, no tags."""
+    visible = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", visible)
+
+
+def test_a_free_text_run_is_reported_in_its_metric(free_text_results: dict[str, Any], tmp_path: Path) -> None:
+    html = render(free_text_results, tmp_path)
+    chrf = Metric("chrf", "chrF")
+    decision = free_text_results["decision"]
+    best = decision["best_prompt"]
+    assert parse(html).sections[:2] == ["recommendation", "scores"]
+    assert '<a href="#scores">Scores</a>' in html and '<a href="#cost">chrF vs cost</a>' in html
+    assert f'<div class="v">{chrf.text(best["score"])}</div>' in html  # "Best prompt · chrF …"
+    assert chrf.interval(best["score_low"], best["score_high"]) in html
+    assert (
+        '<div class="k">Baseline</div><div class="v">chrF 12.0</div><div class="s">copying the input</div>'
+        in html
+    )
+    assert '<th class="n">chrF</th><th class="n">95% CI</th>' in html and "Macro-F1" not in html
+    assert f"reached {chrf.text(decision['data_needed']['score'])} with" in html
+    plots = figure_data(html)
+    assert plots["fig-scores"]["layout"]["xaxis"]["title"]["text"] == "chrF on the test split (95% CI)"
+    assert plots["fig-learning-curve"]["layout"]["yaxis"]["title"]["text"] == "chrF (95% CI)"
+    assert "accuracy" not in json.dumps(plots).lower()
+    assert not re.search(r"accura", page_text(html), re.I)  # no "accuracy" or "most accurate" anywhere
+    assert " pp" not in page_text(html)  # gains in chrF points, not percentage points
+    assert_offline(html)
+
+
+def test_a_free_text_run_tabulates_every_metric_with_its_interval(
+    free_text_results: dict[str, Any], tmp_path: Path
+) -> None:
+    html = render(free_text_results, tmp_path)
+    table = html.split('id="scores-table"')[1].split("</table>")[0]
+    headings = re.findall(r'<th class="n">(.*?)</th>', table)
+    assert headings == ['chrF <span class="muted">(primary)</span>', "Similarity", "Exact match"]
+    few_shot = next(r for r in free_text_results["rungs"] if r["rung"] == "few-shot-knn-2")
+    row = table.split('<td class="rung">few-shot-knn-2</td>')[1].split("</tr>")[0]
+    similarity = few_shot["metrics"]["by_metric"]["similarity"]
+    assert f"{similarity['mean'] * 100:.1f}" in row
+    assert f"{similarity['low'] * 100:.1f}–{similarity['high'] * 100:.1f}" in row
+    assert row.count("1 ungraded") == 2  # chrF on doc-2 and similarity on doc-4 failed
+
+
+def test_two_free_text_runs_compare_in_their_metric(
+    free_text_results: dict[str, Any], tmp_path: Path
+) -> None:
+    after = copy.deepcopy(free_text_results)
+    zero_shot = after["rungs"][0]
+    for prediction in zero_shot["predictions"]:
+        prediction["score"] = 1.0 if prediction["score"] is None else min(1.0, prediction["score"] + 0.1)
+    html = write_comparison(free_text_results, after, tmp_path / "comparison.html").read_text(
+        encoding="utf-8"
+    )
+    pairs = html.split('id="pairs-table"')[1].split("</table>")[0]
+    assert '<th class="n">A chrF</th>' in pairs and '<th class="n">B chrF</th>' in pairs
+    row = pairs.split('<td class="rung">zero-shot</td>')[1].split("</tr>")[0]
+    assert "<b>+10.0</b>" in row and " pp" not in pairs  # paired over the 4 examples, in chrF points
+    assert '<th scope="row">Best-scoring rung</th>' in html and "accura" not in page_text(html).lower()
+    assert figure_data(html)["fig-side-by-side"]["layout"]["xaxis"]["title"]["text"] == (
+        "chrF on the test split (95% CI)"
+    )

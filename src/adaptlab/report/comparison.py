@@ -1,8 +1,9 @@
-"""Two runs side by side: the rungs they share, matched by name, and the accuracy difference.
+"""Two runs side by side: the rungs they share, matched by name, and the score difference.
 
 When both runs answered the same examples of the same task (same task hash), the difference
 gets a paired bootstrap interval over those examples, which is much tighter than comparing the
-two runs' separate intervals; otherwise it is reported without one.
+two runs' separate intervals; otherwise it is reported without one. Runs scored by different
+primary metrics (the task's metric changed) are shown side by side but not subtracted.
 """
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from adaptlab.decide.gain import paired_differences
 from adaptlab.evaluation.metrics import bootstrap_interval
 from adaptlab.report.formatting import finite
-from adaptlab.report.summary import metric, rungs
+from adaptlab.report.summary import Metric, metric, primary_metric, rungs
 
 
 @dataclass(frozen=True)
@@ -21,11 +23,11 @@ class RungPair:
     a: dict[str, Any]
     b: dict[str, Any]
     difference: float | None
-    """Accuracy of B minus accuracy of A (on the examples both answered, when paired)."""
+    """Score of B minus score of A (on the examples both graded, when paired)."""
     low: float | None
     high: float | None
     paired: int
-    """Examples both runs answered, on which the interval was computed (0: no interval)."""
+    """Examples both runs graded, on which the interval was computed (0: no interval)."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,14 @@ class Comparison:
     pairs: list[RungPair]
     only_a: list[str]
     only_b: list[str]
+    metric: Metric
+    """Run A's primary metric, the one the pairs' scores are in."""
+    metric_b: Metric
+    """Run B's; when it differs from `metric`, no difference is computed."""
+
+    @property
+    def same_metric(self) -> bool:
+        return self.metric.name == self.metric_b.name
 
 
 def compare(a: dict[str, Any], b: dict[str, Any]) -> Comparison:
@@ -42,25 +52,32 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> Comparison:
     same_task = bool((a.get("task") or {}).get("hash")) and (a.get("task") or {}).get("hash") == (
         b.get("task") or {}
     ).get("hash")
+    metric_a, metric_b = primary_metric(a), primary_metric(b)
+    comparable = metric_a.name == metric_b.name
     pairs = [
-        _pair(rung, by_name_b[rung["rung"]], same_task) for rung in rungs(a) if rung["rung"] in by_name_b
+        _pair(rung, by_name_b[rung["rung"]], same_task=same_task, comparable=comparable)
+        for rung in rungs(a)
+        if rung["rung"] in by_name_b
     ]
     return Comparison(
         pairs=pairs,
         only_a=[r["rung"] for r in rungs(a) if r["rung"] not in by_name_b],
         only_b=[r["rung"] for r in rungs(b) if r["rung"] not in names_a],
+        metric=metric_a,
+        metric_b=metric_b,
     )
 
 
-def _pair(rung_a: dict[str, Any], rung_b: dict[str, Any], same_task: bool) -> RungPair:
-    deltas = _paired_deltas(rung_a, rung_b) if same_task else []
+def _pair(rung_a: dict[str, Any], rung_b: dict[str, Any], *, same_task: bool, comparable: bool) -> RungPair:
+    deltas = paired_differences(rung_a, rung_b) if same_task and comparable else []
+    difference: float | None = None
+    interval = None
     if deltas:
-        difference: float | None = sum(deltas) / len(deltas)
+        difference = sum(deltas) / len(deltas)
         interval = bootstrap_interval(deltas)
-    else:
-        accuracy_a, accuracy_b = metric(rung_a, "accuracy"), metric(rung_b, "accuracy")
-        difference = None if accuracy_a is None or accuracy_b is None else accuracy_b - accuracy_a
-        interval = None
+    elif comparable:
+        score_a, score_b = metric(rung_a, "score"), metric(rung_b, "score")
+        difference = None if score_a is None or score_b is None else score_b - score_a
     return RungPair(
         rung=rung_a["rung"],
         a=rung_a,
@@ -70,13 +87,3 @@ def _pair(rung_a: dict[str, Any], rung_b: dict[str, Any], same_task: bool) -> Ru
         high=finite(interval.high) if interval else None,
         paired=len(deltas),
     )
-
-
-def _paired_deltas(rung_a: dict[str, Any], rung_b: dict[str, Any]) -> list[float]:
-    """Per shared example: correct in B minus correct in A (−1, 0 or 1)."""
-    correct_a = {str(p["example_id"]): bool(p.get("correct")) for p in rung_a.get("predictions") or []}
-    return [
-        float(bool(p.get("correct"))) - float(correct_a[str(p["example_id"])])
-        for p in rung_b.get("predictions") or []
-        if str(p["example_id"]) in correct_a
-    ]

@@ -11,18 +11,22 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
-from adaptlab.report.formatting import finite, num, pct
+from adaptlab.report.formatting import finite, num
 from adaptlab.report.summary import (
     KINDS,
-    baseline_accuracy,
+    Baseline,
+    Metric,
+    baseline,
     best_prompt,
     decision,
     metric,
+    primary_metric,
     rung_costs,
     rung_kind,
     rungs,
@@ -32,54 +36,118 @@ KIND_COLOURS = {"prompt": "#4c78a8", "tuned": "#f58518", "hybrid": "#54a24b", "d
 OTHER_COLOUR = "#9d755d"
 BASELINE_COLOUR = "#7f7f7f"
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
-ACCURACY_RANGE = [-0.03, 1.05]
-"""A little room below 0% and above 100%, so markers there are not cut by the plot's edge."""
+SCORE_MARGIN = 0.03, 0.05
+"""A little room below 0 and above the top score, so markers there are not cut by the plot's edge."""
 ROW_HEIGHT = 30
 """Pixels per rung in the horizontal bar charts, so long ladders stay legible."""
 
 
-def accuracy_figure(results: dict[str, Any]) -> go.Figure | None:
-    """Accuracy per rung with its 95% CI, coloured by kind, against the majority baseline."""
+@dataclass(frozen=True)
+class ScoreScale:
+    """How the charts plot scores of `metric`: accuracy as the fraction with percent ticks
+    (``40%``), any other metric multiplied onto 0-100 (``chrF 40``), as the tables write them."""
+
+    metric: Metric
+
+    @property
+    def factor(self) -> float:
+        return 1.0 if self.metric.is_accuracy else 100.0
+
+    @property
+    def hover(self) -> str:
+        """The Plotly number format of a score in a hover text."""
+        return ".1%" if self.metric.is_accuracy else ".1f"
+
+    def value(self, fraction: float | None) -> float | None:
+        return None if fraction is None else fraction * self.factor
+
+    def scores(self, group: Sequence[dict[str, Any]]) -> list[float | None]:
+        return [self.value(metric(r, "score")) for r in group]
+
+    def ci_bars(self, group: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        """Asymmetric error bars from each rung's score interval (none where it is missing)."""
+        above, below = [], []
+        for rung in group:
+            score = metric(rung, "score") or 0.0
+            low, high = metric(rung, "score_low"), metric(rung, "score_high")
+            above.append(max(0.0, high - score) * self.factor if high is not None else 0.0)
+            below.append(max(0.0, score - low) * self.factor if low is not None else 0.0)
+        return {
+            "type": "data",
+            "array": above,
+            "arrayminus": below,
+            "color": "#333",
+            "thickness": 1.2,
+            "width": 4,
+        }
+
+    def ci_data(self, group: Sequence[dict[str, Any]]) -> list[list[str]]:
+        """Each rung's interval as hover text: ``36.7%–45.8%``, ``38.0–44.9``."""
+        number = self.metric.number
+        return [[f"{number(metric(r, 'score_low'))}–{number(metric(r, 'score_high'))}"] for r in group]
+
+    def title(self, what: str = "") -> str:
+        """An axis title: ``accuracy on the test split (95% CI)``, ``chrF (95% CI)``."""
+        return f"{self.metric.display}{what} (95% CI)"
+
+    def axis(self, fig: go.Figure, axis: str, *, margin: bool) -> None:
+        """Fix the score axis to the metric's whole range (0 to 100%, 0 to 100), with room for
+        markers at its ends when `margin`."""
+        low, high = (-SCORE_MARGIN[0], 1 + SCORE_MARGIN[1]) if margin else (0.0, 1.0)
+        update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+        ticks = ".0%" if self.metric.is_accuracy else ""
+        update(range=[low * self.factor, high * self.factor], tickformat=ticks)
+
+
+def score_figure(results: dict[str, Any]) -> go.Figure | None:
+    """The primary metric's score per rung with its 95% CI, coloured by kind, against the
+    task's baseline (the majority label, the most common output, a copy of the input)."""
     measured = _measured(rungs(results))
     if not measured:
         return None
+    scale = ScoreScale(primary_metric(results))
     fig = go.Figure()
     for kind, group in _by_kind(measured):
         fig.add_trace(
             go.Bar(
                 orientation="h",
                 y=_names(group),
-                x=[metric(r, "accuracy") for r in group],
-                error_x=_ci_bars(group),
-                customdata=_ci_data(group),
+                x=scale.scores(group),
+                error_x=scale.ci_bars(group),
+                customdata=scale.ci_data(group),
                 marker_color=_colour(kind),
                 name=kind,
-                hovertemplate=f"%{{y}}: %{{x:.1%}} (95% CI %{{customdata[0]}})<extra>{kind}</extra>",
+                hovertemplate=f"%{{y}}: %{{x:{scale.hover}}} (95% CI %{{customdata[0]}})"
+                f"<extra>{kind}</extra>",
             )
         )
-    baseline = baseline_accuracy(results)
-    if baseline is not None:
+    floor = baseline(results)
+    if floor is not None:
         fig.add_vline(
-            x=baseline,
+            x=scale.value(floor.score),
             line_dash="dash",
             line_color=BASELINE_COLOUR,
-            annotation_text=f"majority baseline {pct(baseline)}",
+            annotation_text=_baseline_text(floor, scale),
             annotation_position="top",
             annotation_font_color=BASELINE_COLOUR,
         )
-    _layout(fig, height=_bar_height(len(measured)), x_title="accuracy on the test split (95% CI)")
+    _layout(fig, height=_bar_height(len(measured)), x_title=scale.title(" on the test split"))
+    if floor is not None and floor.score < 0.5:
+        # The line's label sits above the plot's left half, where the legend starts: move it right.
+        fig.update_layout(legend={"x": 1, "xanchor": "right"})
     fig.update_layout(barmode="overlay")
-    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    scale.axis(fig, "x", margin=False)
     _rung_axis(fig, _names(measured))
     return fig
 
 
 def learning_curve_figure(results: dict[str, Any]) -> go.Figure | None:
-    """Accuracy of the fine-tuned rungs against their training-set size, with the best prompt
-    rung's accuracy and CI as a horizontal band: where the curve crosses it, tuning pays."""
+    """Score of the fine-tuned rungs against their training-set size, with the best prompt
+    rung's score and CI as a horizontal band: where the curve crosses it, tuning pays."""
     tuned = [r for r in _measured(rungs(results, "tuned")) if _examples(r) is not None]
     if not tuned:
         return None
+    scale = ScoreScale(primary_metric(results))
     fig = go.Figure()
     series: dict[str, list[dict[str, Any]]] = {}
     for rung in tuned:
@@ -89,52 +157,58 @@ def learning_curve_figure(results: dict[str, Any]) -> go.Figure | None:
         fig.add_trace(
             go.Scatter(
                 x=[_examples(r) for r in points],
-                y=[metric(r, "accuracy") for r in points],
-                error_y=_ci_bars(points),
-                customdata=_ci_data(points),
+                y=scale.scores(points),
+                error_y=scale.ci_bars(points),
+                customdata=scale.ci_data(points),
                 text=_names(points),
                 mode="lines+markers",
                 name=f"{html.escape(name, quote=False)} (fine-tuned)",
                 showlegend=True,
                 line_color=KIND_COLOURS["tuned"] if len(series) == 1 else None,
-                hovertemplate="%{text}: %{y:.1%} (95% CI %{customdata[0]})"
+                hovertemplate=f"%{{text}}: %{{y:{scale.hover}}} (95% CI %{{customdata[0]}})"
                 " after %{x} examples<extra></extra>",
             )
         )
     best = best_prompt(results)
-    if best is not None and finite(best.get("accuracy")) is not None:
-        low, high = finite(best.get("accuracy_low")), finite(best.get("accuracy_high"))
+    best_score = finite((best or {}).get("score"))
+    if best is not None and best_score is not None:
+        low, high = finite(best.get("score_low")), finite(best.get("score_high"))
         if low is not None and high is not None:
             fig.add_hrect(
-                y0=low, y1=high, fillcolor=KIND_COLOURS["prompt"], opacity=0.15, line_width=0, layer="below"
+                y0=scale.value(low),
+                y1=scale.value(high),
+                fillcolor=KIND_COLOURS["prompt"],
+                opacity=0.15,
+                line_width=0,
+                layer="below",
             )
         fig.add_hline(
-            y=best["accuracy"],
+            y=scale.value(best_score),
             line_dash="dot",
             line_color=KIND_COLOURS["prompt"],
-            annotation_text=f"best prompt: {html.escape(str(best['rung']))} {pct(best['accuracy'])}",
+            annotation_text=f"best prompt: {html.escape(str(best['rung']))} {scale.metric.text(best_score)}",
             annotation_position="top left",
             annotation_font_color=KIND_COLOURS["prompt"],
         )
-    baseline = baseline_accuracy(results)
-    if baseline is not None:
+    floor = baseline(results)
+    if floor is not None:
         fig.add_hline(
-            y=baseline,
+            y=scale.value(floor.score),
             line_dash="dash",
             line_color=BASELINE_COLOUR,
-            annotation_text=f"majority baseline {pct(baseline)}",
+            annotation_text=_baseline_text(floor, scale),
             annotation_position="bottom right",
             annotation_font_color=BASELINE_COLOUR,
         )
     sizes = sorted({_examples(r) or 0 for r in tuned})
-    _layout(fig, height=420, x_title="training examples", y_title="accuracy (95% CI)")
-    fig.update_yaxes(range=ACCURACY_RANGE, tickformat=".0%")
+    _layout(fig, height=420, x_title="training examples", y_title=scale.title())
+    scale.axis(fig, "y", margin=True)
     fig.update_xaxes(tickvals=sizes, type="log" if _spans(sizes, 4) else "linear")
     return fig
 
 
 def cost_figure(results: dict[str, Any]) -> go.Figure | None:
-    """Accuracy against what 1,000 requests cost: dollars when the decision priced every rung,
+    """Score against what 1,000 requests cost: dollars when the decision priced every rung,
     otherwise the measured compute seconds (1 / examples per second)."""
     measured = _measured(rungs(results))
     costs = rung_costs(results)
@@ -147,31 +221,30 @@ def cost_figure(results: dict[str, Any]) -> go.Figure | None:
     placed = [r for r in measured if per_1k[r["rung"]] is not None]
     if not placed:
         return None
-    efficient = _efficient(
-        {r["rung"]: (per_1k[r["rung"]] or 0.0, metric(r, "accuracy") or 0.0) for r in placed}
-    )
+    scale = ScoreScale(primary_metric(results))
+    efficient = _efficient({r["rung"]: (per_1k[r["rung"]] or 0.0, metric(r, "score") or 0.0) for r in placed})
     fig = go.Figure()
     for kind, group in _by_kind(placed):
         names = _names(group)
         fig.add_trace(
             go.Scatter(
                 x=[per_1k[r["rung"]] for r in group],
-                y=[metric(r, "accuracy") for r in group],
-                error_y=_ci_bars(group),
-                customdata=[[ci, name] for (ci,), name in zip(_ci_data(group), names, strict=True)],
+                y=scale.scores(group),
+                error_y=scale.ci_bars(group),
+                customdata=[[ci, name] for (ci,), name in zip(scale.ci_data(group), names, strict=True)],
                 text=[name if r["rung"] in efficient else "" for r, name in zip(group, names, strict=True)],
                 mode="markers+text",
                 textposition="middle right",
                 textfont_size=11,
                 marker={"color": _colour(kind), "size": 11},
                 name=kind,
-                hovertemplate=f"%{{customdata[1]}}: %{{y:.1%}} (95% CI %{{customdata[0]}}) for {hover}"
-                f" per 1,000 requests<extra>{kind}</extra>",
+                hovertemplate=f"%{{customdata[1]}}: %{{y:{scale.hover}}} (95% CI %{{customdata[0]}})"
+                f" for {hover} per 1,000 requests<extra>{kind}</extra>",
             )
         )
     values = [per_1k[r["rung"]] or 0.0 for r in placed]
-    _layout(fig, height=440, x_title=title, y_title="accuracy (95% CI)")
-    fig.update_yaxes(range=ACCURACY_RANGE, tickformat=".0%")
+    _layout(fig, height=440, x_title=title, y_title=scale.title())
+    scale.axis(fig, "y", margin=True)
     fig.update_xaxes(type="log" if _spans(values, 20) else "linear", rangemode="tozero")
     return fig
 
@@ -297,13 +370,15 @@ def break_even_figure(results: dict[str, Any]) -> go.Figure | None:
 
 
 def comparison_figure(
-    pairs: Sequence[tuple[str, dict[str, Any], dict[str, Any]]], labels: tuple[str, str]
+    pairs: Sequence[tuple[str, dict[str, Any], dict[str, Any]]], labels: tuple[str, str], scored_by: Metric
 ) -> go.Figure | None:
-    """Accuracy with CI of the rungs two runs share, the runs' bars side by side.
+    """Score (in `scored_by`, the runs' primary metric) with CI of the rungs two runs share, the
+    runs' bars side by side.
 
     `pairs` holds (rung name, rung of run A, rung of run B)."""
     if not pairs:
         return None
+    scale = ScoreScale(scored_by)
     fig = go.Figure()
     names = _names([{"rung": name} for name, _, _ in pairs])
     for side, (label, colour) in enumerate(zip(labels, ("#4c78a8", "#e45756"), strict=True)):
@@ -312,25 +387,30 @@ def comparison_figure(
             go.Bar(
                 orientation="h",
                 y=names,
-                x=[metric(r, "accuracy") for r in sides],
-                error_x=_ci_bars(sides),
-                customdata=_ci_data(sides),
+                x=scale.scores(sides),
+                error_x=scale.ci_bars(sides),
+                customdata=scale.ci_data(sides),
                 name=html.escape(label, quote=False),
                 marker_color=colour,
-                hovertemplate="%{y}: %{x:.1%} (95% CI %{customdata[0]})<extra>"
+                hovertemplate=f"%{{y}}: %{{x:{scale.hover}}} (95% CI %{{customdata[0]}})<extra>"
                 + html.escape(label, quote=False)
                 + "</extra>",
             )
         )
-    _layout(fig, height=_bar_height(len(pairs), 1.6), x_title="accuracy on the test split (95% CI)")
+    _layout(fig, height=_bar_height(len(pairs), 1.6), x_title=scale.title(" on the test split"))
     fig.update_layout(barmode="group")
-    fig.update_xaxes(range=[0, 1], tickformat=".0%")
+    scale.axis(fig, "x", margin=False)
     _rung_axis(fig, names)
     return fig
 
 
 def _measured(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in candidates if metric(r, "accuracy") is not None]
+    return [r for r in candidates if metric(r, "score") is not None]
+
+
+def _baseline_text(floor: Baseline, scale: ScoreScale) -> str:
+    """``majority baseline 57.8%``, ``baseline (copying the input) chrF 12.3``."""
+    return f"{html.escape(floor.name, quote=False)} {scale.metric.text(floor.score)}"
 
 
 def _by_kind(group: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
@@ -347,28 +427,6 @@ def _names(group: Sequence[dict[str, Any]]) -> list[str]:
     return [html.escape(str(r["rung"]), quote=False) for r in group]
 
 
-def _ci_bars(group: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """Asymmetric error bars from each rung's accuracy interval (none where it is missing)."""
-    above, below = [], []
-    for rung in group:
-        accuracy = metric(rung, "accuracy") or 0.0
-        low, high = metric(rung, "accuracy_low"), metric(rung, "accuracy_high")
-        above.append(max(0.0, high - accuracy) if high is not None else 0.0)
-        below.append(max(0.0, accuracy - low) if low is not None else 0.0)
-    return {
-        "type": "data",
-        "array": above,
-        "arrayminus": below,
-        "color": "#333",
-        "thickness": 1.2,
-        "width": 4,
-    }
-
-
-def _ci_data(group: Sequence[dict[str, Any]]) -> list[list[str]]:
-    return [[f"{pct(metric(r, 'accuracy_low'))}–{pct(metric(r, 'accuracy_high'))}"] for r in group]
-
-
 def _examples(rung: dict[str, Any]) -> float | None:
     return finite((rung.get("training") or {}).get("examples"))
 
@@ -379,15 +437,13 @@ def _curve_name(rung: str) -> str:
 
 
 def _efficient(points: dict[str, tuple[float, float]]) -> set[str]:
-    """Rungs no other rung beats on both cost and accuracy (the ones worth naming on the chart)."""
+    """Rungs no other rung beats on both cost and score (the ones worth naming on the chart)."""
     return {
         name
-        for name, (cost, accuracy) in points.items()
+        for name, (cost, score) in points.items()
         if not any(
-            other_cost <= cost
-            and other_accuracy >= accuracy
-            and (other_cost, other_accuracy) != (cost, accuracy)
-            for other_cost, other_accuracy in points.values()
+            other_cost <= cost and other_score >= score and (other_cost, other_score) != (cost, score)
+            for other_cost, other_score in points.values()
         )
     }
 

@@ -1,7 +1,8 @@
 """How the report writes numbers: percentages with one decimal, a dash for what is missing.
 
 Used as Jinja filters by the templates and by the figures' annotations, so a number reads the
-same in a table and on a chart.
+same in a table and on a chart. A score is a fraction in [0, 1] of some metric: accuracy reads
+as a percentage, any other metric (chrF, similarity, …) on a 0-100 scale without a unit.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
+
+from adaptlab.decide.wording import ACCURACY
 
 MISSING = "—"
 
@@ -34,10 +37,36 @@ def pct_range(low: Any, high: Any) -> str:
     return f"{low_n * 100:.1f}–{high_n * 100:.1f}%"
 
 
+def score_number(value: Any, metric: str = ACCURACY) -> str:
+    """A score under a heading that names its metric: ``"71.2%"`` for accuracy, ``"41.3"`` for
+    another metric; a dash when it is missing (or its grading failed)."""
+    number = finite(value)
+    if number is None or metric == ACCURACY:
+        return pct(number)
+    return f"{number * 100:.1f}"
+
+
+def score_range(low: Any, high: Any, metric: str = ACCURACY) -> str:
+    """A score's interval: ``"36.7–45.8%"`` for accuracy, ``"38.0–44.9"`` for another metric."""
+    low_n, high_n = finite(low), finite(high)
+    if low_n is None or high_n is None or metric == ACCURACY:
+        return pct_range(low_n, high_n)
+    return f"{low_n * 100:.1f}–{high_n * 100:.1f}"
+
+
 def points(value: Any) -> str:
     """A difference of fractions in percentage points: ``points(0.034) == "+3.4 pp"``."""
     number = finite(value)
     return MISSING if number is None else f"{number * 100:+.1f} pp"
+
+
+def score_gain(value: Any, metric: str = ACCURACY) -> str:
+    """A difference of two scores: percentage points for accuracy (``"+3.4 pp"``), plain
+    points on the 0-100 scale for another metric (``"+3.4"``)."""
+    number = finite(value)
+    if number is None or metric == ACCURACY:
+        return points(number)
+    return f"{number * 100:+.1f}"
 
 
 def seconds(value: Any) -> str:

@@ -26,16 +26,20 @@ from adaptlab.report.comparison import compare
 from adaptlab.report.examples import drilldown
 from adaptlab.report.formatting import FILTERS
 from adaptlab.report.summary import (
+    Metric,
+    all_metrics,
+    baseline,
     best_of,
     best_prompt,
     decision,
     has_predictions,
+    primary_metric,
     rung_kind,
     rungs,
 )
 
 REPORT_FIGURES: dict[str, Callable[[dict[str, Any]], go.Figure | None]] = {
-    "accuracy": figures.accuracy_figure,
+    "scores": figures.score_figure,
     "learning-curve": figures.learning_curve_figure,
     "cost": figures.cost_figure,
     "latency": figures.latency_figure,
@@ -46,9 +50,9 @@ REPORT_FIGURES: dict[str, Callable[[dict[str, Any]], go.Figure | None]] = {
 
 SECTION_TITLES = {
     "recommendation": "Recommendation",
-    "accuracy": "Accuracy",
+    "scores": "{scores}",
     "learning-curve": "Learning curve",
-    "cost": "Accuracy vs cost",
+    "cost": "{metric} vs cost",
     "latency": "Latency and tokens",
     "break-even": "Break-even",
     "factors": "Decision framework",
@@ -59,9 +63,10 @@ SECTION_TITLES = {
     "skipped": "Skipped and budget",
     "run": "Run",
     "runs": "Runs",
-    "side-by-side": "Accuracy side by side",
+    "side-by-side": "{metric} side by side",
     "unmatched": "Unmatched rungs",
 }
+"""Section titles; ``{metric}`` is the primary metric's heading (``Accuracy``, ``chrF``)."""
 
 
 def write_report(results: dict[str, Any], path: Path) -> Path:
@@ -75,7 +80,7 @@ def write_report(results: dict[str, Any], path: Path) -> Path:
 
 def write_comparison(a: dict[str, Any], b: dict[str, Any], path: Path) -> Path:
     """Write a report comparing two runs (two models, or before/after a change) to `path`:
-    the rungs both measured side by side, matched by name, with the difference in accuracy."""
+    the rungs both measured side by side, matched by name, with the difference in score."""
     atomic_write_text(path, render_comparison(a, b))
     return path
 
@@ -84,9 +89,10 @@ def render_report(results: dict[str, Any]) -> str:
     plots = {name: build(results) for name, build in REPORT_FIGURES.items()}
     plots = {name: fig for name, fig in plots.items() if fig is not None}
     made = decision(results)
+    metric = primary_metric(results)
     present = {
         "recommendation": bool(made.get("headline") or rungs(results)),
-        "accuracy": "accuracy" in plots,
+        "scores": "scores" in plots,
         "learning-curve": "learning-curve" in plots,
         "cost": "cost" in plots,
         "latency": "latency" in plots or "tokens" in plots,
@@ -103,7 +109,10 @@ def render_report(results: dict[str, Any]) -> str:
         "report.html.j2",
         plots,
         [name for name, shown in present.items() if shown],
+        metric,
         results=results,
+        metrics=all_metrics(results),
+        baseline=baseline(results),
         decision=made,
         rungs=[{**rung, "kind": rung_kind(rung)} for rung in rungs(results)],
         best_prompt=best_prompt(results),
@@ -118,7 +127,9 @@ def render_report(results: dict[str, Any]) -> str:
 def render_comparison(a: dict[str, Any], b: dict[str, Any]) -> str:
     comparison = compare(a, b)
     labels = (f"A: {_run_label(a)}", f"B: {_run_label(b)}")
-    figure = figures.comparison_figure([(p.rung, p.a, p.b) for p in comparison.pairs], labels)
+    figure = figures.comparison_figure(
+        [(p.rung, p.a, p.b) for p in comparison.pairs], labels, comparison.metric
+    )
     plots = {"side-by-side": figure} if figure is not None else {}
     present = {
         "runs": True,
@@ -129,8 +140,15 @@ def render_comparison(a: dict[str, Any], b: dict[str, Any]) -> str:
         "comparison.html.j2",
         plots,
         [name for name, shown in present.items() if shown],
+        comparison.metric,
         runs=[
-            {"label": label, "results": run, "decision": decision(run), "best_rung": best_of(run)}
+            {
+                "label": label,
+                "results": run,
+                "decision": decision(run),
+                "best_rung": best_of(run),
+                "metric": primary_metric(run),
+            }
             for label, run in zip(("A", "B"), (a, b), strict=True)
         ],
         labels=labels,
@@ -138,12 +156,17 @@ def render_comparison(a: dict[str, Any], b: dict[str, Any]) -> str:
     )
 
 
-def _render(template: str, plots: dict[str, go.Figure], sections: list[str], **context: Any) -> str:
+def _render(
+    template: str, plots: dict[str, go.Figure], sections: list[str], metric: Metric, **context: Any
+) -> str:
+    """Render `template` with `sections` in order, titled for the primary `metric`."""
+    words = {"metric": metric.heading, "scores": metric.heading if metric.is_accuracy else "Scores"}
     return (
         _environment()
         .get_template(template)
         .render(
-            sections=[(name, SECTION_TITLES[name]) for name in sections],
+            sections=[(name, SECTION_TITLES[name].format(**words)) for name in sections],
+            metric=metric,
             plots=plots,
             figure_json=_script_json({f"fig-{name}": fig.to_plotly_json() for name, fig in plots.items()}),
             plotly_js=_plotly_js() if plots else "",
