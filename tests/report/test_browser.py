@@ -1,5 +1,7 @@
 """The report of a real run in headless Chromium: every chart renders, nothing errs, nothing is
-fetched, the drill-down filters work; leaves a screenshot in test-artifacts/report.png.
+fetched, the drill-down filters work; leaves a screenshot in test-artifacts/report.png. The
+report of a free-text run: its drill-down switches rungs and sorts by score
+(test-artifacts/report-free-text.png).
 
 Needs /usr/bin/chromium (Debian: ``apt-get install -y chromium``): skipped without it, except
 under CI (the CI variable set), where a browser test that cannot run is a failure.
@@ -21,6 +23,7 @@ from adaptlab.report.examples import drilldown
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "test-artifacts" / "report.png"
+FREE_TEXT_SCREENSHOT = REPO / "test-artifacts" / "report-free-text.png"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -48,6 +51,11 @@ def browser_script() -> ModuleType:
 
 def visible_rows(page: Any) -> int:
     return page.locator("#examples-table tbody tr:visible").count()
+
+
+def shown_ids(page: Any) -> list[str]:
+    """The ids of the drill-down's visible rows, top to bottom."""
+    return page.locator("#examples-table tbody tr:visible td.id").all_text_contents()
 
 
 def test_the_report_renders_every_chart_offline_and_filters_examples(
@@ -83,3 +91,48 @@ def test_the_report_renders_every_chart_offline_and_filters_examples(
         browser_script.screenshot(page, SCREENSHOT)
         assert problems == []
     assert SCREENSHOT.stat().st_size > 50_000
+
+
+def test_the_free_text_drilldown_switches_rungs_and_sorts_by_score(
+    browser_script: ModuleType, free_text_results: dict[str, Any], tmp_path: Path
+) -> None:
+    report = write_report(free_text_results, tmp_path / "report.html")
+    test_order = ["doc-1", "doc-2", "doc-3", "doc-4"]
+
+    with browser_script.open_report(report) as (page, problems):
+        assert page.locator(".js-plotly-plot").count() == len(
+            json.loads(page.locator("#figure-data").text_content())
+        )
+        first = page.locator("#examples-table tbody tr").first
+        assert first.locator("td[data-rung]:visible").count() == 4  # one rung's answer and its 3 scores
+        assert first.locator("td.text:visible").nth(2).text_content() == "Adds two numbers."  # zero-shot's
+
+        page.select_option("#examples-rung", label="few-shot-knn-2")
+        assert first.locator("td.text:visible").nth(2).text_content() == "Return the sum of a and b."
+        page.select_option("#examples-sort", label="chrF, highest first")
+        # few-shot-knn-2's chrF: doc-1 100, doc-3 100, doc-4 43; doc-2's grading failed: always last
+        assert shown_ids(page) == ["doc-1", "doc-3", "doc-4", "doc-2"]
+        chrf = page.locator('#examples-table th[data-metric="0"]')
+        assert chrf.get_attribute("aria-sort") == "descending"
+        chrf.locator("button").click()
+        assert shown_ids(page) == ["doc-4", "doc-1", "doc-3", "doc-2"]
+        assert chrf.get_attribute("aria-sort") == "ascending"
+        page.locator('#examples-table th[data-metric="1"] button').click()  # similarity, highest first
+        assert shown_ids(page) == ["doc-1", "doc-3", "doc-2", "doc-4"]
+        page.select_option("#examples-rung", label="zero-shot")  # re-sorted by zero-shot's similarity
+        assert shown_ids(page) == ["doc-3", "doc-2", "doc-4", "doc-1"]
+        page.select_option("#examples-sort", label="test order")
+        assert shown_ids(page) == test_order
+
+        page.fill("#examples-filter", "ZERODIVISIONERROR")  # in doc-4's reference
+        assert shown_ids(page) == ["doc-4"]
+        page.fill("#examples-filter", "")
+        page.check("#only-disagreements")
+        assert shown_ids(page) == test_order  # every rung wrote something else somewhere
+        page.uncheck("#only-disagreements")
+
+        failed = page.locator('td[data-rung="1"][data-metric="0"][data-score=""]')
+        assert failed.count() == 1 and failed.get_attribute("title") == "grading failed"
+        browser_script.screenshot(page, FREE_TEXT_SCREENSHOT)
+        assert problems == []
+    assert FREE_TEXT_SCREENSHOT.stat().st_size > 50_000

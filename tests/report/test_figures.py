@@ -239,3 +239,16 @@ def test_a_free_text_run_is_charted_on_its_metric_against_its_baseline(
         a.text == f"best prompt: few-shot-knn-2 {CHRF.text(best['score'])}" for a in curve.layout.annotations
     )
     assert figures.cost_figure(free_text_results).layout.yaxis.title.text == "chrF (95% CI)"
+
+
+def test_a_free_text_drilldown_keeps_every_metric_score_and_failed_gradings(
+    free_text_results: dict[str, Any],
+) -> None:
+    table = drilldown(free_text_results)
+    assert table.free_text and [m.name for m in table.metrics] == ["chrf", "similarity", "exact"]
+    assert table.rungs == ["zero-shot", "few-shot-knn-2", "lora-4", "lora-8"]
+    second = table.rows[1]
+    assert second.gold.startswith("Read the file at path") and "\n\n" in second.gold
+    assert second.answers[1].scores == (None, 0.9, 0.0)  # chrF's grading failed
+    assert table.rows[3].answers[1].scores == (0.43, None, 0.0)
+    assert not drilldown(LADDER).free_text

@@ -256,6 +256,48 @@ def test_a_free_text_run_tabulates_every_metric_with_its_interval(
     assert row.count("1 ungraded") == 2  # chrF on doc-2 and similarity on doc-4 failed
 
 
+def test_a_free_text_drilldown_shows_each_answer_beside_its_reference_and_its_scores(
+    free_text_results: dict[str, Any], tmp_path: Path
+) -> None:
+    html = render(free_text_results, tmp_path)
+    examples = html.split('id="examples-table"')[1].split("</table>")[0]
+    header = examples.split("</thead>")[0]
+    assert re.findall(r"<th>(.*?)</th>", header) == ["Id", "Input", "Reference", "Answer"]
+    assert re.findall(r'<button type="button" class="sort"[^>]*>(.*?)</button>', header) == [
+        "chrF",
+        "Similarity",
+        "Exact match",
+    ]
+    row = examples.split('<td class="id">doc-2</td>')[1].split("</tr>")[0]
+    reference = "Read the file at path and return its text.\n\nThe file is closed before returning."
+    assert f'<td class="text"><div>{reference}</div></td>' in row  # multi-line text kept as written
+    assert (
+        '<td class="text" data-rung="1" hidden><div>Read the file at path.\n\nReturns its text.</div></td>'
+        in row
+    )
+    failed = 'data-rung="1" data-metric="0" data-score="" hidden title="grading failed">—</td>'
+    assert f'<td class="n primary" {failed}' in row  # a failed grading is a dash, never 0
+    assert '<td class="n" data-rung="1" data-metric="1" data-score="0.9" hidden>90.0</td>' in row
+    assert '<td class="n primary" data-rung="0" data-metric="0" data-score="0.18">18.0</td>' in row
+    assert '<option value="0:desc">chrF, highest first</option>' in html
+    assert re.findall(r'<option value="(\d+)">(.*?)</option>', html) == [
+        ("0", "zero-shot"),
+        ("1", "few-shot-knn-2"),
+        ("2", "lora-4"),
+        ("3", "lora-8"),
+    ]
+
+
+def test_a_classification_drilldown_keeps_labels_and_no_score_sorting(
+    ladder_results: dict[str, Any], tmp_path: Path
+) -> None:
+    html = render(ladder_results, tmp_path)
+    assert 'id="examples-sort"' not in html and 'id="examples-rung"' not in html
+    assert "<th>Gold</th>" in html and 'id="scores-table"' not in html
+    assert '<div class="k">Majority baseline</div>' in html and '<th class="n">Accuracy</th>' in html
+    assert '<a href="#scores">Accuracy</a>' in html and '<a href="#cost">Accuracy vs cost</a>' in html
+
+
 def test_two_free_text_runs_compare_in_their_metric(
     free_text_results: dict[str, Any], tmp_path: Path
 ) -> None:

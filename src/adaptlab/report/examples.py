@@ -1,11 +1,17 @@
-"""The per-example drill-down: one row per test example with every rung's answer beside it."""
+"""The per-example drill-down: one row per test example with every rung's answer beside it.
+
+Closed-label tasks show each rung's parsed label, right or wrong. Free-text tasks show one
+rung's whole answer beside the reference, with its score in every metric, so the answers can
+be read and sorted by how well they scored.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from adaptlab.report.summary import rungs
+from adaptlab.report.formatting import finite
+from adaptlab.report.summary import Metric, all_metrics, rungs
 
 
 @dataclass(frozen=True)
@@ -13,6 +19,10 @@ class Answer:
     parsed: str | None
     output: str
     correct: bool
+    scores: tuple[float | None, ...] = ()
+    """One per metric of `Drilldown.metrics`, the primary first; None where its grading failed."""
+    error: str | None = None
+    """Why the request failed after its retries (remote backends)."""
 
 
 @dataclass(frozen=True)
@@ -33,10 +43,18 @@ class ExampleRow:
 class Drilldown:
     rungs: list[str]
     rows: list[ExampleRow]
+    metrics: list[Metric] = field(default_factory=lambda: [Metric()])
+    """The primary metric first, then the reported ones: the columns of a free-text drill-down."""
+
+    @property
+    def free_text(self) -> bool:
+        """Answers are text to read against a reference, not labels right or wrong."""
+        return not self.metrics[0].is_accuracy
 
 
 def drilldown(results: dict[str, Any]) -> Drilldown:
     """Every example any rung answered, in the order first seen, with each rung's answer."""
+    metrics = all_metrics(results)
     with_predictions = [r for r in rungs(results) if r.get("predictions")]
     examples: dict[str, dict[str, Any]] = {}
     answers: dict[tuple[str, int], Answer] = {}
@@ -48,6 +66,8 @@ def drilldown(results: dict[str, Any]) -> Drilldown:
                 parsed=prediction.get("parsed"),
                 output=str(prediction.get("output") or ""),
                 correct=bool(prediction.get("correct")),
+                scores=_scores(prediction, metrics),
+                error=prediction.get("error"),
             )
     rows = [
         ExampleRow(
@@ -58,4 +78,13 @@ def drilldown(results: dict[str, Any]) -> Drilldown:
         )
         for example_id, first in examples.items()
     ]
-    return Drilldown(rungs=[r["rung"] for r in with_predictions], rows=rows)
+    return Drilldown(rungs=[r["rung"] for r in with_predictions], rows=rows, metrics=metrics)
+
+
+def _scores(prediction: dict[str, Any], metrics: list[Metric]) -> tuple[float | None, ...]:
+    """The prediction's score in each metric: the primary one is its ``score``."""
+    by_name = prediction.get("metric_scores") or {}
+    return tuple(
+        finite(prediction.get("score") if index == 0 else by_name.get(metric.name))
+        for index, metric in enumerate(metrics)
+    )
