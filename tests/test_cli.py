@@ -53,19 +53,20 @@ def test_eval_writes_results_predictions_config_and_store(
     ]
 
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["schema_version"] == 5
+    assert results["schema_version"] == 6
     assert results["run_id"] == run_dir.name
     assert results["task"]["labels"] == ["negative", "neutral", "positive"]
     (rung,) = results["rungs"]
     metrics = rung["metrics"]
     n_test = results["task"]["split"]["sizes"]["test"]
     assert metrics["n"] == n_test == len(rung["predictions"])
-    assert 0.0 <= metrics["accuracy_low"] <= metrics["accuracy"] <= metrics["accuracy_high"] <= 1.0
+    assert 0.0 <= metrics["score_low"] <= metrics["score"] <= metrics["score_high"] <= 1.0
+    assert metrics["metric"] == "accuracy"
     assert metrics["latency_p50_s"] <= metrics["latency_p95_s"]
     assert metrics["prompt_tokens_mean"] > 10
     assert 1 <= metrics["output_tokens_mean"] <= 4
     assert rung["strategy"]["example_prompt"].startswith("<|im_start|>user\n")
-    assert results["baseline"]["accuracy"] > 0
+    assert results["baseline"]["score"] > 0 and results["baseline"]["kind"] == "majority"
 
     lines = (run_dir / "predictions.jsonl").read_text().splitlines()
     assert len(lines) == n_test

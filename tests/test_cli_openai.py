@@ -75,7 +75,7 @@ def test_eval_run_and_tune_through_an_endpoint(
     assert "label-scoring: labels scored by first-token top_logprobs" in printed
     (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
     results = json.loads((run_dir / "results.json").read_text())
-    assert results["schema_version"] == 5
+    assert results["schema_version"] == 6
     model = results["model"]
     assert (model["backend"], model["model_id"], model["base_url"]) == (
         "openai",

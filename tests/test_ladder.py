@@ -61,7 +61,7 @@ def test_perfect_prompting_stops_the_climb_before_fine_tuning(task_file: Path, t
 
     assert listener.finished == ["zero-shot", "label-scoring"]
     assert [what for what, _ in listener.skips] == ["fine-tuning"]
-    assert "already answers all" in listener.skips[0][1]
+    assert "already scores full marks on all" in listener.skips[0][1]
     results = json.loads((outcome.directory / "results.json").read_text())
     assert results["command"] == "run"
     assert [rung["kind"] for rung in results["rungs"]] == ["prompt", "prompt"]

@@ -73,11 +73,11 @@ def test_search_chooses_on_dev_and_never_sees_test_inputs(tmp_path: Path) -> Non
     info = outcome.results[0].strategy
     assert info["dev_examples"] == len(outcome.split.dev)
     assert len(info["trials"]) >= 6 and sum(t["chosen"] for t in info["trials"]) == 1
-    finalists = [t for t in info["trials"] if t["dev_accuracy"] is not None]
+    finalists = [t for t in info["trials"] if t["dev_score"] is not None]
     assert len(finalists) == 4
-    assert info["dev_accuracy"] == max(t["dev_accuracy"] for t in finalists)
-    best_screened = max(t["screen_accuracy"] for t in info["trials"])
-    assert any(t["screen_accuracy"] == best_screened for t in finalists)
+    assert info["dev_score"] == max(t["dev_score"] for t in finalists)
+    best_screened = max(t["screen_score"] for t in info["trials"])
+    assert any(t["screen_score"] == best_screened for t in finalists)
     assert info["mode"] == "score"
 
 

@@ -16,7 +16,7 @@ from adaptlab.data.task import Example, Task
 from adaptlab.errors import AdaptlabError, UsageError
 from adaptlab.evaluation import evaluate
 from adaptlab.prompting import get_strategy
-from adaptlab.run_list import best_rung, process_alive, run_summaries
+from adaptlab.run_list import BestRung, best_rung, process_alive, run_summaries
 from adaptlab.store import MIGRATIONS, SCHEMA_VERSION, Store
 
 from fakes import ScriptedBackend
@@ -60,7 +60,7 @@ def test_run_rung_and_predictions_round_trip(tmp_path: Path) -> None:
         assert (run["status"], run["config"], run["model_id"]) == ("complete", {"task": "t"}, "m")
         assert run["finished_at"] is not None
         (rung,) = store.rung_results("r1")
-        assert rung["metrics"]["accuracy"] == 0.5
+        assert rung["metrics"]["score"] == 0.5
         predictions = store.predictions("r1", "zero-shot")
         assert [(p["example_id"], p["correct"]) for p in predictions] == [("a", True), ("b", False)]
 
@@ -157,7 +157,7 @@ def test_the_listing_has_a_summary_per_run_newest_first_with_its_status(tmp_path
     assert (interrupted.pid, interrupted.command) == (killed, "run")
     assert (done.command, done.task_name, done.model_id) == ("eval", "t", "m")
     assert done.created_at < done.finished_at  # type: ignore[operator]
-    assert going.finished_at is None and done.best_rung is None and done.best_accuracy is None
+    assert going.finished_at is None and done.best is None
 
 
 def test_the_best_rung_is_the_most_accurate_one_recorded(tmp_path: Path) -> None:
@@ -168,21 +168,24 @@ def test_the_best_rung_is_the_most_accurate_one_recorded(tmp_path: Path) -> None
         ScriptedBackend(lambda p: "pos" if "good" in p else "neg"),
         get_strategy("zero-shot"),
     )
-    assert (half.metrics.accuracy, right.metrics.accuracy) == (0.5, 1.0)
+    assert (half.metrics.score, right.metrics.score) == (0.5, 1.0)
     with Store.open(tmp_path / "adaptlab.db") as store:
         start(store, "r1")
         for result in (half, replace(right, rung="lora-8"), replace(right, rung="full-8")):
             store.record_rung("r1", result)
         (summary,) = run_summaries(store)
-    assert (summary.best_rung, summary.best_accuracy) == ("lora-8", 1.0), "a tie goes to the first recorded"
+    assert summary.best is not None
+    assert (summary.best.rung, summary.best.score) == ("lora-8", 1.0), "a tie goes to the first recorded"
 
 
-def test_best_rung_passes_over_rungs_without_an_accuracy() -> None:
+def test_best_rung_passes_over_rungs_without_a_score_and_reads_old_accuracies() -> None:
     assert best_rung([]) is None
-    assert best_rung([("a", {"accuracy": 0.0}), ("b", {"n": 3})]) == ("a", 0.0)
-    assert best_rung([("a", {"accuracy": 0.2}), ("b", {"accuracy": 0.9}), ("c", {"accuracy": 0.4})]) == (
-        "b",
-        0.9,
+    chrf = {"metric": "chrf", "metric_display": "chrF"}
+    best = best_rung([("a", {"score": 0.2, **chrf}), ("b", {"score": 0.9, **chrf}), ("c", {"n": 3})])
+    assert best == BestRung("b", 0.9, "chrf", "chrF")
+    # Rung rows stored before schema 6 carry an accuracy and no metric name.
+    assert best_rung([("a", {"accuracy": 0.0}), ("b", {"n": 3})]) == BestRung(
+        "a", 0.0, "accuracy", "accuracy"
     )
 
 

@@ -88,7 +88,10 @@ def run_ladder(
             " `accelerate launch -m adaptlab tune ...` (see README, Scaling out)"
         )
     listener = listener or LadderListener()
-    outcome, backend, strategies = opened_run(config, out_dir, listener, backend_factory, resume)
+    left_out: list[tuple[str, str]] = []
+    outcome, backend, strategies = opened_run(
+        config, out_dir, listener, backend_factory, resume, left_out=left_out
+    )
     with (
         Store.open(out_dir / DB_FILENAME) as store,
         recorded_run(
@@ -96,6 +99,8 @@ def run_ladder(
         ),
     ):
         ladder = Ladder(config, outcome, backend, out_dir, store, listener)
+        for rung, reason in left_out:
+            ladder.skip(rung, reason)
         ladder.prompt_rungs(strategies, embedder_factory or default_embedder)
         ladder.tuning_rungs()
         write_run_directory(
@@ -198,10 +203,10 @@ class Ladder:
             return "not asked for (--no-tune)"
         if best is None:
             return "no prompt rung ran, so there is nothing to compare a tuned model with"
-        if best.metrics.accuracy >= 1.0:
+        if best.metrics.score >= 1.0:
             return (
-                f"{best.rung} already answers all {best.metrics.n} test examples correctly:"
-                " fine-tuning cannot gain accuracy"
+                f"{best.rung} already scores full marks on all {best.metrics.n} test examples:"
+                " fine-tuning cannot gain"
             )
         if not isinstance(self.backend, LocalBackend):
             return cannot_tune(self.config.model)
@@ -213,8 +218,8 @@ class Ladder:
         """Why the learning curve should not train `next_size` examples after `result`, if so."""
         curve = [r for r in self.outcome.results if r.kind == "tuned"]
         reason: str | None = None
-        if result.metrics.accuracy >= 1.0:
-            reason = f"{result.rung} already answers every test example correctly"
+        if result.metrics.score >= 1.0:
+            reason = f"{result.rung} already scores full marks on every test example"
         elif len(curve) >= 3 and all(
             not paired_gain(earlier.to_dict(), later.to_dict()).significant
             for earlier, later in zip(curve[-3:-1], curve[-2:], strict=True)

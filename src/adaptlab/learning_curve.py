@@ -27,6 +27,7 @@ from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sampl
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate
 from adaptlab.evaluation.forgetting import ProbeAnswers, answer_probe, compare_probe
+from adaptlab.evaluation.scoring.task_scorers import TaskScorers
 from adaptlab.models import Backend, endpoint_model, load_backend
 from adaptlab.models.local import LocalBackend
 from adaptlab.prompting import Strategy, get_strategy
@@ -41,6 +42,7 @@ from adaptlab.runs import (
     prepare_strategy,
     record_result,
     recorded_run,
+    run_scorers,
     rung_names,
     write_run_directory,
 )
@@ -100,11 +102,12 @@ def run_tune(
     examples = split[config.split]
     if config.limit is not None:
         examples = stratified_sample(examples, config.limit, seed=config.seed)
+    scorers = run_scorers(task)
 
     listener.model_loading(config.model)
     base = local_base(backend_factory(config.model, **config.backend_options()), config.model)
     run_id = resume or new_run_id()
-    outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples))
+    outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples), scorers=scorers)
 
     if not is_main_process():
         # Another rank under `accelerate launch`: train in step with the main process, which
@@ -199,6 +202,7 @@ class Tuner:
             self.cache(self.base),
             self.listener,
             default_embedder,
+            self.outcome.scorers,
         )
         return strategy
 
@@ -216,6 +220,8 @@ class Tuner:
             strategy,
             self.cache(backend),
             self.listener,
+            scorers=self.outcome.scorers,
+            budget_from=self.outcome.split.train,
             rung=rung,
         )
 
@@ -314,7 +320,16 @@ class Tuner:
             return None
         examples = self.ordered[:size]
         teacher = self.prepared(config.distill)
-        result = evaluate(self.task, examples, self.base, teacher, split="train", cache=self.cache(self.base))
+        result = evaluate(
+            self.task,
+            examples,
+            self.base,
+            teacher,
+            split="train",
+            cache=self.cache(self.base),
+            scorers=TaskScorers.cheapest(self.task),
+            budget_from=self.outcome.split.train,
+        )
         answers = {p.example_id: p.parsed for p in result.predictions if p.parsed is not None}
         if not answers:
             raise NothingToDistil(

@@ -8,7 +8,7 @@ run --resume <id>`` finishes it).
 
 >>> with Store.open(Path("runs/adaptlab.db")) as store:
 ...     for run in run_summaries(store, limit=20, status="interrupted"):
-...         print(run.run_id, run.label, run.best_rung, run.best_accuracy)
+...         print(run.run_id, run.label, run.best and run.best.rung)
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ STATUSES: tuple[str, ...] = ("running", "complete", "failed", "interrupted")
 class RunSummary:
     """A run as `adaptlab runs` shows it.
 
-    `best_rung` is the rung with the highest accuracy recorded so far (None before the first
-    rung is recorded); `pid` and `host` are the process that started or last resumed the run
+    `best` is the rung with the highest score recorded so far (None before the first rung is
+    recorded); `pid` and `host` are the process that started or last resumed the run
     (None for runs recorded before adaptlab kept them).
     """
 
@@ -43,8 +43,7 @@ class RunSummary:
     model_id: str
     created_at: datetime
     finished_at: datetime | None
-    best_rung: str | None
-    best_accuracy: float | None
+    best: BestRung | None
     output_dir: str | None
     pid: int | None
     host: str | None
@@ -94,18 +93,29 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def best_rung(rungs: Sequence[tuple[str, dict[str, Any]]]) -> tuple[str, float] | None:
-    """The (rung, accuracy) with the highest accuracy; on a tie the rung recorded first (in a
-    ladder, the cheaper one). Rungs without an accuracy are passed over."""
-    best: tuple[str, float] | None = None
+@dataclass(frozen=True)
+class BestRung:
+    rung: str
+    score: float
+    metric: str
+    """The task's primary metric (``accuracy``, ``chrf``, ...), as `score_text` takes it."""
+    display: str
+
+
+def best_rung(rungs: Sequence[tuple[str, dict[str, Any]]]) -> BestRung | None:
+    """The rung with the highest primary-metric score; on a tie the rung recorded first (in a
+    ladder, the cheaper one). Rungs without a score are passed over; rungs recorded before
+    scores replaced accuracies (schema 5 and older) are read by their accuracy."""
+    best: BestRung | None = None
     for rung, metrics in rungs:
-        accuracy = metrics.get("accuracy")
-        if accuracy is not None and (best is None or accuracy > best[1]):
-            best = (rung, float(accuracy))
+        value = metrics.get("score", metrics.get("accuracy"))
+        if value is not None and (best is None or value > best.score):
+            metric = str(metrics.get("metric") or "accuracy")
+            best = BestRung(rung, float(value), metric, str(metrics.get("metric_display") or metric))
     return best
 
 
-def _summary(row: dict[str, Any], status: RunStatus, best: tuple[str, float] | None) -> RunSummary:
+def _summary(row: dict[str, Any], status: RunStatus, best: BestRung | None) -> RunSummary:
     return RunSummary(
         run_id=row["id"],
         command=row["command"],
@@ -114,8 +124,7 @@ def _summary(row: dict[str, Any], status: RunStatus, best: tuple[str, float] | N
         model_id=row["model_id"],
         created_at=datetime.fromisoformat(row["created_at"]),
         finished_at=datetime.fromisoformat(row["finished_at"]) if row["finished_at"] else None,
-        best_rung=best[0] if best else None,
-        best_accuracy=best[1] if best else None,
+        best=best,
         output_dir=row["output_dir"],
         pid=row["pid"],
         host=row["host"],

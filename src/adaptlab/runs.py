@@ -33,7 +33,9 @@ from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sampl
 from adaptlab.decide import CostSettings, recommend
 from adaptlab.errors import AdaptlabError, UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_requests
-from adaptlab.evaluation.metrics import majority_baseline
+from adaptlab.evaluation.floor import Floor, task_floor
+from adaptlab.evaluation.scoring.base import Scorer, ScoringContext
+from adaptlab.evaluation.scoring.task_scorers import TaskScorers
 from adaptlab.files import atomic_write_json, atomic_write_text
 from adaptlab.models import Backend, load_backend
 from adaptlab.models.base import ProgressCallback
@@ -48,7 +50,7 @@ from adaptlab.prompting import (
 from adaptlab.report import write_report
 from adaptlab.store import DB_FILENAME, Store
 
-RESULTS_SCHEMA_VERSION = 5
+RESULTS_SCHEMA_VERSION = 6
 REPORT_FILENAME = "report.html"
 
 
@@ -60,6 +62,19 @@ class RunOutcome:
     split: TaskSplit
     examples: tuple[Example, ...] = ()
     results: list[RungResult] = field(default_factory=list)
+    scorers: TaskScorers | None = None
+    """The task's metrics, built once for the run (None: each rung builds the task's own)."""
+
+    @property
+    def task_scorers(self) -> TaskScorers:
+        if self.scorers is None:
+            self.scorers = run_scorers(self.task)
+        return self.scorers
+
+    @functools.cached_property
+    def floor(self) -> Floor | None:
+        """What the run's rungs have to beat (see `adaptlab.evaluation.floor`)."""
+        return task_floor(self.task, self.split.train, self.examples, self.task_scorers)
 
 
 class RunListener:
@@ -105,11 +120,9 @@ def expand_rungs(names: Sequence[str], shots: Sequence[int]) -> list[str]:
 def check_strategies(strategies: list[Strategy], task: Task, split: TaskSplit, evaluated: str) -> None:
     """Refuse, before anything is written, rungs this task cannot support."""
     for strategy in strategies:
-        if strategy.needs_labels and not task.labels:
-            raise UsageError(
-                f"{strategy.name} needs a closed label set, and this task's outputs are free text;"
-                " declare --labels if they are classes"
-            )
+        reason = unsupported(strategy, task)
+        if reason:
+            raise UsageError(f"{reason}; declare --labels if they are classes")
         for needed in strategy.needs_splits:
             if needed == evaluated:
                 raise UsageError(
@@ -167,25 +180,51 @@ def opened_run(
     listener: RunListener,
     backend_factory: Callable[..., Backend],
     resume: str | None,
+    *,
+    left_out: list[tuple[str, str]] | None = None,
 ) -> tuple[RunOutcome, Backend, list[Strategy]]:
     """The start of a run that asks a model: its inputs checked, the model loaded, and its id
-    (a new one, or that of the run to finish)."""
-    task, split, examples, strategies = checked_inputs(config)
+    (a new one, or that of the run to finish); `left_out` as in `checked_inputs`."""
+    task, split, examples, strategies = checked_inputs(config, left_out=left_out)
+    scorers = run_scorers(task)
     listener.model_loading(config.model)
     backend = backend_factory(config.model, **config.backend_options())
     run_id = resume or new_run_id()
-    return RunOutcome(run_id, out_dir / run_id, task, split, examples), backend, strategies
+    outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples, scorers=scorers)
+    return outcome, backend, strategies
 
 
-def checked_inputs(config: EvalConfig) -> tuple[Task, TaskSplit, tuple[Example, ...], list[Strategy]]:
+def run_scorers(task: Task) -> TaskScorers:
+    """The task's metrics for a whole run, built before the model loads so that an unusable
+    one (a judge without an endpoint) stops the run first."""
+    return TaskScorers.for_task(task, ScoringContext(embedder=default_embedder, judge=task.judge))
+
+
+def unsupported(strategy: Strategy, task: Task) -> str | None:
+    """Why `strategy` cannot run on `task`, if it cannot (label scoring on free text)."""
+    if strategy.needs_labels and not task.labels:
+        return f"{strategy.name} needs a closed label set, and this task's outputs are free text"
+    return None
+
+
+def checked_inputs(
+    config: EvalConfig, *, left_out: list[tuple[str, str]] | None = None
+) -> tuple[Task, TaskSplit, tuple[Example, ...], list[Strategy]]:
     """The task, its split, the examples to evaluate and the prompt rungs — every one checked
-    (task file, rung names, what each rung needs) before a model loads or a file is written."""
+    (task file, rung names, what each rung needs) before a model loads or a file is written.
+
+    With `left_out`, a rung the task cannot support (label scoring on free text) is left out,
+    with its reason appended there, instead of refused: the ladder climbs what it can.
+    """
     task = config.load_task()
     split = split_task(task, fractions=config.fractions, seed=config.seed)
     examples = split[config.split]
     if config.limit is not None:
         examples = stratified_sample(examples, config.limit, seed=config.seed)
     strategies = [get_strategy(name) for name in rung_names(config)]
+    if left_out is not None:
+        left_out.extend((s.name, reason) for s in strategies if (reason := unsupported(s, task)))
+        strategies = [s for s in strategies if unsupported(s, task) is None]
     check_strategies(strategies, task, split, config.split)
     return task, split, tuple(examples), strategies
 
@@ -201,8 +240,20 @@ def run_prompt_rung(
     embedder: Callable[[], Any],
 ) -> RungResult:
     """Prepare a prompt rung, evaluate it on the run's examples and record its result."""
-    prepare_strategy(strategy, config, outcome.task, outcome.split, backend, cache, listener, embedder)
-    result = evaluate_rung(config, outcome.task, outcome.examples, backend, strategy, cache, listener)
+    prepare_strategy(
+        strategy, config, outcome.task, outcome.split, backend, cache, listener, embedder, outcome.scorers
+    )
+    result = evaluate_rung(
+        config,
+        outcome.task,
+        outcome.examples,
+        backend,
+        strategy,
+        cache,
+        listener,
+        scorers=outcome.scorers,
+        budget_from=outcome.split.train,
+    )
     record_result(store, outcome, listener, result)
     return result
 
@@ -257,9 +308,11 @@ def prepare_strategy(
     cache: ResultCache | None,
     listener: RunListener,
     embedder: Callable[[], Any],
+    scorers: TaskScorers | None = None,
 ) -> None:
-    """Let `strategy` prepare from the train/dev splits (demos, prompt search on dev)."""
-    context = strategy_context(config, task, split, backend, cache, listener, strategy.name)
+    """Let `strategy` prepare from the train/dev splits (demos, prompt search on dev, scored by
+    the primary metric of `scorers`)."""
+    context = strategy_context(config, task, split, backend, cache, listener, strategy.name, scorers)
     context.embedder = embedder
     strategy.prepare(context)
 
@@ -273,10 +326,13 @@ def evaluate_rung(
     cache: ResultCache | None,
     listener: RunListener,
     *,
+    scorers: TaskScorers | None = None,
+    budget_from: Sequence[Example] | None = None,
     rung: str | None = None,
 ) -> RungResult:
     """Evaluate one rung as `config` asks (split, decoding, consistency and robustness probes),
-    with progress.
+    with progress, scored by the run's `scorers`, answers as long as `budget_from`'s (the train
+    split's) gold outputs.
 
     `rung` names the result when it is not the strategy's own name (a tuned model's rung).
     """
@@ -296,6 +352,8 @@ def evaluate_rung(
         consistency_sample=config.consistency_sample,
         robustness_sample=config.robustness_sample,
         seed=config.seed,
+        scorers=scorers,
+        budget_from=budget_from,
     )
     return result if rung is None else replace(result, rung=rung)
 
@@ -315,21 +373,32 @@ def strategy_context(
     cache: ResultCache | None,
     listener: RunListener,
     rung: str,
+    scorers: TaskScorers | None = None,
 ) -> StrategyContext:
     """What a rung may prepare from: the train and dev splits, never the evaluated one.
 
-    Prompt search scores its candidates on dev through the same engine and cache as the rungs.
+    Prompt search scores its candidates on dev through the same engine and cache as the rungs,
+    by the task's primary metric alone (the reported ones would only cost time).
     """
     trials = 0
+    primary = TaskScorers(primary=(scorers or run_scorers(task)).primary, answer_format=task.answer_format)
 
-    def dev_accuracy(candidate: Strategy, examples: Sequence[Example]) -> float:
+    def dev_score(candidate: Strategy, examples: Sequence[Example]) -> float:
         nonlocal trials
         trials += 1
         on_progress = listener.search_trial_started(rung, trials, len(examples))
         result = evaluate(
-            task, examples, backend, candidate, split="dev", cache=cache, on_progress=on_progress
+            task,
+            examples,
+            backend,
+            candidate,
+            split="dev",
+            cache=cache,
+            on_progress=on_progress,
+            scorers=primary,
+            budget_from=split.train,
         )
-        return result.metrics.accuracy
+        return result.metrics.score
 
     return StrategyContext(
         task=task,
@@ -337,15 +406,15 @@ def strategy_context(
         dev=split.dev if config.split != "dev" else (),
         seed=config.seed,
         backend=backend,
-        dev_accuracy=dev_accuracy,
+        dev_score=dev_score,
     )
 
 
-@functools.cache
 def default_embedder() -> Any:
-    from adaptlab.models.embeddings import load_embedder
+    """The bundled sentence embedder, loaded on first use and shared by the whole process."""
+    from adaptlab.models.embeddings import shared_embedder
 
-    return load_embedder()
+    return shared_embedder()
 
 
 def write_run_directory(
@@ -445,6 +514,52 @@ def load_results(path: Path) -> dict[str, Any]:
         raise UsageError(f"{path}: cannot read it as JSON ({error})") from None
     if not isinstance(results, dict) or "rungs" not in results or "run_id" not in results:
         raise UsageError(f"{path}: not an adaptlab results.json (no run_id and rungs)")
+    return upgraded(results)
+
+
+ACCURACY_KEYS = {"accuracy": "score", "accuracy_low": "score_low", "accuracy_high": "score_high"}
+
+
+def upgraded(results: dict[str, Any]) -> dict[str, Any]:
+    """Results written before schema 6 (scores were accuracies) in today's shape, so that
+    ``report``, ``compare``, ``serve`` and ``export`` read every run the same way: each rung's
+    accuracy becomes its score in the metric it was (accuracy for closed labels, exact match for
+    free text), each prediction's correctness its score, the majority baseline its floor."""
+    if int(results.get("schema_version") or 0) >= RESULTS_SCHEMA_VERSION:
+        return results
+    closed = bool((results.get("task") or {}).get("labels"))
+    metric, display = ("accuracy", "accuracy") if closed else ("exact", "exact match")
+    for rung in results.get("rungs") or []:
+        metrics = rung.get("metrics") or {}
+        for old, new in ACCURACY_KEYS.items():
+            if old in metrics:
+                metrics[new] = metrics.pop(old)
+        metrics.pop("exact_match", None)
+        metrics.setdefault("metric", metric)
+        metrics.setdefault("metric_display", display)
+        for prediction in rung.get("predictions") or []:
+            value = 1.0 if prediction.get("correct") else 0.0
+            prediction.setdefault("score", value)
+            prediction.setdefault("metric_scores", {metric: value})
+    baseline = results.get("baseline")
+    if baseline and "majority_label" in baseline:
+        label = baseline["majority_label"]
+        results["baseline"] = {
+            "kind": "majority",
+            "description": f'always answering "{label}"',
+            "score": baseline.get("accuracy"),
+            "metric": "accuracy",
+            "label": label,
+        }
+    decision = results.get("decision") or {}
+    for block in (decision.get("best_prompt"), decision.get("best_tuned"), decision.get("data_needed")):
+        for old, new in ACCURACY_KEYS.items():
+            if block and old in block:
+                block[new] = block.pop(old)
+    for row in (decision.get("plateau") or {}).get("rungs") or []:
+        if "accuracy" in row:
+            row["score"] = row.pop("accuracy")
+    results["task"] = {**(results.get("task") or {}), "metric": {"name": metric, "display": display}}
     return results
 
 
@@ -452,7 +567,7 @@ def results_payload(
     outcome: RunOutcome, config: BaseModel, backend: Backend, *, command: str = "eval"
 ) -> dict[str, Any]:
     """The content of ``results.json`` (schema documented in docs/results-schema.md)."""
-    task, split = outcome.task, outcome.split
+    task, split, scorers = outcome.task, outcome.split, outcome.task_scorers
     return {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "run_id": outcome.run_id,
@@ -468,6 +583,9 @@ def results_payload(
             "labels_declared": task.labels_declared,
             "instruction": task.instruction,
             "examples": len(task.examples),
+            "metric": scorer_name(scorers.primary),
+            "metrics": [scorer_name(scorer) for scorer in scorers.reported],
+            "format": task.answer_format.describe() if task.answer_format else None,
             "split": {
                 "seed": split.seed,
                 "fractions": list(split.fractions),
@@ -475,17 +593,14 @@ def results_payload(
             },
         },
         "model": backend.describe(),
-        "baseline": baseline_payload(task, outcome.examples),
+        "scoring": scorers.describe(),
+        "baseline": floor.to_dict() if (floor := outcome.floor) else None,
         "rungs": [result.to_dict() for result in outcome.results],
     }
 
 
-def baseline_payload(task: Task, examples: tuple[Example, ...]) -> dict[str, Any] | None:
-    """Accuracy of always answering the most frequent label on the evaluated examples."""
-    if not task.labels or not examples:
-        return None
-    label, accuracy = majority_baseline([example.output for example in examples])
-    return {"majority_label": label, "accuracy": accuracy}
+def scorer_name(scorer: Scorer) -> dict[str, str]:
+    return {"name": scorer.name, "display": scorer.display}
 
 
 def predictions_jsonl(results: list[RungResult]) -> str:

@@ -40,18 +40,26 @@ class Cli:
     `flags`: the option's spellings, first the main one (default: ``--field-name``).
     `metavar`: what the value looks like in ``--help``. `argument`: a positional argument
     instead of an option. `file`: for a nested settings model, the option that reads all of it
-    from a YAML file (its scalar fields also get options of their own).
+    from a YAML file (its scalar fields also get options of their own). `group`: the section of
+    ``--help``, where it is not the declaring class's `Settings.group`.
     """
 
     flags: tuple[str, ...]
     metavar: str | None
     argument: bool
     file: str | None
+    group: str | None
 
     def __init__(
-        self, *flags: str, metavar: str | None = None, argument: bool = False, file: str | None = None
+        self,
+        *flags: str,
+        metavar: str | None = None,
+        argument: bool = False,
+        file: str | None = None,
+        group: str | None = None,
     ) -> None:
         object.__setattr__(self, "flags", flags)
         object.__setattr__(self, "metavar", metavar)
         object.__setattr__(self, "argument", argument)
         object.__setattr__(self, "file", file)
+        object.__setattr__(self, "group", group)

@@ -98,6 +98,12 @@ MIGRATIONS: Sequence[Sequence[str]] = (
     # 5: the process that started or resumed a run, so a run killed while "running" can be
     # told apart from one still going (NULL: recorded before this migration).
     ("ALTER TABLE runs ADD COLUMN pid INTEGER", "ALTER TABLE runs ADD COLUMN host TEXT"),
+    # 6: each answer's score on the task's primary metric and on every reported metric (free-text
+    # tasks are scored by chrF, ROUGE-L, a judge, ...; NULL score: the grading failed).
+    (
+        "ALTER TABLE predictions ADD COLUMN score REAL",
+        "ALTER TABLE predictions ADD COLUMN metric_scores_json TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -263,8 +269,8 @@ class Store:
             )
             db.executemany(
                 "INSERT OR REPLACE INTO predictions (run_id, rung, example_id, input, gold, output, parsed,"
-                " correct, compliant, latency_s, prompt_tokens, output_tokens, error)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " correct, compliant, latency_s, prompt_tokens, output_tokens, error, score,"
+                " metric_scores_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         run_id,
@@ -280,6 +286,8 @@ class Store:
                         p.prompt_tokens,
                         p.output_tokens,
                         p.error,
+                        p.score,
+                        json.dumps(p.metric_scores),
                     )
                     for p in result.predictions
                 ],
@@ -379,7 +387,12 @@ class Store:
             "SELECT * FROM predictions WHERE run_id = ? AND rung = ? ORDER BY rowid", (run_id, rung)
         ).fetchall()
         flags = ("correct", "compliant")
-        return [{**dict(row), **{flag: bool(row[flag]) for flag in flags}} for row in rows]
+        predictions = []
+        for row in rows:
+            prediction = {**dict(row), **{flag: bool(row[flag]) for flag in flags}}
+            prediction["metric_scores"] = json.loads(prediction.pop("metric_scores_json") or "{}")
+            predictions.append(prediction)
+        return predictions
 
 
 WAL_SWITCH_TIMEOUT_S = 60.0

@@ -48,6 +48,7 @@ def test_help_groups_options_by_the_settings_they_set() -> None:
     assert sections == [
         "Arguments",
         "Task",
+        "Scoring",
         "Model",
         "Evaluation",
         "Training",

@@ -104,14 +104,15 @@ def test_runs_lists_id_command_status_task_model_best_rung_and_when(
     result = runner.invoke(app, tiny_eval(task_file, tiny_model_dir, out, "zero-shot", "label-scoring"))
     assert result.exit_code == 0, result.output
     results = json.loads(next(out.glob("*/results.json")).read_text())
-    best = max(results["rungs"], key=lambda rung: rung["metrics"]["accuracy"])
+    best = max(results["rungs"], key=lambda rung: rung["metrics"]["score"])
 
     listed = runner.invoke(app, ["runs", "--out", str(out), "--json"])
     assert listed.exit_code == 0, listed.output
     (run,) = json.loads(listed.stdout)
     assert run["run_id"] == results["run_id"] and run["command"] == "eval" and run["status"] == "finished"
     assert run["task"] == "tweets" and run["model"] == results["model"]["model_id"]
-    assert (run["best_rung"], run["best_accuracy"]) == (best["rung"], best["metrics"]["accuracy"])
+    assert (run["best_rung"], run["best_score"]) == (best["rung"], best["metrics"]["score"])
+    assert run["best_metric"] == "accuracy"
 
     table = runner.invoke(app, ["runs", "--out", str(out)])  # not a terminal: every column
     for cell in (
@@ -120,7 +121,7 @@ def test_runs_lists_id_command_status_task_model_best_rung_and_when(
         "finished",
         "tweets",
         best["rung"],
-        f"{best['metrics']['accuracy']:.1%}",
+        f"{best['metrics']['score']:.1%}",
     ):
         assert cell in table.output
     assert "started" in table.output

@@ -74,9 +74,11 @@ def rung_result(row: Sequence[str]) -> RungResult:
     low, high = (float(bound) / 100 for bound in interval.split("–"))
     metrics = Metrics(
         n=80,
-        accuracy=number(accuracy) or 0.0,
-        accuracy_low=low,
-        accuracy_high=high,
+        metric="accuracy",
+        metric_display="accuracy",
+        score=number(accuracy) or 0.0,
+        score_low=low,
+        score_high=high,
         macro_f1=number(f1),
         format_compliance=number(fmt) or 0.0,
         parse_failures=0,
@@ -163,7 +165,7 @@ def compared_runs() -> tuple[dict[str, Any], dict[str, Any], dict[str, dict[str,
     first_rungs = [rung_result(row).to_dict(with_predictions=False) for row in RUNGS[:-1]]
     second_rungs = [rung_result(row).to_dict(with_predictions=False) for row in RUNGS[1:]]
     for rung in second_rungs:
-        rung["metrics"] |= {"accuracy": rung["metrics"]["accuracy"] - 0.0137}
+        rung["metrics"] |= {"score": rung["metrics"]["score"] - 0.0137}
     first = {
         "run_id": "20261125-141503-3fa9c1",
         "model": {"model_id": "/home/ana/models/SmolLM2-135M-Instruct"},

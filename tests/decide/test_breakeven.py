@@ -5,8 +5,8 @@ from adaptlab.decide.breakeven import CURVE_POINTS, break_even
 from adaptlab.decide.costs import RungCost
 
 
-def rung(name: str, accuracy: float) -> dict:
-    return {"rung": name, "metrics": {"accuracy": accuracy}}
+def rung(name: str, score: float, metric: str = "accuracy", display: str = "accuracy") -> dict:
+    return {"rung": name, "metrics": {"score": score, "metric": metric, "metric_display": display}}
 
 
 def cost(
@@ -65,7 +65,7 @@ def test_the_value_of_a_correct_answer_counts_toward_the_saving() -> None:
     assert "value_per_correct_usd" in plain.explanation
     # 10 points more accuracy at $0.001 a correct answer: $0.0001 a request; $0.01 / $0.0001
     assert valued.requests == pytest.approx(100)
-    assert "+10.0 points accuracy" in valued.explanation
+    assert "+10.0 points of accuracy worth $0.000100 per request" in valued.explanation
     middle = valued.curve[CURVE_POINTS // 2]
     assert middle[1] == pytest.approx(middle[2])
 
@@ -99,3 +99,17 @@ def test_an_unpriced_rung_has_no_break_even() -> None:
     assert be.requests is None and be.saving_per_request_usd is None
     assert be.curve == []
     assert "few-shot-8 has no price" in be.explanation
+
+
+def test_a_free_text_gain_is_valued_in_points_of_its_own_metric() -> None:
+    prompt, tuned = rung("zero-shot", 0.4, "chrf", "chrF"), rung("lora-100", 0.5, "chrf", "chrF")
+    costs = (cost(0.0001), cost(0.0001, 0.01))
+
+    plain = break_even(prompt, tuned, *costs, CostSettings())
+    valued = break_even(prompt, tuned, *costs, CostSettings(value_per_correct_usd=0.001))
+
+    assert "(its chrF gain counts once value_per_correct_usd is set)" in plain.explanation
+    # 10 points more chrF at $0.001 for a full score: $0.0001 a request; $0.01 / $0.0001
+    assert valued.requests == pytest.approx(100)
+    assert "+10.0 points of chrF worth $0.000100 per request" in valued.explanation
+    assert "accuracy" not in plain.explanation + valued.explanation

@@ -2,7 +2,15 @@ import json
 import re
 
 import pytest
-from decide_results import correct_first, make_results, make_rung, trained, without_predictions
+from decide_results import (
+    alternating,
+    chrf_rung,
+    correct_first,
+    make_results,
+    make_rung,
+    trained,
+    without_predictions,
+)
 
 from adaptlab.decide import CostSettings, Decision, recommend
 
@@ -109,7 +117,7 @@ def test_perfect_prompting_is_never_tuned_even_against_a_perfect_cheaper_tuned_r
 
     assert decision.recommendation == "prompt"
     assert decision.rung == "few-shot-4"
-    assert "already answers all 200 test examples correctly" in decision.headline
+    assert "already scores full marks on all 200 test examples" in decision.headline
     assert decision.costs["lora-100"].usd_per_request < decision.costs["few-shot-4"].usd_per_request
 
 
@@ -285,10 +293,10 @@ def test_the_decision_is_strict_json_in_the_documented_shape(name: str) -> None:
         "factors",
     ]
     assert data["recommendation"] in ("prompt", "fine-tune", "hybrid", "distil")
-    assert set(data["best_prompt"]) == {"rung", "accuracy", "accuracy_low", "accuracy_high"}
+    assert set(data["best_prompt"]) == {"rung", "score", "score_low", "score_high"}
     assert set(data["plateau"]) == {"plateaued", "explanation", "rungs"}
     for row in data["plateau"]["rungs"]:
-        assert set(row) == {"rung", "accuracy", "best_before", "gain", "gain_low", "gain_high"}
+        assert set(row) == {"rung", "score", "best_before", "gain", "gain_low", "gain_high"}
     assert set(data["costs"]) == {"settings", "rungs"}
     assert data["costs"]["settings"]["expected_requests"] == 5000
     for cost in data["costs"]["rungs"].values():
@@ -303,8 +311,10 @@ def test_the_decision_is_strict_json_in_the_documented_shape(name: str) -> None:
         }
     if data["tuning_gain"] is not None:
         assert set(data["tuning_gain"]) == {"rung", "vs", "gain", "low", "high", "significant"}
+    if data["best_tuned"] is not None:
+        assert set(data["best_tuned"]) == {"rung", "score", "score_low", "score_high"}
     if data["data_needed"] is not None:
-        assert set(data["data_needed"]) == {"rung", "examples", "accuracy", "best_rung"}
+        assert set(data["data_needed"]) == {"rung", "examples", "score", "best_rung"}
     if data["break_even"] is not None:
         assert set(data["break_even"]) == {
             "rung",
@@ -325,3 +335,87 @@ def test_results_without_rungs_still_decide_something_printable() -> None:
 
     assert data["recommendation"] == "prompt" and data["best_prompt"] is None
     json.dumps(data, allow_nan=False)
+
+
+COPY_INPUT = {
+    "kind": "copy-input",
+    "description": "copying the input",
+    "score": 0.12,
+    "metric": "chrf",
+    "label": None,
+}
+
+
+def free_text_results() -> dict:
+    """Docstrings scored by chrF: instruction-detailed is the best prompt (chrF 41.3), and
+    lora-100 (chrF 42.0) scores high where it scores low and low where it scores high, so its
+    +0.7 points is noise."""
+    return make_results(
+        [
+            chrf_rung("zero-shot", "prompt", alternating(0.4, 0.2), prompt_tokens=40),
+            chrf_rung("instruction-detailed", "prompt", alternating(0.626, 0.2), prompt_tokens=90),
+            chrf_rung("few-shot-4", "prompt", alternating(0.62, 0.2), prompt_tokens=300),
+            chrf_rung(
+                "lora-100",
+                "tuned",
+                alternating(0.2, 0.64),
+                prompt_tokens=40,
+                examples_per_s=20.0,
+                training=trained(100),
+            ),
+        ],
+        labels=[],
+        baseline=COPY_INPUT,
+    )
+
+
+def chrf_interval(rung: dict) -> str:
+    """The rung's own interval as a free-text sentence cites it: on chrF's scale, no "%"."""
+    metrics = rung["metrics"]
+    return f"95% CI {metrics['score_low'] * 100:.1f}–{metrics['score_high'] * 100:.1f}"
+
+
+def test_a_free_text_decision_cites_its_metric_and_never_a_percentage() -> None:
+    results = free_text_results()
+    best = results["rungs"][1]
+
+    decision = recommend(results, CostSettings(value_per_correct_usd=0.01))
+
+    assert (decision.recommendation, decision.rung) == ("prompt", "instruction-detailed")
+    assert decision.best_prompt is not None and decision.best_prompt["score"] == pytest.approx(0.413)
+    assert decision.headline.startswith(
+        "Keep prompting with instruction-detailed (chrF 41.3): fine-tuning's +0.7 points is within the noise"
+    )
+    text = " ".join([decision.headline, *decision.reasons])
+    assert "lora-100 scores chrF 42.0 vs chrF 41.3 for instruction-detailed, +0.7 points" in text
+    assert f"instruction-detailed is the best prompt rung: chrF 41.3 ({chrf_interval(best)}) on" in text
+    assert "zero-shot (chrF 30.0;" in text  # the plateau verdict's figures
+    assert "+0.7 points of chrF worth $0.0000700 per request" in text  # the break-even's value
+    assert "%" not in text.replace("95% CI", ""), text
+    assert "accuracy" not in text.lower(), text
+
+
+def test_the_floor_of_a_free_text_run_is_cited_in_its_metric() -> None:
+    results = free_text_results()
+    results["rungs"] = results["rungs"][:3]  # prompting only: the best-prompt sentence comes first
+    best = results["rungs"][1]
+
+    decision = recommend(results, CostSettings())
+
+    assert decision.reasons[0] == (
+        f"instruction-detailed is the best prompt rung: chrF 41.3 ({chrf_interval(best)}) on 200 test"
+        " examples, against chrF 12.0 for copying the input, with 90 tokens per request."
+    )
+
+
+def test_the_floor_of_a_classification_run_is_its_majority_label() -> None:
+    results = make_results(prompt_ladder())
+    metrics = results["rungs"][1]["metrics"]
+    interval = f"95% CI {metrics['score_low'] * 100:.1f}–{metrics['score_high'] * 100:.1f}%"
+
+    decision = recommend(results, CostSettings())
+
+    assert decision.reasons[0] == (
+        f"instruction-detailed is the best prompt rung: 70.0% ({interval}) on 200 test examples,"
+        ' against 50.0% for always answering "negative", with 90 tokens per request.'
+    )

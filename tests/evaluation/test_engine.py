@@ -114,7 +114,7 @@ def test_a_killed_evaluation_resumes_where_it_stopped(store: Store) -> None:
     resumed = ScriptedBackend(answer)
     result = evaluate(TASK, EXAMPLES, resumed, strategy, cache=ResultCache(store, resumed.cache_identity()))
     assert sum(resumed.calls) == 4, "only the 4 unanswered examples are computed again"
-    assert result.metrics.cache_hits == 16 and result.metrics.accuracy == 1.0
+    assert result.metrics.cache_hits == 16 and result.metrics.score == 1.0
 
 
 def test_label_scoring_rungs_pick_the_most_likely_label_and_never_fail_to_parse() -> None:

@@ -1,8 +1,9 @@
 import pytest
 
+from adaptlab.data.scoring_spec import MetricSpec
 from adaptlab.data.task import Example, Task
 from adaptlab.evaluation import evaluate
-from adaptlab.evaluation.evaluate import longest_answer_tokens
+from adaptlab.evaluation.evaluate import answer_tokens
 from adaptlab.prompting import get_strategy
 
 from fakes import ScriptedBackend
@@ -32,8 +33,8 @@ def test_evaluate_scores_and_summarises() -> None:
     m = result.metrics
     assert [p.correct for p in result.predictions] == [True, True, False, False]
     assert [p.parsed for p in result.predictions] == ["negative", "positive", "positive", None]
-    assert (m.n, m.accuracy, m.format_compliance, m.parse_failures) == (4, 0.5, 0.5, 1)
-    assert m.accuracy_low <= 0.5 <= m.accuracy_high
+    assert (m.n, m.score, m.format_compliance, m.parse_failures) == (4, 0.5, 0.5, 1)
+    assert m.score_low <= 0.5 <= m.score_high
     assert m.latency_p50_s == pytest.approx(0.01)
     assert m.output_tokens_mean == pytest.approx((1 + 3 + 1 + 2) / 4)
     assert sum(progress) == 4
@@ -42,28 +43,48 @@ def test_evaluate_scores_and_summarises() -> None:
     assert result.strategy["example_prompt"].startswith("user: Classify.")
 
 
-def test_free_text_tasks_use_exact_match_and_no_macro_f1() -> None:
+def test_free_text_tasks_are_scored_by_their_primary_metric_with_the_others_reported() -> None:
     examples = (Example(id="1", input="capital of France?", output="Paris"),)
-    task = Task(name="qa", examples=examples)
+    task = Task(name="qa", examples=examples, metric=MetricSpec("exact"), metrics=(MetricSpec("contains"),))
     result = evaluate(task, examples, ScriptedBackend(lambda _: "paris."), get_strategy("zero-shot"))
-    assert result.metrics.accuracy == 1.0
+    assert (result.metrics.metric, result.metrics.metric_display) == ("exact", "exact match")
+    assert result.metrics.score == 1.0
     assert result.metrics.macro_f1 is None
-    assert result.metrics.exact_match == 1.0
+    assert set(result.metrics.by_metric) == {"exact", "contains"}
+    (prediction,) = result.predictions
+    assert prediction.score == 1.0 and prediction.correct
+    assert prediction.metric_scores == {"exact": 1.0, "contains": 1.0}
 
 
-def test_default_token_budget_for_free_text_follows_the_longest_answer() -> None:
+def test_free_text_defaults_to_chrf_with_similarity_and_exact_reported() -> None:
+    examples = (Example(id="1", input="q", output="Return the sum of a and b."),)
+    task = Task(name="qa", examples=examples, metrics=(MetricSpec("exact"),))
+    answer = "Return the sum of two numbers."
+    result = evaluate(task, examples, ScriptedBackend(lambda _: answer), get_strategy("zero-shot"))
+    import sacrebleu
+
+    expected = sacrebleu.sentence_chrf(answer, ["Return the sum of a and b."]).score / 100
+    assert result.metrics.metric == "chrf"
+    assert result.metrics.score == pytest.approx(expected)
+    assert not result.predictions[0].correct
+    assert result.metrics.by_metric["exact"]["mean"] == 0.0
+
+
+def test_default_token_budget_for_free_text_follows_the_train_answers() -> None:
     examples = (
         Example(id="1", input="q", output="one two three four"),
         Example(id="2", input="q", output="x"),
     )
     task = Task(name="qa", examples=examples)
-    assert longest_answer_tokens(task, scripted()) == int(4 * 1.5)
-    assert get_strategy("zero-shot").max_new_tokens(longest_answer_tokens(task, scripted())) == 6 + 16
+    # The 95th percentile of 4 and 1 tokens is 3.85, with half again as slack: 6 tokens.
+    assert answer_tokens(task, scripted()) == 6
+    assert answer_tokens(task, scripted(), examples[1:]) == 2, "only the given (train) answers count"
+    assert get_strategy("zero-shot").max_new_tokens(answer_tokens(task, scripted())) == 6 + 16
 
 
 def test_to_dict_round_trips_metrics_and_predictions() -> None:
     data = evaluate(TASK, EXAMPLES, scripted(), get_strategy("zero-shot")).to_dict()
-    assert data["metrics"]["accuracy"] == 0.5
+    assert data["metrics"]["score"] == 0.5
     assert len(data["predictions"]) == 4
     assert data["predictions"][1]["output"] == "It is positive."
 

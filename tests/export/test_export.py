@@ -179,8 +179,8 @@ def test_card_and_metadata_carry_the_rungs_measured_numbers(runs: dict[str, Path
     assert metadata["training"]["key"] == rung["training"]["key"]
     assert metadata["lora"]["r"] == 16 and "q_proj" in metadata["lora"]["target_modules"]
     card = (exported.directory / "README.md").read_text()
-    accuracy = f"{100 * rung['metrics']['accuracy']:.1f}%"
-    assert f"| accuracy | {accuracy}" in card
+    accuracy = f"{100 * rung['metrics']['score']:.1f}%"
+    assert f"| accuracy (the task's primary metric) | {accuracy} (95% CI" in card
     assert f"--lora-modules tweets-lora-8={exported.directory}" in card
     assert f"adaptlab serve {results['run_id']} --rung lora-8" in card
     assert "{{" not in card and "{%" not in card

@@ -288,7 +288,7 @@ def test_failed_requests_are_counted_recorded_and_asked_again_on_a_rerun(
         errored = [p for p in first.predictions if p.error]
         assert {p.input for p in errored} == failing
         assert all(p.output == "" and p.parsed is None and not p.correct and not p.compliant for p in errored)
-        assert first.metrics.accuracy == pytest.approx(10 / 12)
+        assert first.metrics.score == pytest.approx(10 / 12)
 
         server.permanent = set()
         before = sum(server.attempts.values())
@@ -297,7 +297,7 @@ def test_failed_requests_are_counted_recorded_and_asked_again_on_a_rerun(
         )
         assert sum(server.attempts.values()) - before == 2  # only the two that failed
         assert second.metrics.errors == 0 and second.metrics.cache_hits == 10
-        assert second.metrics.accuracy == 1.0
+        assert second.metrics.score == 1.0
 
 
 # -- loading --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def test_a_search_rung_is_restored_from_what_it_recorded(task: Task) -> None:
     # Prefer the candidates with demos and the longest instruction: a choice only the record holds.
     search.prepare(
         StrategyContext(
-            task=task, train=train, dev=dev, dev_accuracy=lambda c, _: len(c.demos) + len(c.instruction)
+            task=task, train=train, dev=dev, dev_score=lambda c, _: len(c.demos) + len(c.instruction)
         )
     )
     recorded = json.loads(json.dumps(search.describe()))

@@ -93,7 +93,7 @@ def test_run_tune_records_each_size_next_to_the_base_rung(
         assert result.metrics.n == len(outcome.examples)
 
     payload = json.loads((outcome.directory / "results.json").read_text())
-    assert payload["command"] == "tune" and payload["schema_version"] == 5
+    assert payload["command"] == "tune" and payload["schema_version"] == 6
     assert payload["rungs"][1]["training"]["examples"] == 4
     with Store.open(out / DB_FILENAME) as store:
         stored = store.rung_results(outcome.run_id)
@@ -102,7 +102,7 @@ def test_run_tune_records_each_size_next_to_the_base_rung(
 
     again = run_tune(config, out_dir=out, backend_factory=factory)
     assert all(r.training["reused"] for r in again.results[1:])
-    assert [r.metrics.accuracy for r in again.results] == [r.metrics.accuracy for r in outcome.results]
+    assert [r.metrics.score for r in again.results] == [r.metrics.score for r in outcome.results]
 
 
 def test_hybrid_and_distilled_rungs(task_file: Path, tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -100,7 +100,11 @@ def _field_options(
 
 
 def _group_of(model: type[BaseModel], name: str) -> str:
-    """The help section of a field: the `group` of the most basic class that declares it."""
+    """The help section of a field: its own ``Cli(group=...)``, else the `group` of the most
+    basic class that declares it."""
+    own = _cli_of(model.model_fields[name]).group
+    if own is not None:
+        return own
     for cls in reversed(model.__mro__):
         if name in getattr(cls, "__annotations__", {}) and issubclass(cls, Settings):
             return cls.group

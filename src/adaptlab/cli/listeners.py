@@ -81,12 +81,13 @@ class ConsoleListener:
         return lambda n: self.progress.advance(task_id, n)
 
     def rung_finished(self, result: RungResult) -> None:
-        from adaptlab.cli.tables import rung_warnings
+        from adaptlab.cli.tables import rung_warnings, score_with_interval
 
-        metrics = result.metrics
+        m = result.metrics
+        scored = score_with_interval(m.score, m.score_low, m.score_high, m.metric)
+        failed = f", {m.grading_failures} gradings failed" if m.grading_failures else ""
         self.progress.console.print(
-            f"{result.rung}: accuracy {metrics.accuracy:.1%} "
-            f"({metrics.accuracy_low:.1%}–{metrics.accuracy_high:.1%}) on {metrics.n} examples",
+            f"{result.rung}: {m.metric_display or m.metric} {scored} on {m.n} examples{failed}",
             highlight=False,
         )
         for warning in rung_warnings(result):

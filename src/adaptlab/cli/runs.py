@@ -36,7 +36,7 @@ def runs_command(
     """List the runs of a runs directory, newest first.
 
     Each run's id, command, status (running, finished, failed, or interrupted: stopped without
-    a word, e.g. by kill -9), task, model, best rung and its accuracy, and when it started.
+    a word, e.g. by kill -9), task, model, best rung and its score, and when it started.
 
     \b
     Examples:
@@ -45,6 +45,7 @@ def runs_command(
       adaptlab runs --command run -n 5 --out experiments/runs
     """
     from adaptlab.cli.tables import Column, print_fitted_table
+    from adaptlab.decide.wording import score_text
     from adaptlab.errors import UsageError
     from adaptlab.run_list import run_summaries
     from adaptlab.runs import resume_command
@@ -63,8 +64,9 @@ def runs_command(
                 "status": run.label,
                 "task": run.task_name,
                 "model": run.model_id,
-                "best_rung": run.best_rung,
-                "best_accuracy": run.best_accuracy,
+                "best_rung": run.best.rung if run.best else None,
+                "best_score": run.best.score if run.best else None,
+                "best_metric": run.best.metric if run.best else None,
                 "created_at": run.created_at.isoformat(),
                 "finished_at": run.finished_at.isoformat() if run.finished_at else None,
                 "output_dir": run.output_dir,
@@ -83,8 +85,8 @@ def runs_command(
             run.label,
             run.task_name,
             run.model_id,
-            run.best_rung or "–",
-            "–" if run.best_accuracy is None else f"{run.best_accuracy:.1%}",
+            run.best.rung if run.best else "–",
+            score_text(run.best.score, run.best.metric, run.best.display) if run.best else "–",
             run.created_at.astimezone().strftime("%Y-%m-%d %H:%M"),
         ]
         for run in summaries
@@ -96,7 +98,7 @@ def runs_command(
         Column("task", justify="left", hide_order=4),
         Column("model", justify="left", hide_order=2),
         Column("best rung", justify="left", hide_order=5),
-        Column("acc"),
+        Column("score"),
         Column("started", justify="left", hide_order=1),
     ]
     print_fitted_table(console, f"Runs in {out}", columns, rows, wide=wide)

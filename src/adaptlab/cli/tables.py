@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from adaptlab.data import Task, TaskSummary
-from adaptlab.evaluation.metrics import majority_baseline
+from adaptlab.decide.wording import ACCURACY, score_text
 from adaptlab.evaluation.result import RungResult
 
 if TYPE_CHECKING:
@@ -191,9 +191,12 @@ def print_task_summary(
         console.print("[green]No problems found.[/green]")
 
 
-RUNG_COLUMNS = (
-    Column("rung", "left"),
-    Column("accuracy (95% CI)"),
+def rung_columns(metric_display: str = "accuracy") -> tuple[Column, ...]:
+    """The rung table's columns; the score column is headed by the task's primary metric."""
+    return (Column("rung", "left"), Column(f"{metric_display} (95% CI)"), *RUNG_FIGURES)
+
+
+RUNG_FIGURES = (
     Column("F1", hide_order=3, legend="F1: macro-F1"),
     Column("fmt", legend="fmt: answers exactly in the asked format"),
     Column("cons", hide_order=5, legend="cons: same answer under rephrasing / reordered demos"),
@@ -203,20 +206,22 @@ RUNG_COLUMNS = (
     Column("in", legend="in: prompt tokens per request"),
     Column("out", hide_order=1, legend="out: output tokens per request"),
 )
-"""The rung table: what a decision needs (accuracy, format, prompt size, latency) stays at any
-width; output tokens, tail latency, F1, injection and consistency give way, in that order."""
+"""The rung table's figures after the score: what a decision needs (the score, format, prompt
+size, latency) stays at any width; output tokens, tail latency, F1, injection and consistency
+give way, in that order."""
 
 
 def print_rung_table(console: Console, outcome: RunOutcome, *, wide: bool = False) -> None:
-    """One row per rung: accuracy with its interval, format compliance, consistency, injection
-    success, latency and tokens; then the majority baseline, notes and warnings."""
+    """One row per rung: its score on the task's primary metric with the interval, format
+    compliance, consistency, injection success, latency and tokens; then the floor (what
+    answering without a model scores), the other metrics, notes and warnings."""
     rows = []
     for result in outcome.results:
         m = result.metrics
         rows.append(
             [
                 result.rung,
-                accuracy_with_interval(m.accuracy, m.accuracy_low, m.accuracy_high),
+                score_with_interval(m.score, m.score_low, m.score_high, m.metric),
                 _optional(m.macro_f1, "{:.2f}"),
                 f"{m.format_compliance:.0%}",
                 _optional(m.consistency, "{:.0%}"),
@@ -228,10 +233,14 @@ def print_rung_table(console: Console, outcome: RunOutcome, *, wide: bool = Fals
             ]
         )
     title = f"{outcome.task.name} · run {outcome.run_id}"
-    print_fitted_table(console, title, RUNG_COLUMNS, rows, wide=wide, more=IN_RUN_FILES)
-    if outcome.task.labels and outcome.examples:
-        label, accuracy = majority_baseline([e.output for e in outcome.examples])
-        console.print(f'Baseline: always answering "{label}" scores {accuracy:.1%} here.', highlight=False)
+    primary = outcome.task_scorers.primary
+    print_fitted_table(console, title, rung_columns(primary.display), rows, wide=wide, more=IN_RUN_FILES)
+    floor = outcome.floor
+    if floor is not None:
+        scored = score_text(floor.score, primary.name, primary.display)
+        console.print(f"Baseline: {floor.description} scores {scored} here.", highlight=False, markup=False)
+    if outcome.task_scorers.reported and outcome.results:
+        print_metric_table(console, outcome, wide=wide)
     for result in outcome.results:
         for note in rung_notes(result):
             console.print(note, style="dim", highlight=False, markup=False)
@@ -240,9 +249,28 @@ def print_rung_table(console: Console, outcome: RunOutcome, *, wide: bool = Fals
             console.print(warning, style="yellow", highlight=False, markup=False)
 
 
-def accuracy_with_interval(accuracy: float, low: float, high: float) -> str:
-    """``57.5% (46.2–68.8)``: the accuracy and its 95% interval, in percent."""
-    return f"{accuracy:.1%} ({100 * low:.1f}–{100 * high:.1f})"
+def score_with_interval(value: float, low: float, high: float, metric: str = ACCURACY) -> str:
+    """``57.5% (46.2–68.8)`` for accuracy, ``41.3 (38.0–44.9)`` for another metric: the score
+    and its 95% interval on the 0-100 scale."""
+    unit = "%" if metric == ACCURACY else ""
+    return f"{100 * value:.1f}{unit} ({100 * low:.1f}–{100 * high:.1f})"
+
+
+def print_metric_table(console: Console, outcome: RunOutcome, *, wide: bool = False) -> None:
+    """Every metric the task is scored by, per rung: the mean on the 0-100 scale (the primary
+    one first); a metric whose gradings failed says how many."""
+    scorers = outcome.task_scorers.all
+    columns = [Column("rung", "left"), *(Column(s.display, hide_order=i) for i, s in enumerate(scorers))]
+    rows = []
+    for result in outcome.results:
+        cells = [result.rung]
+        for scorer in scorers:
+            summary = result.metrics.by_metric.get(scorer.name) or {}
+            mean, failed = summary.get("mean"), summary.get("failed") or 0
+            cell = MISSING if mean is None or mean != mean else f"{100 * mean:.1f}"
+            cells.append(cell + (f" ({failed} failed)" if failed else ""))
+        rows.append(cells)
+    print_fitted_table(console, "Every metric (0-100)", columns, rows, wide=wide, more=IN_RUN_FILES)
 
 
 def _optional(value: float | None, spec: str) -> str:
@@ -326,7 +354,7 @@ def print_decision(console: Console, decision: dict[str, Any]) -> None:
 def print_comparison(
     console: Console, first: dict[str, Any], second: dict[str, Any], *, wide: bool = False
 ) -> None:
-    """Two runs' rungs side by side: accuracy with interval in each, and the difference.
+    """Two runs' rungs side by side: the score with its interval in each, and the difference.
 
     The columns are headed A and B, named in the legend: a model id can be a long path, and
     a header is never cut.
@@ -336,15 +364,18 @@ def print_comparison(
         Column("rung", "left"),
         Column("A", legend=f"A: run {a}, {first['model']['model_id']}"),
         Column("B", legend=f"B: run {b}, {second['model']['model_id']}"),
-        Column("B - A", hide_order=1, legend="B - A: accuracy difference"),
+        Column("B - A", hide_order=1, legend="B - A: score difference"),
     ]
     rungs_a = {rung["rung"]: rung["metrics"] for rung in first["rungs"]}
     rungs_b = {rung["rung"]: rung["metrics"] for rung in second["rungs"]}
     rows = []
     for name in [*rungs_a, *(n for n in rungs_b if n not in rungs_a)]:
         left, right = rungs_a.get(name), rungs_b.get(name)
-        difference = f"{right['accuracy'] - left['accuracy']:+.1%}" if left and right else "—"
-        rows.append([name, _accuracy_cell(left), _accuracy_cell(right), difference])
+        difference = "—"
+        if left and right:
+            unit = "%" if left.get("metric", ACCURACY) == ACCURACY else ""
+            difference = f"{100 * (right['score'] - left['score']):+.1f}{unit}"
+        rows.append([name, _score_cell(left), _score_cell(right), difference])
     print_fitted_table(console, f"{a} vs {b}", columns, rows, wide=wide, more="--wide shows it")
     for label, results in (("A", first), ("B", second)):
         decision = results.get("decision")
@@ -352,7 +383,8 @@ def print_comparison(
             console.print(f"{label}: {decision['headline']}", highlight=False, markup=False)
 
 
-def _accuracy_cell(metrics: dict[str, Any] | None) -> str:
+def _score_cell(metrics: dict[str, Any] | None) -> str:
     if metrics is None:
         return "—"
-    return accuracy_with_interval(metrics["accuracy"], metrics["accuracy_low"], metrics["accuracy_high"])
+    metric = str(metrics.get("metric") or ACCURACY)
+    return score_with_interval(metrics["score"], metrics["score_low"], metrics["score_high"], metric)

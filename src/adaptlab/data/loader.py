@@ -7,6 +7,7 @@ raising one `TaskFileError`, so a person fixes a file in one go. Nothing is writ
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from adaptlab.data.readers import (
     read_data_file,
     scalar_text,
 )
+from adaptlab.data.scoring_spec import AnswerFormat, JudgeSpec, MetricSpec, parse_format, parse_metric
 from adaptlab.data.spec import SPEC_SUFFIXES, FieldNames, TaskSpec, label_set_error, read_spec
 from adaptlab.data.task import Example, OutputType, Task
 from adaptlab.errors import UsageError
@@ -84,11 +86,13 @@ def load_task(
     output_field: str = "output",
     id_field: str = "id",
     allow_extra_fields: bool = False,
+    scoring: ScoringOverrides | None = None,
 ) -> Task:
     """Load and validate a task from a data file, a task spec (``.yaml``) or a bundled name.
 
     Keyword arguments override the spec; a field name or `allow_extra_fields` left at its
-    default keeps the spec's value. Raises `TaskFileError` listing every problem found.
+    default keeps the spec's value, and so does each of `scoring`'s settings left at None.
+    Raises `TaskFileError` listing every problem found.
 
     >>> task = load_task("reviews.csv", input_field="text", output_field="label")  # doctest: +SKIP
     """
@@ -105,18 +109,95 @@ def load_task(
         labels=tuple(declared) if declared is not None else None,
         allow_extra_fields=allow_extra_fields or spec.allow_extra_fields,
     )
+    metric, metrics, answer_format, judge = task_scoring(spec, display, scoring or ScoringOverrides())
     examples, output_type = read_examples(files, settings, display)
     return Task(
         name=name or spec.name or Path(display).stem,
         examples=tuple(examples),
-        labels=settings.labels or infer_labels([example.output for example in examples], output_type),
+        labels=settings.labels or inferred_labels(examples, output_type, metric),
         labels_declared=settings.labels is not None,
         output_type=output_type,
         instruction=instruction or spec.instruction,
         description=spec.description,
         label_descriptions=tuple(spec.label_descriptions.items()) if spec.label_descriptions else None,
         sources=tuple(file.display for file in files),
+        metric=metric,
+        metrics=metrics,
+        answer_format=answer_format,
+        judge=judge,
     )
+
+
+def inferred_labels(
+    examples: Sequence[Example], output_type: OutputType, metric: MetricSpec | None
+) -> tuple[str, ...] | None:
+    """The outputs as a closed label set when they look like classes — unless the task names a
+    primary metric other than accuracy: then the user has said its outputs are free text."""
+    if metric is not None and metric.name != "accuracy":
+        return None
+    return infer_labels([example.output for example in examples], output_type)
+
+
+@dataclass(frozen=True)
+class ScoringOverrides:
+    """How the command line changes a spec's scoring (None: keep the spec's)."""
+
+    metric: str | None = None
+    metrics: Sequence[str] | None = None
+    answer_format: str | None = None
+    """A regex, or ``json_schema:FILE``."""
+    judge: JudgeSpec | None = None
+
+
+def task_scoring(
+    spec: TaskSpec, display: str, overrides: ScoringOverrides
+) -> tuple[MetricSpec | None, tuple[MetricSpec, ...] | None, AnswerFormat | None, JudgeSpec | None]:
+    """The metrics, answer format and judge of the task: the spec's, each replaced by the
+    command line's where it gives one. The spec's own values were checked with their lines when
+    it was read; a bad command-line value is a `UsageError` naming its option."""
+    folder = spec.folder
+
+    def metric_of(text: str, option: str, base: Path | None) -> MetricSpec:
+        try:
+            return parse_metric(text, base=base)
+        except ValueError as error:
+            raise UsageError(f"{option} {text}: {error}") from None
+
+    if overrides.metric is not None:
+        metric = metric_of(overrides.metric, "--metric", None)
+    else:
+        metric = metric_of(spec.metric, "metric", folder) if spec.metric is not None else None
+    if overrides.metrics is not None:
+        metrics = tuple(metric_of(text, "--metrics", None) for text in overrides.metrics)
+    elif spec.metrics is not None:
+        metrics = tuple(metric_of(text, "metrics", folder) for text in spec.metrics)
+    else:
+        metrics = None
+    answer_format = None
+    if overrides.answer_format is not None:
+        kind, colon, path = overrides.answer_format.partition("json_schema:")
+        value = {"json_schema": path} if colon and not kind else overrides.answer_format
+        try:
+            answer_format = parse_format(value)
+        except ValueError as error:
+            raise UsageError(f"--format {overrides.answer_format}: {error}") from None
+    elif spec.format is not None:
+        answer_format = parse_format(spec.format, base=folder)
+    judge = overrides.judge or spec.judge
+    named = [metric, *(metrics or ())]
+    if any(m is not None and m.name == "judge" for m in named):
+        if judge is None:
+            raise UsageError(
+                f"{display}: the judge metric needs a judge: add"
+                ' "judge: {model: openai:NAME, base_url: URL}" to the task spec, or pass'
+                " --judge-model openai:NAME and --judge-base-url URL"
+            )
+        if judge.base_url is None and not os.environ.get("OPENAI_BASE_URL"):
+            raise UsageError(
+                f"{display}: the judge {judge.model} has no endpoint: give its base_url in the spec's"
+                " judge (or --judge-base-url, or set $OPENAI_BASE_URL)"
+            )
+    return metric, metrics, answer_format, judge
 
 
 def infer_labels(outputs: Sequence[str], output_type: OutputType = "text") -> tuple[str, ...] | None:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, field_validator
+
 from adaptlab.data.problems import did_you_mean
 
 METRICS: dict[str, str] = {
@@ -175,10 +177,11 @@ def strip_code_fence(text: str) -> str:
     return match.group(1).strip() if match else stripped
 
 
-@dataclass(frozen=True)
-class JudgeSpec:
+class JudgeSpec(BaseModel):
     """The grader of the ``judge`` metric: a model behind an OpenAI-compatible endpoint, with
     the rubric it grades by (None: the bundled one). Only the judge metric needs a network."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     model: str
     """``openai:NAME``: the served model that grades."""
@@ -187,3 +190,13 @@ class JudgeSpec:
     api_key_env: str = "OPENAI_API_KEY"
     rubric: str | None = None
     """Replaces the bundled rubric; it sees the input, the reference and the answer."""
+
+    @field_validator("model")
+    @classmethod
+    def _an_endpoint_model(cls, model: str) -> str:
+        if not model.startswith("openai:") or not model.removeprefix("openai:").strip():
+            raise ValueError(
+                "the judge is a model behind an OpenAI-compatible endpoint:"
+                f' write "openai:NAME", not "{model}"'
+            )
+        return model

@@ -13,10 +13,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from adaptlab.data.problems import Problem, did_you_mean
 from adaptlab.data.readers import scalar_text
+from adaptlab.data.scoring_spec import JudgeSpec, parse_format, parse_metric
 from adaptlab.data.split import SPLIT_NAMES
 from adaptlab.data.yaml_file import read_yaml, validation_problems
 
@@ -53,6 +62,40 @@ class TaskSpec(BaseModel):
     allow_extra_fields: bool = False
     source: str | None = None
     license: str | None = None
+    metric: str | None = None
+    """The primary metric (``chrf``, ``regex:PATTERN``, ``json:schema.json``, ...)."""
+    metrics: list[str] | None = None
+    """Metrics also reported."""
+    format: str | dict[str, Any] | None = None
+    """``{regex: PATTERN}`` or ``{json_schema: FILE}`` (or an inline schema): every answer's layout."""
+    judge: JudgeSpec | None = None
+    _folder: Path | None = PrivateAttr(None)
+
+    @property
+    def folder(self) -> Path | None:
+        """The spec file's folder (None for a bare data file): files it names are relative to it."""
+        return self._folder
+
+    @field_validator("metric")
+    @classmethod
+    def known_metric(cls, metric: str | None, info: ValidationInfo) -> str | None:
+        if metric is not None:
+            parse_metric(metric, base=spec_folder(info))
+        return metric
+
+    @field_validator("metrics")
+    @classmethod
+    def known_metrics(cls, metrics: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        for metric in metrics or []:
+            parse_metric(metric, base=spec_folder(info))
+        return metrics
+
+    @field_validator("format")
+    @classmethod
+    def valid_format(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            parse_format(value, base=spec_folder(info))
+        return value
 
     @field_validator("name", "data")
     @classmethod
@@ -133,6 +176,11 @@ class TaskSpec(BaseModel):
         return {None: self.data or ""}
 
 
+def spec_folder(info: ValidationInfo) -> Path | None:
+    """Where the spec file is: schema files it names are relative to it."""
+    return (info.context or {}).get("folder")
+
+
 def label_set_error(labels: Sequence[str]) -> str | None:
     """What is wrong with a declared label set, if anything (shared by specs and --labels)."""
     if len(labels) < 2:
@@ -160,7 +208,8 @@ def read_spec(path: Path, display: str) -> tuple[TaskSpec | None, list[Problem]]
             Problem(display, 1, f"a task spec must be a mapping of keys (name, data, ...), got {kind}")
         ]
     try:
-        spec = TaskSpec.model_validate(document.content)
+        spec = TaskSpec.model_validate(document.content, context={"folder": path.parent})
+        spec._folder = path.parent
     except ValidationError as error:
         return None, problems + validation_problems(display, document.root, error, TaskSpec)
     return (None if problems else spec), problems

@@ -13,6 +13,15 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+from adaptlab.data.scoring_spec import (
+    DEFAULT_CLASSIFICATION_METRIC,
+    DEFAULT_FREE_TEXT_METRIC,
+    DEFAULT_FREE_TEXT_REPORTED,
+    AnswerFormat,
+    JudgeSpec,
+    MetricSpec,
+)
+
 OutputType = Literal["text", "number", "boolean"]
 
 
@@ -38,9 +47,10 @@ class Task:
     """A named set of examples, optionally closed-label (classification).
 
     `labels` is the closed label set, declared by the user or inferred from the outputs;
-    `None` means free-text outputs, scored by exact match. `output_type` says how the file wrote
-    the outputs: as strings, or as JSON numbers or booleans that were read as their text
-    (``1`` -> ``"1"``), which is worth telling a user whose labels are ``0`` and ``1``.
+    `None` means free-text outputs, scored by `primary_metric` (chrF unless the task names
+    one). `output_type` says how the file wrote the outputs: as strings, or as JSON numbers or
+    booleans that were read as their text (``1`` -> ``"1"``), which is worth telling a user
+    whose labels are ``0`` and ``1``.
     """
 
     name: str
@@ -53,6 +63,30 @@ class Task:
     label_descriptions: tuple[tuple[str, str], ...] | None = None
     """(label, what it means) pairs from the task spec; prompts that define labels use them."""
     sources: tuple[str, ...] = field(default=())
+    metric: MetricSpec | None = None
+    """The primary metric, the one decisions use (None: accuracy for closed labels, chrF for
+    free text); see `primary_metric`."""
+    metrics: tuple[MetricSpec, ...] | None = None
+    """Metrics also reported (None: similarity and exact match for free text, none for labels)."""
+    answer_format: AnswerFormat | None = None
+    """The layout every answer must have; format compliance is measured against it."""
+    judge: JudgeSpec | None = None
+    """The grader of the ``judge`` metric, when a metric names it."""
+
+    @property
+    def primary_metric(self) -> MetricSpec:
+        if self.metric is not None:
+            return self.metric
+        return MetricSpec(DEFAULT_CLASSIFICATION_METRIC if self.labels else DEFAULT_FREE_TEXT_METRIC)
+
+    @property
+    def reported_metrics(self) -> tuple[MetricSpec, ...]:
+        """The other metrics to report, the primary one left out."""
+        named = self.metrics
+        if named is None:
+            named = () if self.labels else tuple(MetricSpec(name) for name in DEFAULT_FREE_TEXT_REPORTED)
+        primary = str(self.primary_metric)
+        return tuple(dict.fromkeys(m for m in named if str(m) != primary))
 
     @property
     def is_classification(self) -> bool:

@@ -2,14 +2,16 @@
 
 Fine-tuning is paid up front (training time, labelled examples) and saves a little on every
 request after: a shorter prompt costs less compute or fewer tokens, and — when the user says
-what a correct answer is worth — a more accurate model earns more per request. Break-even is
-the up-front cost divided by that saving per request; a saving of zero or less never pays back.
+what a correct answer is worth — a better-scoring model earns more per request (a score is the
+share of a correct answer's value an answer earns: accuracy, or a free-text metric's 0-1
+score). Break-even is the up-front cost divided by that saving per request; a saving of zero or
+less never pays back.
 
 The chart's curve counts each wrong answer at the value a correct one would have earned, so the
 two totals cross exactly at break-even and stay non-negative:
 
-    prompt total = requests × (prompt $/request + value × (1 − prompt accuracy))
-    tuned total  = up-front $ + requests × (tuned $/request + value × (1 − tuned accuracy))
+    prompt total = requests × (prompt $/request + value × (1 − prompt score))
+    tuned total  = up-front $ + requests × (tuned $/request + value × (1 − tuned score))
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adaptlab.decide.costs import CostSettings, RungCost
-from adaptlab.decide.rungs import accuracy
+from adaptlab.decide.rungs import metric_of, score
 from adaptlab.decide.wording import count, points, usd
 
 CURVE_POINTS = 21
@@ -64,8 +66,8 @@ def break_even(
     >>> from adaptlab.decide.costs import RungCost
     >>> p = RungCost(0.2, 0.0002, "machine-time", None, None, None)
     >>> t = RungCost(0.1, 0.0001, "machine-time", 36.0, 0.01, 0.0)
-    >>> round(break_even({"rung": "few-shot-8", "metrics": {"accuracy": 0.8}},
-    ...                  {"rung": "lora-100", "metrics": {"accuracy": 0.8}}, p, t, CostSettings()).requests)
+    >>> round(break_even({"rung": "few-shot-8", "metrics": {"score": 0.8}},
+    ...                  {"rung": "lora-100", "metrics": {"score": 0.8}}, p, t, CostSettings()).requests)
     100
     """
     upfront = tuned_cost.upfront_usd
@@ -85,20 +87,22 @@ def break_even(
             explanation=explanation,
         )
     value = settings.value_per_correct_usd
-    accuracy_gain = accuracy(tuned) - accuracy(prompt)
-    saving = prompt_usd - tuned_usd + value * accuracy_gain
+    score_gain = score(tuned) - score(prompt)
+    saving = prompt_usd - tuned_usd + value * score_gain
     requests = upfront / saving if saving > 0 else None
     cost_words = f"{usd(tuned_usd)} vs {usd(prompt_usd)} per request"
     if value:
-        cost_words += f", and {points(accuracy_gain)} accuracy worth {usd(value * accuracy_gain)} per request"
+        cost_words += (
+            f", and {points(score_gain)} of {metric_of(tuned)[1]} worth {usd(value * score_gain)} per request"
+        )
     paid = "training and labelling" if tuned_cost.labelling_usd else "training"
     if requests is None:
         explanation = (
             f"{tuned['rung']} saves nothing per request over {prompt['rung']} ({cost_words}):"
             f" its {usd(upfront)} of {paid} never pays back"
         )
-        if not value and accuracy_gain > 0:
-            explanation += " (its accuracy gain counts once value_per_correct_usd is set)"
+        if not value and score_gain > 0:
+            explanation += f" (its {metric_of(tuned)[1]} gain counts once value_per_correct_usd is set)"
         explanation += "."
     else:
         explanation = (
@@ -113,8 +117,8 @@ def break_even(
             f" {outcome} {usd(abs(net))} in total."
         )
     rates = (
-        prompt_usd + value * (1 - accuracy(prompt)),
-        tuned_usd + value * (1 - accuracy(tuned)),
+        prompt_usd + value * (1 - score(prompt)),
+        tuned_usd + value * (1 - score(tuned)),
     )
     curve = cost_curve(rates, upfront, horizon(requests, settings.expected_requests))
     return BreakEven(

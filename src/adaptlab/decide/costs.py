@@ -58,7 +58,8 @@ class CostSettings(BaseModel):
     labelling_usd_per_example: Usd = 0.0
     """What one labelled training example costs you (fine-tuning needs them; prompting few)."""
     value_per_correct_usd: Usd = 0.0
-    """What one more correct answer is worth: makes accuracy gains count toward break-even."""
+    """What one more correct answer (a full score) is worth: makes score gains count toward
+    break-even."""
     expected_requests: int | None = Field(None, ge=1)
     """How many requests you expect to serve: only used as context in the reasons."""
 

@@ -24,7 +24,7 @@ class Evidence:
 
     results: dict[str, Any]
     prompt: dict[str, Any] | None
-    """The best prompt rung: the most accurate, ties going to fewer prompt tokens."""
+    """The best prompt rung: the best-scoring, ties going to fewer prompt tokens."""
     tuned: dict[str, Any] | None
     """The best tuned, hybrid or distilled rung: the one compared with prompting."""
     plateau: Plateau
@@ -36,7 +36,7 @@ class Evidence:
 
 
 def gather(results: dict[str, Any], settings: CostSettings) -> Evidence:
-    """Measure what the rules need from the rungs that have an accuracy."""
+    """Measure what the rules need from the rungs that have a score."""
     rungs = measured(results.get("rungs") or [])
     prompts = of_kind(rungs, "prompt")
     prompt, tuned = best_rung(prompts), best_rung(of_kind(rungs, *TUNED_KINDS))

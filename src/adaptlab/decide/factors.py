@@ -1,6 +1,6 @@
-"""The decision framework: what weighs on prompting vs fine-tuning besides accuracy.
+"""The decision framework: what weighs on prompting vs fine-tuning besides the score.
 
-Accuracy decides most cases, but a person choosing also weighs cost, how soon it can ship,
+The score decides most cases, but a person choosing also weighs cost, how soon it can ship,
 how much labelled data it takes, latency, format control, what tuning may break, how fast a
 change can be tried, whether the model is API-only, and where the data goes. Each row sets the
 best prompt rung against the best tuned rung as this run measured (or configured) them, so the

@@ -1,4 +1,4 @@
-"""Is one rung really more accurate than another? The difference with its confidence interval.
+"""Does one rung really score higher than another? The difference with its confidence interval.
 
 Two rungs answered the same test examples, so the comparison is *paired*: the bootstrap
 resamples examples and each resample keeps both rungs' answers to the same examples. Easy and
@@ -11,10 +11,10 @@ unpaired interval built from the two rungs' own intervals (the MOVER method: eac
 distance to its bound, added in quadrature), which is wider but never pretends to more
 certainty than the data gives.
 
->>> a = {"rung": "a", "predictions": [{"example_id": "x", "correct": False},
-...                                   {"example_id": "y", "correct": True}]}
->>> b = {"rung": "b", "predictions": [{"example_id": "y", "correct": True},
-...                                   {"example_id": "x", "correct": True}]}
+>>> a = {"rung": "a", "predictions": [{"example_id": "x", "score": 0.0},
+...                                   {"example_id": "y", "score": 1.0}]}
+>>> b = {"rung": "b", "predictions": [{"example_id": "y", "score": 1.0},
+...                                   {"example_id": "x", "score": 1.0}]}
 >>> paired_gain(a, b).gain
 0.5
 """
@@ -31,7 +31,7 @@ from adaptlab.evaluation.metrics import bootstrap_interval
 
 @dataclass(frozen=True)
 class Gain:
-    """How much more accurate `rung` is than `vs` (negative: less), with the interval."""
+    """How much higher `rung` scores than `vs` (negative: less), with the interval."""
 
     rung: str
     vs: str
@@ -45,12 +45,12 @@ class Gain:
 
     @property
     def significant(self) -> bool:
-        """True when the whole interval lies above zero: `rung` is really more accurate."""
+        """True when the whole interval lies above zero: `rung` really scores higher."""
         return self.low is not None and self.low > 0
 
     @property
     def worse(self) -> bool:
-        """True when the whole interval lies below zero: `rung` is really less accurate."""
+        """True when the whole interval lies below zero: `rung` really scores lower."""
         return self.high is not None and self.high < 0
 
     def to_dict(self) -> dict[str, Any]:
@@ -67,7 +67,7 @@ class Gain:
 
 
 def paired_gain(base: dict[str, Any], challenger: dict[str, Any], *, seed: int = 0) -> Gain:
-    """The accuracy of `challenger` minus that of `base` (rung dicts of ``results.json``).
+    """The score of `challenger` minus that of `base` (rung dicts of ``results.json``).
 
     Predictions are matched by ``example_id``, not by position, and only examples both rungs
     answered count; seeded, so the same results always give the same interval.
@@ -88,24 +88,26 @@ def paired_gain(base: dict[str, Any], challenger: dict[str, Any], *, seed: int =
 
 
 def paired_differences(base: dict[str, Any], challenger: dict[str, Any]) -> list[float]:
-    """Per example both rungs answered: 1 (only the challenger right), -1, or 0."""
-    before = correctness(base)
-    after = correctness(challenger)
-    return [float(after[key]) - float(before[key]) for key in after if key in before]
+    """Per example both rungs scored: the challenger's score minus the base's (1, -1 or 0 for
+    accuracy). An example whose grading failed on either side (a judge) is left out."""
+    before = example_scores(base)
+    after = example_scores(challenger)
+    return [after[key] - before[key] for key in after if key in before]
 
 
-def correctness(rung: dict[str, Any]) -> dict[str, bool]:
-    """Whether each example (by id) was answered correctly."""
-    return {
-        str(p["example_id"]): bool(p["correct"])
-        for p in rung.get("predictions") or []
-        if "example_id" in p and "correct" in p
-    }
+def example_scores(rung: dict[str, Any]) -> dict[str, float]:
+    """Each graded example's primary-metric score, by example id."""
+    scores = {}
+    for prediction in rung.get("predictions") or []:
+        value = prediction.get("score")
+        if "example_id" in prediction and isinstance(value, int | float) and not isinstance(value, bool):
+            scores[str(prediction["example_id"])] = float(value)
+    return scores
 
 
 def unpaired_gain(base: dict[str, Any], challenger: dict[str, Any]) -> Gain:
-    """The difference of accuracies with a MOVER interval from each rung's own interval."""
-    acc_b, acc_c = metric(base, "accuracy"), metric(challenger, "accuracy")
+    """The difference of scores with a MOVER interval from each rung's own interval."""
+    acc_b, acc_c = metric(base, "score"), metric(challenger, "score")
     gain = None if acc_b is None or acc_c is None else acc_c - acc_b
     low = high = None
     spread_b, spread_c = spread(base), spread(challenger)
@@ -116,8 +118,8 @@ def unpaired_gain(base: dict[str, Any], challenger: dict[str, Any]) -> Gain:
 
 
 def spread(rung: dict[str, Any]) -> tuple[float, float] | None:
-    """How far the rung's accuracy interval reaches below and above its accuracy."""
-    acc, low, high = (metric(rung, name) for name in ("accuracy", "accuracy_low", "accuracy_high"))
-    if acc is None or low is None or high is None:
+    """How far the rung's score interval reaches below and above its score."""
+    value, low, high = (metric(rung, name) for name in ("score", "score_low", "score_high"))
+    if value is None or low is None or high is None:
         return None
-    return acc - low, high - acc
+    return value - low, high - value

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from adaptlab.decide.gain import Gain, paired_gain
-from adaptlab.decide.rungs import accuracy, best_rung, measured
-from adaptlab.decide.wording import gain_interval, pct, points
+from adaptlab.decide.rungs import best_rung, measured, score, shown
+from adaptlab.decide.wording import gain_interval, points
 
 MIN_PROMPT_RUNGS = 3
 
@@ -29,7 +29,7 @@ class PlateauRow:
     """One prompt rung and its gain over the best prompt rung run before it."""
 
     rung: str
-    accuracy: float
+    score: float
     best_before: str | None
     gain: Gain | None
 
@@ -37,7 +37,7 @@ class PlateauRow:
         gain = self.gain
         return {
             "rung": self.rung,
-            "accuracy": self.accuracy,
+            "score": self.score,
             "best_before": self.best_before,
             "gain": gain.gain if gain else None,
             "gain_low": gain.low if gain else None,
@@ -70,7 +70,7 @@ def prompt_plateau(prompt_rungs: Sequence[dict[str, Any]]) -> Plateau:
     best: dict[str, Any] | None = None
     for rung in rungs:
         gain = paired_gain(best, rung) if best else None
-        rows.append(PlateauRow(rung["rung"], accuracy(rung), best["rung"] if best else None, gain))
+        rows.append(PlateauRow(rung["rung"], score(rung), best["rung"] if best else None, gain))
         if best is None or best_rung([best, rung]) is rung:
             best = rung
     if len(rungs) < MIN_PROMPT_RUNGS:
@@ -80,12 +80,12 @@ def prompt_plateau(prompt_rungs: Sequence[dict[str, Any]]) -> Plateau:
         )
         return Plateau(False, explanation, rows)
     previous, latest = best_rung(rungs[:-2]), best_rung(rungs[-2:])
-    assert previous is not None and latest is not None, "measured rungs all have an accuracy"
+    assert previous is not None and latest is not None, "measured rungs all have a score"
     verdict = paired_gain(previous, latest)
     plateaued = not verdict.significant
     comparison = (
-        f"The better of the last two prompt rungs, {latest['rung']} ({pct(accuracy(latest))}), gains"
-        f" {points(verdict.gain)} over the best before them, {previous['rung']} ({pct(accuracy(previous))};"
+        f"The better of the last two prompt rungs, {latest['rung']} ({shown(latest)}), gains"
+        f" {points(verdict.gain)} over the best before them, {previous['rung']} ({shown(previous)};"
         f" {gain_interval(verdict.low, verdict.high)})"
     )
     if not plateaued:

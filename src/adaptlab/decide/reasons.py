@@ -11,20 +11,18 @@ from typing import Any
 from adaptlab.decide.costs import RungCost
 from adaptlab.decide.evidence import Evidence
 from adaptlab.decide.gain import Gain
-from adaptlab.decide.rungs import accuracy, metric, number, prompt_tokens, training_mode
-from adaptlab.decide.wording import CI, count, interval, pct, points, seconds, tokens, usd
+from adaptlab.decide.rungs import metric, number, prompt_tokens, shown, shown_interval, training_mode
+from adaptlab.decide.wording import CI, count, pct, points, seconds, tokens, usd
 
 
 def best_prompt_sentence(e: Evidence) -> str:
     p = e.prompt
     assert p is not None
     baseline = e.results.get("baseline") or {}
-    floor = number(baseline.get("accuracy"))
-    against = (
-        f', against {pct(floor)} for always answering "{baseline.get("majority_label")}"' if floor else ""
-    )
+    floor = number(baseline.get("score"))
+    against = f", against {shown(p, floor)} for {baseline.get('description')}" if floor is not None else ""
     return (
-        f"{p['rung']} is the best prompt rung: {pct(accuracy(p))} ({accuracy_interval(p)}) on"
+        f"{p['rung']} is the best prompt rung: {shown(p)} ({shown_interval(p)}) on"
         f" {count(metric(p, 'n'))} test examples{against}, with {tokens(prompt_tokens(p))} per request."
     )
 
@@ -51,11 +49,11 @@ def family_sentence(e: Evidence, kind: str) -> list[str]:
         needed = e.needed
         if needed is None:
             return []
-        low = metric(t, "accuracy_low") if needed.best_rung == t["rung"] else None
-        within = f" (from {pct(low)})" if low is not None else ""
+        low = metric(t, "score_low") if needed.best_rung == t["rung"] else None
+        within = f" (from {shown(t, low)})" if low is not None else ""
         return [
             f"Fine-tuning ({training_mode(t) or 'tuned'}) needs about {count(needed.examples)} labelled"
-            f" examples: {needed.rung} reached {pct(needed.accuracy)}, the smallest training set inside"
+            f" examples: {needed.rung} reached {shown(t, needed.score)}, the smallest training set inside"
             f" the {CI} of {needed.best_rung}{within}."
         ]
     if kind == "hybrid":
@@ -84,7 +82,7 @@ def forgetting_sentence(rung: dict[str, Any]) -> list[str]:
         return []
     return [
         f"On {count(number(forgetting.get('n')))} general questions it still answers as the base model"
-        f" did {pct(agreement)} of the time (reference accuracy"
+        f" did {pct(agreement)} of the time (general-question accuracy"
         f" {points(number(forgetting.get('reference_accuracy_delta')))})."
     ]
 
@@ -93,7 +91,3 @@ def pairing(gain: Gain) -> str:
     if gain.paired:
         return f" on the {count(gain.n)} test examples both answered"
     return " (unpaired: the rungs' predictions were not available)"
-
-
-def accuracy_interval(rung: dict[str, Any]) -> str:
-    return interval(metric(rung, "accuracy_low"), metric(rung, "accuracy_high"))

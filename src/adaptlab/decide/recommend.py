@@ -5,14 +5,14 @@ The rules, in the order they are tried:
 1. No tuned, hybrid or distilled rung was measured (tuning was skipped, the model is API-only,
    the budget ran out): keep prompting with the best prompt rung. The reasons repeat the run's
    own account (``skipped``) of why there is no tuned rung.
-2. The best prompt rung already answers every test example correctly: keep prompting. Tuning
-   cannot gain accuracy, so it is never recommended — not even when a tuned rung is also
+2. The best prompt rung already scores full marks on every test example: keep prompting. Tuning
+   cannot gain, so it is never recommended — not even when a tuned rung is also
    perfect and cheaper per request.
-3. The most accurate tuned-family rung beats the best prompt rung and the paired 95% interval
+3. The best-scoring tuned-family rung beats the best prompt rung and the paired 95% interval
    of the gain lies wholly above zero: recommend that rung's family — ``fine-tune`` (with the
    mode and the labelled data needed), ``hybrid`` (tuned weights asked with a prompt) or
    ``distil`` (a long prompt trained into the weights) — citing the gain and the break-even.
-4. The interval lies wholly below zero: keep prompting; it is more accurate.
+4. The interval lies wholly below zero: keep prompting; it scores higher.
 5. Otherwise the interval includes zero: keep prompting; the tuning gain is inside the noise.
    When the tuned rung is cheaper per request (a shorter prompt: distillation's point), say
    after how many requests its training would pay back.
@@ -20,8 +20,9 @@ The rules, in the order they are tried:
 Two degenerate runs are decided too: with no measured rung the decision says there is nothing
 to recommend, and a run with tuned rungs but no prompt rung recommends its best tuned rung.
 
-The best prompt rung is the most accurate one, ties going to fewer prompt tokens. Every reason
-cites a measured figure (a percentage, an interval, tokens, seconds, dollars or requests).
+The best prompt rung is the best-scoring one on the task's primary metric, ties going to fewer
+prompt tokens. Every reason cites a measured figure (a score, an interval, tokens, seconds,
+dollars or requests).
 
 >>> decision = recommend(json.loads(Path("runs/<run-id>/results.json").read_text()), CostSettings())
 >>> decision.recommendation, decision.headline
@@ -41,7 +42,6 @@ from adaptlab.decide.factors import Factor, Side, decision_factors
 from adaptlab.decide.gain import Gain
 from adaptlab.decide.plateau import Plateau
 from adaptlab.decide.reasons import (
-    accuracy_interval,
     best_prompt_sentence,
     cost_sentence,
     family_sentence,
@@ -51,18 +51,20 @@ from adaptlab.decide.reasons import (
     priced_break_even,
 )
 from adaptlab.decide.rungs import (
-    accuracy,
-    accuracy_summary,
     backend_of,
     measured,
     metric,
     prompt_tokens,
     rung_kind,
+    score,
+    score_summary,
+    shown,
+    shown_interval,
     training_examples,
     training_mode,
     tuning_skipped,
 )
-from adaptlab.decide.wording import CI, count, gain_interval, pct, points, usd
+from adaptlab.decide.wording import CI, count, gain_interval, points, usd
 
 Recommendation = Literal["prompt", "fine-tune", "hybrid", "distil"]
 RECOMMENDATION_OF_KIND: dict[str, Recommendation] = {
@@ -83,7 +85,7 @@ class Decision:
     reasons: list[str]
     best_prompt: dict[str, Any] | None
     best_tuned: dict[str, Any] | None
-    """The most accurate tuned, hybrid or distilled rung: the one compared with prompting."""
+    """The best-scoring tuned, hybrid or distilled rung: the one compared with prompting."""
     plateau: Plateau
     tuning_gain: Gain | None
     data_needed: DataNeeded | None
@@ -131,8 +133,8 @@ def recommend(results: dict[str, Any], settings: CostSettings) -> Decision:
         rung=choice.rung,
         headline=choice.headline,
         reasons=choice.reasons[:MAX_REASONS],
-        best_prompt=accuracy_summary(prompt),
-        best_tuned=accuracy_summary(tuned),
+        best_prompt=score_summary(prompt),
+        best_tuned=score_summary(tuned),
         plateau=evidence.plateau,
         tuning_gain=evidence.gain,
         data_needed=evidence.needed,
@@ -174,7 +176,7 @@ def nothing_measured(e: Evidence) -> Choice | None:
         "prompt",
         "",
         "No rung was measured: there is nothing to recommend yet.",
-        [f"These results hold {held} rungs and none has a measured accuracy, so nothing can be compared."],
+        [f"These results hold {held} rungs and none has a measured score, so nothing can be compared."],
     )
 
 
@@ -197,7 +199,7 @@ def prompt_only(e: Evidence) -> Choice | None:
     return Choice(
         "prompt",
         p["rung"],
-        f"Keep prompting with {p['rung']}: {pct(accuracy(p))} ({accuracy_interval(p)}); no tuned model"
+        f"Keep prompting with {p['rung']}: {shown(p)} ({shown_interval(p)}); no tuned model"
         " was measured to compare with.",
         [best_prompt_sentence(e), absent, e.plateau.explanation, cost_sentence(p, e.costs)],
     )
@@ -211,9 +213,9 @@ def tuned_only(e: Evidence) -> Choice | None:
     return Choice(
         RECOMMENDATION_OF_KIND[rung_kind(t)],
         t["rung"],
-        f"{t['rung']} scores {pct(accuracy(t))}; no prompt rung was measured to compare it with.",
+        f"{t['rung']} scores {shown(t)}; no prompt rung was measured to compare it with.",
         [
-            f"{t['rung']} scores {pct(accuracy(t))} ({accuracy_interval(t)}), and 0 prompt rungs"
+            f"{t['rung']} scores {shown(t)} ({shown_interval(t)}), and 0 prompt rungs"
             " were measured, so whether prompting would do as well is unknown.",
             cost_sentence(t, e.costs),
         ],
@@ -222,17 +224,17 @@ def tuned_only(e: Evidence) -> Choice | None:
 
 def prompt_perfect(e: Evidence) -> Choice | None:
     p, t = e.prompt, e.tuned
-    if p is None or t is None or accuracy(p) < 1.0:
+    if p is None or t is None or score(p) < 1.0:
         return None
     n = count(metric(p, "n"))
     return Choice(
         "prompt",
         p["rung"],
-        f"Keep prompting with {p['rung']}: it already answers all {n} test examples correctly.",
+        f"Keep prompting with {p['rung']}: it already scores full marks on all {n} test examples.",
         [
-            f"{p['rung']} already answers all {n} test examples correctly ({pct(1.0)}): fine-tuning"
-            " cannot gain accuracy.",
-            f"The best tuned rung, {t['rung']}, scores {pct(accuracy(t))}: at best a tie, so its"
+            f"{p['rung']} already scores full marks on all {n} test examples ({shown(p)}): fine-tuning"
+            " cannot score higher.",
+            f"The best tuned rung, {t['rung']}, scores {shown(t)}: at best a tie, so its"
             f" {usd(e.costs[t['rung']].upfront_usd)} of training buys nothing.",
             cost_sentence(p, e.costs),
         ],
@@ -254,8 +256,8 @@ def tuning_wins(e: Evidence) -> Choice | None:
     else:
         headline = f"Distil the prompt into the weights: {by}"
     reasons = [
-        f"{t['rung']} is more accurate than the best prompt rung, {p['rung']}: {pct(accuracy(t))} vs"
-        f" {pct(accuracy(p))}, {points(gain.gain)} ({gain_interval(gain.low, gain.high)}){pairing(gain)},"
+        f"{t['rung']} scores higher than the best prompt rung, {p['rung']}: {shown(t)} vs"
+        f" {shown(p)}, {points(gain.gain)} ({gain_interval(gain.low, gain.high)}){pairing(gain)},"
         " beyond the noise.",
         *family_sentence(e, kind),
         *priced_break_even(e),
@@ -271,11 +273,10 @@ def prompt_wins(e: Evidence) -> Choice | None:
     return Choice(
         "prompt",
         p["rung"],
-        f"Keep prompting with {p['rung']} ({pct(accuracy(p))}): it is more accurate than {t['rung']}"
-        f" ({pct(accuracy(t))}).",
+        f"Keep prompting with {p['rung']} ({shown(p)}): it scores higher than {t['rung']} ({shown(t)}).",
         [
-            f"{t['rung']} scores {pct(accuracy(t))}, {points(gain.gain)} against {p['rung']}"
-            f" ({gain_interval(gain.low, gain.high)}){pairing(gain)}: prompting is more accurate"
+            f"{t['rung']} scores {shown(t)}, {points(gain.gain)} against {p['rung']}"
+            f" ({gain_interval(gain.low, gain.high)}){pairing(gain)}: prompting scores higher"
             " beyond the noise.",
             best_prompt_sentence(e),
             plateau_or_cost(e),
@@ -293,11 +294,11 @@ def within_noise(e: Evidence) -> Choice:
     return Choice(
         "prompt",
         p["rung"],
-        f"Keep prompting with {p['rung']} ({pct(accuracy(p))}): fine-tuning's {points(gain.gain)} is"
+        f"Keep prompting with {p['rung']} ({shown(p)}): fine-tuning's {points(gain.gain)} is"
         f" within the noise ({gain_interval(gain.low, gain.high)}).",
         [
-            f"The tuning gain is inside the {CI}: {t['rung']} scores {pct(accuracy(t))} vs"
-            f" {pct(accuracy(p))} for {p['rung']}, {points(gain.gain)}"
+            f"The tuning gain is inside the {CI}: {t['rung']} scores {shown(t)} vs"
+            f" {shown(p)} for {p['rung']}, {points(gain.gain)}"
             f" ({gain_interval(gain.low, gain.high)}){pairing(gain)}, an interval that includes zero.",
             *(priced_break_even(e) if cheaper_requests else []),
             best_prompt_sentence(e),

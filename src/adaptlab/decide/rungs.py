@@ -16,6 +16,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from adaptlab.decide.wording import ACCURACY, score_interval, score_text
+
 TUNED_KINDS = ("tuned", "hybrid", "distilled")
 """The families that change the weights; each is compared with the best prompt rung."""
 
@@ -35,17 +37,36 @@ def metric(rung: dict[str, Any], name: str) -> float | None:
     return number((rung.get("metrics") or {}).get(name))
 
 
-def accuracy(rung: dict[str, Any]) -> float:
-    """The rung's accuracy; only call it on rungs `measured` kept."""
-    value = metric(rung, "accuracy")
+def score(rung: dict[str, Any]) -> float:
+    """The rung's primary-metric score; only call it on rungs `measured` kept."""
+    value = metric(rung, "score")
     if value is None:
-        raise ValueError(f"rung {rung.get('rung')} has no accuracy")
+        raise ValueError(f"rung {rung.get('rung')} has no score")
     return value
 
 
 def measured(rungs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rungs that have an accuracy, in run order: a rung without one cannot be compared."""
-    return [r for r in rungs if metric(r, "accuracy") is not None]
+    """The rungs that have a score, in run order: a rung without one cannot be compared."""
+    return [r for r in rungs if metric(r, "score") is not None]
+
+
+def metric_of(rung: dict[str, Any]) -> tuple[str, str]:
+    """The rung's primary metric: its name and how people read it (``chrf``, ``chrF``)."""
+    metrics = rung.get("metrics") or {}
+    name = str(metrics.get("metric") or ACCURACY)
+    return name, str(metrics.get("metric_display") or name)
+
+
+def shown(rung: dict[str, Any], value: float | None = None) -> str:
+    """The rung's score (or `value`, another score in its metric) as a sentence cites it:
+    ``71.2%`` for accuracy, ``chrF 41.3`` for chrF."""
+    name, display = metric_of(rung)
+    return score_text(score(rung) if value is None else value, name, display)
+
+
+def shown_interval(rung: dict[str, Any]) -> str:
+    """``95% CI 61.3–81.2%`` (accuracy) or ``95% CI 38.0–44.9`` (another metric)."""
+    return score_interval(metric(rung, "score_low"), metric(rung, "score_high"), metric_of(rung)[0])
 
 
 def rung_kind(rung: dict[str, Any]) -> str:
@@ -65,31 +86,31 @@ def of_kind(rungs: Sequence[dict[str, Any]], *kinds: str) -> list[dict[str, Any]
 
 
 def best_rung(rungs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The most accurate rung; ties go to fewer prompt tokens (cheaper to ask), then the earlier.
+    """The best-scoring rung; ties go to fewer prompt tokens (cheaper to ask), then the earlier.
 
     >>> best_rung([
-    ...     {"rung": "a", "metrics": {"accuracy": 0.8, "prompt_tokens_mean": 90}},
-    ...     {"rung": "b", "metrics": {"accuracy": 0.8, "prompt_tokens_mean": 40}},
+    ...     {"rung": "a", "metrics": {"score": 0.8, "prompt_tokens_mean": 90}},
+    ...     {"rung": "b", "metrics": {"score": 0.8, "prompt_tokens_mean": 40}},
     ... ])["rung"]
     'b'
     """
     candidates = measured(rungs)
     if not candidates:
         return None
-    return min(candidates, key=lambda r: (-accuracy(r), prompt_tokens(r) or math.inf))
+    return min(candidates, key=lambda r: (-score(r), prompt_tokens(r) or math.inf))
 
 
 def prompt_tokens(rung: dict[str, Any]) -> float | None:
     return metric(rung, "prompt_tokens_mean")
 
 
-def accuracy_summary(rung: dict[str, Any] | None) -> dict[str, Any] | None:
-    """``{"rung", "accuracy", "accuracy_low", "accuracy_high"}``: how the decision names a rung."""
+def score_summary(rung: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``{"rung", "score", "score_low", "score_high"}``: how the decision names a rung."""
     if rung is None:
         return None
     return {
         "rung": rung["rung"],
-        **{name: metric(rung, name) for name in ("accuracy", "accuracy_low", "accuracy_high")},
+        **{name: metric(rung, name) for name in ("score", "score_low", "score_high")},
     }
 
 

@@ -27,13 +27,6 @@ def points(difference: float | None) -> str:
     return "an unknown difference" if difference is None else f"{difference * 100:+.1f} points"
 
 
-def interval(low: float | None, high: float | None) -> str:
-    """``95% CI 36.7–45.8%`` for an accuracy."""
-    if low is None or high is None:
-        return "no interval measured"
-    return f"{CI} {low * 100:.1f}–{high * 100:.1f}%"
-
-
 def gain_interval(low: float | None, high: float | None) -> str:
     """``95% CI -1.0 to +4.4 points`` for a difference."""
     if low is None or high is None:
@@ -73,3 +66,27 @@ def count(value: float | None) -> str:
 
 def tokens(value: float | None) -> str:
     return "an unknown number of tokens" if value is None else f"{value:.0f} tokens"
+
+
+ACCURACY = "accuracy"
+
+
+def score_text(value: float | None, metric: str = ACCURACY, display: str | None = None) -> str:
+    """A primary-metric score as a sentence cites it: accuracy as a percentage (``71.2%``),
+    any other metric by its name on a 0-100 scale (``chrF 41.3``).
+
+    >>> score_text(0.7125), score_text(0.4134, "chrf", "chrF")
+    ('71.2%', 'chrF 41.3')
+    """
+    if metric == ACCURACY:
+        return pct(value)
+    name = display or metric
+    return f"{name} (unknown)" if value is None else f"{name} {value * 100:.1f}"
+
+
+def score_interval(low: float | None, high: float | None, metric: str = ACCURACY) -> str:
+    """``95% CI 36.7–45.8%`` for accuracy, ``95% CI 38.0–44.9`` for another metric."""
+    if low is None or high is None:
+        return "no interval measured"
+    unit = "%" if metric == ACCURACY else ""
+    return f"{CI} {low * 100:.1f}–{high * 100:.1f}{unit}"

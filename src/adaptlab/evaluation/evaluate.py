@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from adaptlab.data.scoring_spec import AnswerFormat
 from adaptlab.data.split import stratified_sample
 from adaptlab.data.task import Example, Task
 from adaptlab.evaluation import robustness
@@ -21,11 +22,13 @@ from adaptlab.evaluation.cache import ResultCache
 from adaptlab.evaluation.engine import Request, ask
 from adaptlab.evaluation.metrics import bootstrap_interval, macro_f1, mean, percentile
 from adaptlab.evaluation.result import Metrics, Prediction, RungResult
+from adaptlab.evaluation.scoring.base import Scored, Scorer, ScoringContext
+from adaptlab.evaluation.scoring.similarity import bundled_embedder
+from adaptlab.evaluation.scoring.task_scorers import TaskScorers
 from adaptlab.models.base import Backend, ProgressCallback
-from adaptlab.prompting.parsing import ParsedAnswer, answers_match
+from adaptlab.prompting.parsing import ParsedAnswer
 from adaptlab.prompting.strategy import Strategy
 
-_MAX_FREE_TEXT_TOKENS = 512
 CONSISTENCY_VARIANTS = 2
 DEFAULT_CONSISTENCY_SAMPLE = 50
 """Examples per rung asked again through its two variants: a consistency rate within about
@@ -49,8 +52,14 @@ def evaluate(
     consistency_sample: int = 0,
     robustness_sample: int = 0,
     seed: int = 0,
+    scorers: TaskScorers | None = None,
+    budget_from: Sequence[Example] | None = None,
 ) -> RungResult:
     """Ask `backend` every example as rendered by `strategy`; parse, score and summarise.
+
+    `scorers` are the task's metrics (a run builds them once; default: the task's own, with the
+    bundled embedder for the similarity metric). Free-text answers may be as long as the gold
+    outputs of `budget_from` (the train split; default: every example) mostly are.
 
     With `cache`, answers computed before (same weights, prompt and decoding) are reused and
     new ones stored as they come. With `consistency_sample` > 0, a label-stratified sample of
@@ -61,14 +70,13 @@ def evaluate(
     >>> result = evaluate(task, split.test, load_backend(), get_strategy("zero-shot"))
     >>> result.metrics.accuracy, result.metrics.accuracy_low, result.metrics.accuracy_high
     """
-    request = request_for(task, backend, strategy, max_new_tokens)
+    request = request_for(task, backend, strategy, max_new_tokens, budget_from)
     started = time.perf_counter()
     conversations = strategy.render_many(examples, task)
     answers = ask(backend, conversations, request, cache=cache, on_progress=on_progress)
-    predictions = [
-        score(task, example, answer, strategy.parse(answer.text, task))
-        for example, answer in zip(examples, answers, strict=True)
-    ]
+    scorers = scorers or TaskScorers.for_task(task, ScoringContext(embedder=bundled_embedder))
+    parsed = [strategy.parse(answer.text, task) for answer in answers]
+    predictions = score(task, examples, answers, parsed, scorers)
     asker = Asker(task, backend, request, cache, on_progress)
     clean = {example.id: prediction.parsed for example, prediction in zip(examples, predictions, strict=True)}
     consistency = None
@@ -94,7 +102,7 @@ def evaluate(
         model=model,
         split=split,
         metrics=with_robustness(
-            summarize(task, predictions, answers, wall_time, consistency, len(sample)), robustness
+            summarize(task, scorers, predictions, answers, wall_time, consistency, len(sample)), robustness
         ),
         predictions=predictions,
         robustness=robustness,
@@ -110,35 +118,72 @@ def planned_requests(n_examples: int, consistency_sample: int, robustness_sample
     )
 
 
-def request_for(task: Task, backend: Backend, strategy: Strategy, max_new_tokens: int | None) -> Request:
+def request_for(
+    task: Task,
+    backend: Backend,
+    strategy: Strategy,
+    max_new_tokens: int | None,
+    budget_from: Sequence[Example] | None = None,
+) -> Request:
     if strategy.answer_mode == "score":
         if not task.labels:
             raise ValueError(f"{strategy.name} scores labels, but the task has no closed label set")
         return Request(mode="score", labels=tuple(task.labels))
-    budget = max_new_tokens or strategy.max_new_tokens(longest_answer_tokens(task, backend))
+    budget = max_new_tokens or strategy.max_new_tokens(answer_tokens(task, backend, budget_from))
     return Request(mode="generate", max_new_tokens=budget)
 
 
-def score(task: Task, example: Example, answer: Answer, parsed: ParsedAnswer) -> Prediction:
-    """Compare one parsed answer with the gold output; a failed request is wrong and non-compliant."""
-    closed = task.labels is not None
-    if answer.error is not None:
-        parsed = ParsedAnswer(None, compliant=False)
-    return Prediction(
-        example_id=example.id,
-        input=example.input,
-        gold=example.output,
-        output="" if answer.error is not None else answer.text,
-        parsed=parsed.value,
-        correct=answers_match(parsed.value, example.output, closed_label=closed),
-        compliant=parsed.compliant,
-        latency_s=answer.latency_s,
-        prompt_tokens=answer.prompt_tokens,
-        output_tokens=answer.output_tokens,
-        cached=answer.cached,
-        scores=finite_scores(answer.scores),
-        error=answer.error,
-    )
+def score(
+    task: Task,
+    examples: Sequence[Example],
+    answers: Sequence[Answer],
+    parsed: Sequence[ParsedAnswer],
+    scorers: TaskScorers,
+) -> list[Prediction]:
+    """Score every answer by every metric of the task; a failed request scores 0 and is
+    non-compliant. `correct` is a full score on the primary metric."""
+    failed = ParsedAnswer(None, compliant=False)
+    parsed = [failed if answer.error is not None else p for answer, p in zip(answers, parsed, strict=True)]
+    items = [
+        Scored(
+            answer=p.value,
+            output="" if answer.error is not None else answer.text,
+            reference=example.output,
+            input=example.input,
+        )
+        for example, answer, p in zip(examples, answers, parsed, strict=True)
+    ]
+    primary = scorers.primary.name
+    return [
+        Prediction(
+            example_id=example.id,
+            input=example.input,
+            gold=example.output,
+            output=item.output,
+            parsed=p.value,
+            correct=scores[primary] == 1.0,
+            compliant=answer.error is None and compliant(p, item.output, scorers.answer_format),
+            latency_s=answer.latency_s,
+            prompt_tokens=answer.prompt_tokens,
+            output_tokens=answer.output_tokens,
+            cached=answer.cached,
+            scores=finite_scores(answer.scores),
+            error=answer.error,
+            score=scores[primary],
+            metric_scores=scores,
+        )
+        for example, answer, p, item, scores in zip(
+            examples, answers, parsed, items, scorers.score(items), strict=True
+        )
+    ]
+
+
+def compliant(parsed: ParsedAnswer, output: str, answer_format: AnswerFormat | None) -> bool:
+    """In the asked format: the task's declared layout when it has one, else what the parser
+    says (exactly one label; a non-empty free-text answer)."""
+    if answer_format is not None:
+        return answer_format.allows(output)
+    return parsed.compliant
 
 
 def finite_scores(scores: dict[str, float] | None) -> dict[str, float | None] | None:
@@ -245,24 +290,29 @@ def with_robustness(metrics: Metrics, robustness_result: dict[str, Any] | None) 
 
 def summarize(
     task: Task,
+    scorers: TaskScorers,
     predictions: Sequence[Prediction],
     answers: Sequence[Answer],
     wall_time_s: float,
     consistency: float | None = None,
     consistency_n: int = 0,
 ) -> Metrics:
-    correct = [float(p.correct) for p in predictions]
-    interval = bootstrap_interval(correct)
+    by_metric = {scorer.name: metric_summary(scorer, predictions) for scorer in scorers.all}
+    primary = by_metric[scorers.primary.name]
     # A request that failed after its retries says nothing about the model's latency or prompt size.
     answered = [p for p in predictions if p.error is None]
     latencies = [p.latency_s for p in answered]
     compute_s = sum(answer.compute_s for answer in answers)
-    accuracy = mean(correct)
     return Metrics(
         n=len(predictions),
-        accuracy=accuracy,
-        accuracy_low=interval.low,
-        accuracy_high=interval.high,
+        metric=scorers.primary.name,
+        metric_display=scorers.primary.display,
+        score=primary["mean"],
+        score_low=primary["low"],
+        score_high=primary["high"],
+        graded=primary["graded"],
+        grading_failures=primary["failed"],
+        by_metric=by_metric,
         macro_f1=(
             macro_f1([p.parsed for p in predictions], [p.gold for p in predictions], task.labels)
             if task.labels
@@ -276,7 +326,6 @@ def summarize(
         output_tokens_mean=mean([p.output_tokens for p in answered]),
         examples_per_s=len(predictions) / compute_s if compute_s > 0 else float("nan"),
         wall_time_s=wall_time_s,
-        exact_match=None if task.labels else accuracy,
         consistency=consistency,
         consistency_n=consistency_n,
         cache_hits=sum(answer.cached for answer in answers),
@@ -284,10 +333,35 @@ def summarize(
     )
 
 
-def longest_answer_tokens(task: Task, backend: Backend) -> int:
-    """Tokens of the longest label, or of the longest gold answer (with half again as slack,
-    capped) for free text."""
+def metric_summary(scorer: Scorer, predictions: Sequence[Prediction]) -> dict[str, Any]:
+    """One metric over a rung: the mean of the graded examples with its 95% bootstrap interval,
+    and how many gradings failed (left out of the mean, never counted as zeros)."""
+    values = [p.metric_scores[scorer.name] for p in predictions]
+    graded = [float(value) for value in values if value is not None]
+    interval = bootstrap_interval(graded)
+    return {
+        "display": scorer.display,
+        "mean": mean(graded),
+        "low": interval.low,
+        "high": interval.high,
+        "graded": len(graded),
+        "failed": len(values) - len(graded),
+    }
+
+
+ANSWER_PERCENTILE = 95
+ANSWER_SLACK = 1.5
+MAX_ANSWER_TOKENS = 512
+
+
+def answer_tokens(task: Task, backend: Backend, examples: Sequence[Example] | None = None) -> int:
+    """Tokens an answer needs: the longest label; for free text, the 95th percentile of the gold
+    outputs of `examples` (the train split: the evaluated answers are not looked at) with half
+    again as slack, capped at 512 — one outlier does not make every request slow."""
     if task.labels:
         return max(backend.count_tokens_many(list(task.labels)))
-    longest = max(backend.count_tokens_many([e.output for e in task.examples]), default=64)
-    return min(int(longest * 1.5), _MAX_FREE_TEXT_TOKENS)
+    outputs = [example.output for example in (examples or task.examples)]
+    if not outputs:
+        return MAX_ANSWER_TOKENS // 8
+    typical = percentile(backend.count_tokens_many(outputs), ANSWER_PERCENTILE)
+    return min(math.ceil(typical * ANSWER_SLACK), MAX_ANSWER_TOKENS)

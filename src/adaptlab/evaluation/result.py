@@ -35,28 +35,39 @@ class Prediction:
     the label no probability at all)."""
     error: str | None = None
     """Why the request failed after its retries (remote backends); counted wrong, non-compliant."""
+    score: float | None = None
+    """The task's primary metric for this answer, in [0, 1] (`correct` is a score of 1); None
+    when its grading failed (a judge that answered nothing usable)."""
+    metric_scores: dict[str, float | None] = field(default_factory=dict)
+    """Every metric the task is scored by, the primary one included, by metric name."""
 
 
 @dataclass(frozen=True)
 class Metrics:
     """Summary of a rung over `n` examples.
 
-    `accuracy_low`/`accuracy_high` bound a 95% bootstrap interval. For free-text tasks
-    accuracy is normalised exact match (also given as `exact_match`) and `macro_f1` is None.
-    `format_compliance` is the share of answers that were exactly a valid answer in the asked
-    format. `consistency` is the share of the `consistency_n` sampled examples answered the same
-    (and parsably) under the rung and its two variants (rephrased prompt or reordered demos);
-    None when not measured. Latencies are per example (see `Generation.latency_s`);
-    `examples_per_s` is the rung's throughput in model compute, counting cached answers at the
-    cost they had when computed; `wall_time_s` is what this run actually spent. `errors` counts
-    requests that failed after their retries (remote backends): they count as wrong and
-    non-compliant, not as parse failures, and latencies and token means leave them out.
+    `score` is the mean of the task's primary metric (`metric`: accuracy for closed labels,
+    chrF unless the task names another for free text), in [0, 1], with a 95% bootstrap interval
+    `score_low`–`score_high`; the decision uses it. `graded` examples were scored; a grading that
+    failed (a judge answering garbage) is counted in `grading_failures` and left out of the mean.
+    `by_metric` holds every metric's summary (mean, interval, graded, failed), the primary one
+    included. `macro_f1` is for closed labels only. `format_compliance` is the share of answers
+    exactly in the asked format (one valid label; for free text, the task's declared format,
+    else a non-empty answer). `consistency` is the share of the `consistency_n` sampled
+    examples answered the same (and parsably) under the rung and its two variants (rephrased
+    prompt or reordered demos); None when not measured. Latencies are per example (see
+    `Generation.latency_s`); `examples_per_s` is the rung's throughput in model compute,
+    counting cached answers at the cost they had when computed; `wall_time_s` is what this run
+    actually spent. `errors` counts requests that failed after their retries (remote backends):
+    they score 0 and are non-compliant, not parse failures, and latencies and token means leave
+    them out.
     """
 
     n: int
-    accuracy: float
-    accuracy_low: float
-    accuracy_high: float
+    metric: str
+    score: float
+    score_low: float
+    score_high: float
     macro_f1: float | None
     format_compliance: float
     parse_failures: int
@@ -66,7 +77,10 @@ class Metrics:
     output_tokens_mean: float
     examples_per_s: float
     wall_time_s: float
-    exact_match: float | None = None
+    metric_display: str = ""
+    graded: int = 0
+    grading_failures: int = 0
+    by_metric: dict[str, dict[str, Any]] = field(default_factory=dict)
     consistency: float | None = None
     consistency_n: int = 0
     cache_hits: int = 0

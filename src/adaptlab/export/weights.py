@@ -52,7 +52,7 @@ def default_tuned_rung(results: dict[str, Any]) -> dict[str, Any]:
     for choice in (decision.get("rung"), (decision.get("best_tuned") or {}).get("rung")):
         if choice in by_name:
             return by_name[choice]
-    return max(candidates, key=lambda rung: rung["metrics"]["accuracy"])
+    return max(candidates, key=lambda rung: rung["metrics"]["score"])
 
 
 def rung_weights(results: dict[str, Any], rung_name: str | None, results_path: Path) -> RungWeights:

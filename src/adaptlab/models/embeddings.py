@@ -13,6 +13,7 @@ batches, so almost no compute goes to padding: 1,350 tweets (32 tokens on averag
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 from collections.abc import Sequence
@@ -174,6 +175,13 @@ def load_embedder(path: Path | None = None, *, device: str | None = None) -> Emb
         )
     fingerprint = fingerprint_source(ModelSource(name=model_id, kind="hf-dir", path=directory))
     return Embedder(directory, model_id=model_id, fingerprint=fingerprint, device=device)
+
+
+@functools.cache
+def shared_embedder() -> Embedder:
+    """The bundled embedder, loaded once per process: kNN demo selection and the similarity
+    metric share it (and its memo of encoded texts)."""
+    return load_embedder()
 
 
 def bundled_embedder_dir() -> Path | None:

@@ -5,7 +5,7 @@ one with label meanings, a plain rewording) and the model itself, asked — APE-
 an instruction after seeing a few solved train examples. Each instruction is tried with no
 demos and with a few seeded random demo sets from the train split.
 
-Candidates are scored by the evaluation layer (`StrategyContext.dev_accuracy`) in two rounds
+Candidates are scored by the evaluation layer (`StrategyContext.dev_score`) in two rounds
 (successive halving): every candidate on a stratified screening sample of the dev split, then
 the best few on the whole dev split. The best finalist (ties go to the shorter prompt) becomes
 the ``search`` rung, and only that one is evaluated on test.
@@ -78,13 +78,13 @@ class FixedPrompt(Strategy):
 
 @dataclass(frozen=True)
 class Trial:
-    """One candidate prompt and its dev-split accuracy."""
+    """One candidate prompt and its score on the dev split (the task's primary metric)."""
 
     instruction: str
     origin: str
     demo_ids: tuple[str, ...]
-    screen_accuracy: float
-    dev_accuracy: float | None = None
+    screen_score: float
+    dev_score: float | None = None
     """Accuracy on the whole dev split; None for candidates that did not reach the final round."""
     chosen: bool = False
 
@@ -93,8 +93,8 @@ class Trial:
             "instruction": self.instruction,
             "origin": self.origin,
             "demo_ids": list(self.demo_ids),
-            "screen_accuracy": self.screen_accuracy,
-            "dev_accuracy": self.dev_accuracy,
+            "screen_score": self.screen_score,
+            "dev_score": self.dev_score,
             "chosen": self.chosen,
         }
 
@@ -116,8 +116,8 @@ class PromptSearch(Strategy):
     def prepare(self, context: StrategyContext) -> None:
         if not context.dev:
             raise UsageError("search needs a dev split to choose on, and this task's dev split is empty")
-        if context.dev_accuracy is None:
-            raise UsageError("search needs the evaluation layer's dev scorer (StrategyContext.dev_accuracy)")
+        if context.dev_score is None:
+            raise UsageError("search needs the evaluation layer's dev scorer (StrategyContext.dev_score)")
         # Closed-label tasks are searched and reported with label scoring: fast, and immune to
         # format failures, so the search compares what the prompts make the model *believe*.
         self.answer_mode = "score" if context.task.labels else "generate"
@@ -127,9 +127,9 @@ class PromptSearch(Strategy):
         for candidate in candidates:
             candidate.answer_mode = self.answer_mode
         screen = stratified_sample(context.dev, min(SCREEN_EXAMPLES, len(context.dev)), seed=context.seed)
-        screened = [(context.dev_accuracy(c, screen), -prompt_size(c), i) for i, c in enumerate(candidates)]
+        screened = [(context.dev_score(c, screen), -prompt_size(c), i) for i, c in enumerate(candidates)]
         finalists = sorted(screened, reverse=True)[:FINALISTS]
-        final = {i: context.dev_accuracy(candidates[i], context.dev) for _, _, i in finalists}
+        final = {i: context.dev_score(candidates[i], context.dev) for _, _, i in finalists}
         best = max(final, key=lambda i: (final[i], -prompt_size(candidates[i]), -i))
         self.best = candidates[best]
         self.dev_size = len(context.dev)
@@ -186,7 +186,7 @@ class PromptSearch(Strategy):
                 {key: chosen[key] for key in ("instruction", "origin", "demo_ids")},
                 dev_examples=self.dev_size,
                 screen_examples=min(SCREEN_EXAMPLES, self.dev_size),
-                dev_accuracy=next(trial.dev_accuracy for trial in self.trials if trial.chosen),
+                dev_score=next(trial.dev_score for trial in self.trials if trial.chosen),
                 trials=[trial.to_dict() for trial in self.trials],
             )
         return info

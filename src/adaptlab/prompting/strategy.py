@@ -42,7 +42,7 @@ S = TypeVar("S", bound="type[Strategy]")
 class StrategyContext:
     """What a strategy may use to prepare itself — never the split it is evaluated on.
 
-    `dev_accuracy` is supplied by the evaluation layer: it scores a candidate strategy on some
+    `dev_score` is supplied by the evaluation layer: it scores a candidate strategy on some
     of the dev examples (prompt search calls it; `prompting` itself does not import `evaluation`).
     `embedder` loads the sentence embedder on first use, so rungs that need none never pay.
     """
@@ -52,7 +52,7 @@ class StrategyContext:
     dev: Sequence[Example] = ()
     seed: int = 0
     backend: Backend | None = None
-    dev_accuracy: Callable[[Strategy, Sequence[Example]], float] | None = None
+    dev_score: Callable[[Strategy, Sequence[Example]], float] | None = None
     embedder: Callable[[], Any] | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from adaptlab.configs import EvalConfig
 from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sample
 from adaptlab.decide.rungs import best_rung
+from adaptlab.decide.wording import score_text
 from adaptlab.errors import AdaptlabError, UsageError
 from adaptlab.evaluation.engine import Request
 from adaptlab.evaluation.evaluate import request_for
@@ -69,8 +70,9 @@ class ServedRung:
     backend: LocalBackend
     task_model_id: str
     plain_model_id: str
-    accuracy: float | None = None
-    """The rung's accuracy in the run, quoted when the server starts."""
+    measured: str | None = None
+    """The rung's score in the run as a sentence cites it (``71.2%``, ``chrF 41.3``), quoted
+    when the server starts."""
     sample_input: str = ""
     """An input of the run's evaluated split, to show in usage examples."""
 
@@ -102,7 +104,7 @@ def load_served_rung(
     backend = rung_backend(source, results, record, path, max_batch_size)
     check_model(backend, record)
     strategy = rung_strategy(config, task, split, backend, record, embedder)
-    request = checked_request(task, backend, strategy, config, record)
+    request = checked_request(task, split, backend, strategy, config, record)
     first = evaluated_examples(config, split)[:1]
     check_prompt(backend, strategy, task, first, record)
     return ServedRung(
@@ -114,7 +116,7 @@ def load_served_rung(
         backend=backend,
         task_model_id=f"{task.name}/{name}",
         plain_model_id=plain_model_id(source.name, name, tuned=bool(record.get("training"))),
-        accuracy=(record.get("metrics") or {}).get("accuracy"),
+        measured=measured_score(record),
         sample_input=first[0].input if first else "",
     )
 
@@ -232,11 +234,24 @@ def rung_strategy(
     return strategy
 
 
+def measured_score(record: dict[str, Any]) -> str | None:
+    metrics = record.get("metrics") or {}
+    if metrics.get("score") is None:
+        return None
+    metric = str(metrics.get("metric") or "accuracy")
+    return score_text(metrics["score"], metric, metrics.get("metric_display"))
+
+
 def checked_request(
-    task: Task, backend: LocalBackend, strategy: Strategy, config: EvalConfig, record: dict[str, Any]
+    task: Task,
+    split: TaskSplit,
+    backend: LocalBackend,
+    strategy: Strategy,
+    config: EvalConfig,
+    record: dict[str, Any],
 ) -> Request:
     """How the rung answered (generate up to N tokens greedily, or score the labels), as recorded."""
-    request = request_for(task, backend, strategy, config.max_new_tokens)
+    request = request_for(task, backend, strategy, config.max_new_tokens, split.train)
     info = record.get("strategy") or {}
     recorded = {key: info.get(key) for key in request.params()}
     if "mode" in info and recorded != request.params():

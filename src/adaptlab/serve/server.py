@@ -26,7 +26,7 @@ def startup_message(served: ServedRung, host: str, port: int, token_source: str 
     """What is served, where, how to authenticate, and a curl and an openai example — naming
     where the token comes from, never the token."""
     url = base_url(host, port)
-    measured = f", {served.accuracy:.1%} accurate in the run" if served.accuracy is not None else ""
+    measured = f", scoring {served.measured} in the run" if served.measured is not None else ""
     sample = served.sample_input or "your input"
     if len(sample) > SAMPLE_CHARS:
         sample = sample[: SAMPLE_CHARS - 1] + "…"

@@ -15,9 +15,10 @@ from adaptlab.evaluation.scoring.base import Scored, Scorer
 
 
 def bundled_embedder() -> Any:
-    from adaptlab.models.embeddings import load_embedder
+    """The process's one bundled embedder (kNN demo selection shares it and its memo)."""
+    from adaptlab.models.embeddings import shared_embedder
 
-    return load_embedder()
+    return shared_embedder()
 
 
 class SimilarityScorer(Scorer):
