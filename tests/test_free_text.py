@@ -101,3 +101,42 @@ def test_the_ladder_on_a_free_text_task_speaks_chrf(spec: Path, tiny_model_dir: 
     assert "chrF" in report and "Reference" in report
     first = rungs["lora-6"]["predictions"][0]
     assert json.dumps(first["gold"])[1:-1] in report or first["gold"] in report
+
+
+def test_a_judge_grades_a_run_once_and_the_run_records_it(spec: Path, tmp_path: Path) -> None:
+    """The judge's gradings are kept in the run store: the same evaluation again asks it nothing."""
+    from adaptlab.configs import EvalConfig
+    from adaptlab.runs import run_eval
+    from fake_openai_server import FakeOpenAIServer, serve
+
+    from fakes import ScriptedBackend
+
+    def answers(*args: object, **kwargs: object) -> ScriptedBackend:
+        return ScriptedBackend(lambda text: "Return something.")
+
+    grades = {code: "Grade: 4" for code, _ in SUMMARIES}  # the rubric quotes each example's input
+    with serve(FakeOpenAIServer(grades, logprobs="omit")) as server:
+        config = EvalConfig(
+            task=str(spec),
+            metric="judge",
+            metrics=["chrf"],
+            judge_model="openai:grader",
+            judge_base_url=server.base_url,
+            limit=6,
+            consistency_sample=0,
+            robustness_sample=0,
+        )
+        first = run_eval(config, out_dir=tmp_path / "runs", backend_factory=answers)
+        asked = len(server.asked)
+        assert asked >= 6
+        again = run_eval(config, out_dir=tmp_path / "runs", backend_factory=answers)
+        assert len(server.asked) == asked, "every grading came back from the run store"
+    for outcome in (first, again):
+        (rung,) = outcome.results
+        assert [p.score for p in rung.predictions] == [0.75] * 6, "grade 4 of 1-5 is 0.75"
+        assert rung.metrics.metric == "judge" and rung.metrics.score == 0.75
+    payload = json.loads((again.directory / "results.json").read_text())
+    judge = next(s for s in payload["scoring"]["scorers"] if s["name"] == "judge")
+    assert judge["model"] == "openai:grader" and judge["usage"]["reused_from_cache"] == 6
+    assert "{answer}" in judge["rubric"] and "{reference}" in judge["rubric"], "the rubric as written"
+    assert payload["baseline"] is None, "no floor is asked of a judge"

@@ -286,6 +286,7 @@ def recorded_run(
             adaptlab_version=adaptlab.__version__,
             output_dir=str(outcome.directory),
         )
+    outcome.task_scorers.cache_in(store)
     if listener is not None:
         listener.run_started(outcome.run_id, outcome.directory, command)
     try:

@@ -45,6 +45,7 @@ from adaptlab.evaluation.scoring.base import Scored, Scorer, ScoringContext
 from adaptlab.models.base import Backend, Conversation, Generation, LabelScores, ProgressCallback
 from adaptlab.models.openai.labels import LOGPROBS_METHOD
 from adaptlab.models.openai.urls import public_url
+from adaptlab.store import Store
 
 GRADES = range(1, 6)
 """The judge's scale. Single digits, so each grade is one token and none is the first token
@@ -170,12 +171,19 @@ class JudgeScorer(Scorer):
         self.rubric = check_rubric(spec.rubric) if spec.rubric is not None else bundled_rubric()
         judge = context.judge_backend(spec) if context.judge_backend is not None else load_judge(spec)
         self.backend = MeteredJudge(judge)
-        self.cache = ResultCache(context.store, judge.cache_identity()) if context.store is not None else None
+        self.cache: ResultCache | None = None
+        if context.store is not None:
+            self.cache_in(context.store)
         self.gradings: Counter[str] = Counter({"logprobs": 0, "text": 0, "failed": 0})
         self.failures: Counter[str] = Counter()
         self.failure_examples: list[str] = []
         self.no_answer = 0
         self.reused = 0
+
+    def cache_in(self, store: Store) -> None:
+        """Keep gradings in `store`, under the judge model's identity (a run opens its store
+        after its scorers are built, so that a bad judge stops it before anything is written)."""
+        self.cache = ResultCache(store, self.backend.cache_identity())
 
     def conversation(self, item: Scored) -> Conversation:
         return [{"role": "user", "content": fill_rubric(self.rubric, item)}]

@@ -14,6 +14,7 @@ from typing import Any
 from adaptlab.data.scoring_spec import DEFAULT_CLASSIFICATION_METRIC, AnswerFormat, MetricSpec
 from adaptlab.data.task import Task
 from adaptlab.evaluation.scoring.base import Scored, Scorer, ScoringContext
+from adaptlab.store import Store
 
 
 @dataclass
@@ -48,6 +49,13 @@ class TaskScorers:
 
         name = DEFAULT_CLASSIFICATION_METRIC if task.labels else "exact"
         return cls(primary=get_scorer(MetricSpec(name), ScoringContext()), answer_format=task.answer_format)
+
+    def cache_in(self, store: Store) -> None:
+        """Keep what costs money to compute again (a judge's gradings) in the run store."""
+        for scorer in self.all:
+            keep = getattr(scorer, "cache_in", None)
+            if keep is not None:
+                keep(store)
 
     @property
     def all(self) -> list[Scorer]:
