@@ -55,6 +55,7 @@ def test_eval_prints_its_id_and_resume_command_before_the_first_rung(
     flat = " ".join(result.output.split())
     assert started in flat
     assert flat.index(started) < flat.index("zero-shot: accuracy")
+    assert "━" not in result.output, "no progress bar in a log: its last frame would be cut to fit"
 
 
 class StopAfterFirstRung(RunListener):

@@ -23,6 +23,8 @@ from adaptlab.models.base import ProgressCallback
 
 
 def make_progress() -> Progress:
+    """Bars on a terminal; none in a file, pipe or CI log, where a bar's last frame would be cut
+    to the log's assumed width ("100…") — the per-rung lines say the same in full."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -32,6 +34,7 @@ def make_progress() -> Progress:
         TextColumn("eta"),
         TimeRemainingColumn(),
         console=console,
+        disable=not console.is_terminal,
     )
 
 
