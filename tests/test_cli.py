@@ -203,3 +203,11 @@ def test_validate_reads_number_labels_and_refuses_a_single_output(tmp_path: Path
     result = runner.invoke(app, ["validate", str(single), "--chars"])
     assert result.exit_code == 1
     assert 'every one of the 20 examples has the output "yes"' in result.stderr
+
+
+def test_validate_says_how_a_free_text_task_is_scored() -> None:
+    result = runner.invoke(app, ["validate", "python-docstrings", "--chars"])
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())  # rich wraps at the width it assumes for a pipe
+    assert "Outputs are free text (no closed label set)." in flat
+    assert 'Scored by chrf; also reported: rouge-l, similarity, exact; format: "^[A-Z][^\\n]*\\.$".' in flat

@@ -164,9 +164,10 @@ def print_task_summary(
             kind += f", read from JSON {summary.output_type}s"
         print_fitted_table(console, f"Labels ({kind})", label_columns, label_rows, wide=wide)
     else:
-        console.print("Outputs are free text (no closed label set): scored by exact match.")
+        console.print("Outputs are free text (no closed label set).", highlight=False)
         if summary.output_type != "text":
             console.print(f'Outputs were written as JSON {summary.output_type}s, read as text (1 → "1").')
+    console.print(scoring_line(task), highlight=False, markup=False)
     if summary.split_sizes:
         sizes = ", ".join(f"{name} {size}" for name, size in summary.split_sizes.items())
         console.print(f"Split: {sizes}", highlight=False)
@@ -194,6 +195,18 @@ def print_task_summary(
 def rung_columns(metric_display: str = "accuracy") -> tuple[Column, ...]:
     """The rung table's columns; the score column is headed by the task's primary metric."""
     return (Column("rung", "left"), Column(f"{metric_display} (95% CI)"), *RUNG_FIGURES)
+
+
+def scoring_line(task: Task) -> str:
+    """How the task is scored: ``Scored by chrf; also reported: similarity, exact; format: …``."""
+    line = f"Scored by {task.primary_metric}"
+    if task.reported_metrics:
+        line += f"; also reported: {', '.join(map(str, task.reported_metrics))}"
+    if task.answer_format is not None:
+        described = task.answer_format.describe()
+        regex = described.get("regex")
+        line += f'; format: "{regex}"' if regex is not None else "; format: a JSON Schema"
+    return line + "."
 
 
 RUNG_FIGURES = (
