@@ -392,3 +392,19 @@ def test_the_log_output_is_one_table_at_its_natural_width() -> None:
 def test_a_row_longer_than_a_narrow_terminal_breaks_between_words_only() -> None:
     output = render(lambda console, wide: print_training_table(console, outcome(), wide=wide), 30)
     assert "\nlora-10000+few-shot-random-16\n  (reused)\n  n 10000   s 10432" in output
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_progress_bars_never_cut_a_count_or_a_time(width: int) -> None:
+    from adaptlab.cli import listeners
+
+    screen = io.StringIO()
+    terminal = Console(file=screen, width=width, force_terminal=True, color_system=None)
+    progress = listeners.make_progress(terminal)
+    with progress:
+        progress.add_task("lora-80+few-shot-knn-4 (train: loss 0.397, 93 tok/s)", total=120, unit="steps")
+        progress.add_task("zero-shot", total=1200, completed=1200, unit="examples")
+        progress.refresh()
+    shown = screen.getvalue()
+    assert "0/120 steps" in shown and "1200/1200 examples" in shown
+    assert "…" not in shown

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
@@ -16,25 +17,29 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 from adaptlab.cli.app import console
 from adaptlab.evaluation import RungResult
 from adaptlab.models.base import ProgressCallback
 
 
-def make_progress() -> Progress:
-    """Bars on a terminal; none in a file, pipe or CI log, where a bar's last frame would be cut
-    to the log's assumed width ("100…") — the per-rung lines say the same in full."""
+def make_progress(screen: Console = console) -> Progress:
+    """Bars on a terminal, fitted to its width without cutting a count or a time (a long rung
+    name wraps); none in a file, pipe or CI log, where a bar's last frame would be cut to the
+    log's assumed width ("100…") — the per-rung lines say the same in full."""
+    figure = Column(no_wrap=True)  # counts and times are never cut; the name and bar give way
     return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[unit]}"),
-        TimeElapsedColumn(),
-        TextColumn("eta"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not console.is_terminal,
+        TextColumn("[bold]{task.description}", table_column=Column(ratio=3, overflow="fold")),
+        BarColumn(bar_width=None, table_column=Column(ratio=1)),
+        MofNCompleteColumn(table_column=figure),
+        TextColumn("{task.fields[unit]}", table_column=figure),
+        TimeElapsedColumn(table_column=figure),
+        TextColumn("eta", table_column=figure),
+        TimeRemainingColumn(table_column=figure),
+        console=screen,
+        disable=not screen.is_terminal,
+        expand=True,
     )
 
 
