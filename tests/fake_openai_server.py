@@ -10,7 +10,8 @@ distinct request (``"429"`` with ``Retry-After: 0``, ``"500"``, ``"400"``, ``"dr
 ``"slow"``), and inputs in `permanent` always get a 500 whose body quotes the request's
 ``Authorization`` header (as a careless server might: the client must not repeat it). The
 server counts attempts per distinct request body and the most requests it ever had in flight,
-and logs the last user message of every chat request, so tests can check what the client did.
+and logs the last user message and the body of every chat request, so tests can check what
+the client did. A request's ``stop`` strings cut its answer as OpenAI does.
 `top_logprobs` sets, per known input, the first token's alternatives a logprobs request gets
 (a judge's spread over grades); without an entry they are derived from the answers.
 """
@@ -56,6 +57,8 @@ class FakeOpenAIServer:
     logprob_requests: int = 0
     asked: list[str] = field(default_factory=list)
     """The last user message of every chat-completions request, in the order they came."""
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+    """Every chat-completions request body, in the order they came."""
     in_flight: int = 0
     max_in_flight: int = 0
     port: int = 0
@@ -122,6 +125,7 @@ class FakeOpenAIServer:
         request = json.loads(body)
         self.logprob_requests += bool(request.get("logprobs"))
         self.asked.append(self.last_user(request))
+        self.bodies.append(request)
         fault = self.faults[self.attempts[key] - 1] if self.attempts[key] <= len(self.faults) else None
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
@@ -159,6 +163,9 @@ class FakeOpenAIServer:
 
     def completion(self, request: dict[str, Any]) -> dict[str, Any]:
         answer = self.answer(request)
+        stop = request.get("stop") or []
+        ends = [answer.find(s) for s in ([stop] if isinstance(stop, str) else stop) if s in answer]
+        answer = answer[: min(ends)] if ends else answer  # as OpenAI: the stop string is left out
         words = answer.split()
         text = " ".join(words[: request.get("max_tokens", len(words))])
         choice: dict[str, Any] = {

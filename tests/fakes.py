@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from adaptlab.models.base import Backend, Conversation, Generation, LabelScores, ProgressCallback
+from adaptlab.models.base import Backend, Conversation, Generation, LabelScores, ProgressCallback, cut_at_stop
 
 
 class ScriptedBackend(Backend):
-    """Answers each conversation with `answer(last user message)`; tokens are whitespace words."""
+    """Answers each conversation with `answer(last user message)`, cut at a stop string as a
+    model's would be; tokens are whitespace words."""
 
     def __init__(self, answer: Callable[[str], str], *, model_id: str = "scripted", latency_s: float = 0.01):
         self.answer = answer
@@ -32,19 +33,21 @@ class ScriptedBackend(Backend):
         conversations: Sequence[Conversation],
         *,
         max_new_tokens: int,
+        stop: Sequence[str] = (),
         on_progress: ProgressCallback | None = None,
     ) -> list[Generation]:
         self.calls.append(len(conversations))
         results = []
         for conversation in conversations:
             self.seen.append(conversation[-1]["content"])
-            text = self.answer(conversation[-1]["content"])
+            text, stopped = cut_at_stop(self.answer(conversation[-1]["content"]), stop)
             results.append(
                 Generation(
                     text=text,
                     prompt_tokens=self.count_tokens(self.render(conversation)),
                     output_tokens=self.count_tokens(text),
                     latency_s=self.latency_s,
+                    stopped=True if stopped else None,
                 )
             )
             if on_progress:

@@ -8,6 +8,7 @@ import pytest
 
 from adaptlab.data.task import Example, Task
 from adaptlab.evaluation import Request, ResultCache, ask, evaluate
+from adaptlab.evaluation.cache import cache_key
 from adaptlab.evaluation.engine import combine_surfaces, label_surfaces
 from adaptlab.prompting import get_strategy
 from adaptlab.store import Store
@@ -48,6 +49,25 @@ def test_a_second_ask_is_answered_from_the_cache(store: Store) -> None:
     assert again.calls == [] and all(a.cached for a in second)
     assert [a.text for a in second] == [a.text for a in first]
     assert (cache.hits, cache.misses, sum(progress)) == (20, 0, 20)
+
+
+def test_a_request_without_stop_keeps_the_cache_key_it_always_had() -> None:
+    """`stop` joins the cache key only when set: answers cached before it existed are found."""
+    request = Request(mode="generate", max_new_tokens=5)
+    assert request.params() == {"mode": "generate", "decoding": "greedy", "max_new_tokens": 5}
+    key = "137437cbff184257686cf1848a2a2008b51cceac89d182dc5e9588a1ecbf936d"
+    assert cache_key("scripted@000000000000", "user: hi", request.params()) == key
+    stopped = Request(mode="generate", max_new_tokens=5, stop=("\n",))
+    assert stopped.params() == {**request.params(), "stop": ["\n"]}
+    assert cache_key("scripted@000000000000", "user: hi", stopped.params()) != key
+
+
+def test_ask_passes_the_stop_strings_to_the_backend() -> None:
+    backend = ScriptedBackend(lambda _: "first line\nsecond line")
+    conversation = [{"role": "user", "content": "q"}]
+    (plain,) = ask(backend, [conversation], Request(mode="generate", max_new_tokens=5))
+    (stopped,) = ask(backend, [conversation], Request(mode="generate", max_new_tokens=5, stop=("\n",)))
+    assert (plain.text, stopped.text) == ("first line\nsecond line", "first line")
 
 
 def test_the_same_prompt_twice_in_one_ask_is_computed_and_cached_once(

@@ -1,9 +1,14 @@
+import functools
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
 from adaptlab.models import load_backend
-from adaptlab.models.local import LocalBackend, left_pad, length_buckets, plain_prompt
+from adaptlab.models.local import LocalBackend, StopStrings, left_pad, length_buckets, plain_prompt
 
 
 def test_length_buckets_cover_every_index_once_within_budget() -> None:
@@ -72,3 +77,112 @@ def test_describe_records_identity(tiny_backend: LocalBackend, tiny_model_dir: P
     assert len(info["fingerprint"]) == 12
     assert info["chat_template"] is True
     assert info["parameters"] > 0
+
+
+def ids(backend: LocalBackend, *pieces: str) -> list[int]:
+    """Token ids of `pieces`, each encoded on its own: a scripted stream whose token boundaries
+    are known."""
+    return [token for piece in pieces for token in backend.tokenizer.encode(piece, add_special_tokens=False)]
+
+
+def test_stop_strings_end_each_row_on_its_own_past_leading_whitespace(tiny_backend: LocalBackend) -> None:
+    """The stopping criterion fed a scripted token stream, one token a step, as `generate` feeds it."""
+    eos = tiny_backend.tokenizer.eos_token_id
+    opening, answer, newline = (
+        ids(tiny_backend, "\n\n"),
+        ids(tiny_backend, "Return the sum."),
+        ids(tiny_backend, "\n"),
+    )
+    width = 32
+    streams = [
+        opening + answer + newline + ids(tiny_backend, "The function adds two"),  # ends at its newline
+        newline * width,  # only blank lines: not an answer yet, so never ended here
+        [*ids(tiny_backend, "Sum"), eos],  # ended by its stop token: left to that criterion
+        ids(tiny_backend, "No newline in this answer"),
+    ]
+    # Each row runs on as it began (finished rows are padded with the pad token, here EOS).
+    streams = [s + s[-1:] * (width - len(s)) for s in streams]
+    assert all(len(s) == width for s in streams)
+    prompt = torch.zeros((len(streams), 3), dtype=torch.long)
+    criterion = StopStrings(tiny_backend.tokenizer, ["\n"], prompt, tiny_backend._stop_ids)
+    ended_at_step: list[int | None] = [None] * len(streams)
+    for step in range(1, width + 1):
+        done = criterion(torch.cat([prompt, torch.tensor([s[:step] for s in streams])], dim=1), None)
+        for row, is_done in enumerate(done.tolist()):
+            if is_done and ended_at_step[row] is None:
+                ended_at_step[row] = step
+    ended = len(opening + answer + newline)
+    assert ended_at_step == [ended, None, None, None]
+    assert criterion.ended_at == [ended, None, None, None]
+    decoded = [
+        tiny_backend._decode_answer(tokens, ["\n"], end)
+        for tokens, end in zip(streams, criterion.ended_at, strict=True)
+    ]
+    assert decoded[0] == ("Return the sum.", ended, True)
+    assert decoded[1] == ("", width, False)
+    assert decoded[2] == ("Sum", len(ids(tiny_backend, "Sum")) + 1, True)
+    assert decoded[3] == (tiny_backend.tokenizer.decode(streams[3]), width, False)
+
+
+@pytest.fixture()
+def scripted_model(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[list[list[int]]], LocalBackend]:
+    """The tiny model, its forward pass overridden so that row `i` of a batch emits `scripts[i]`,
+    one token a step (its last token once it runs out): `generate` then runs transformers' real
+    decoding loop over a stream known in advance."""
+
+    def script(scripts: list[list[int]]) -> LocalBackend:
+        backend = LocalBackend(tiny_model_dir, model_id="tiny", prefix_cache=False)
+        original = backend.model.forward
+        step = 0
+
+        @functools.wraps(original)
+        def forward(*args: Any, **kwargs: Any) -> Any:
+            nonlocal step
+            output = original(*args, **kwargs)
+            output.logits[:, -1] = -1e9
+            for row, tokens in enumerate(scripts):
+                output.logits[row, -1, tokens[min(step, len(tokens) - 1)]] = 0.0
+            step += 1
+            return output
+
+        monkeypatch.setattr(backend.model, "forward", forward)
+        return backend
+
+    return script
+
+
+def test_generation_stops_at_a_stop_string_row_by_row(
+    scripted_model: Callable[[list[list[int]]], LocalBackend],
+) -> None:
+    probe = scripted_model([[0]])
+    eos = probe.tokenizer.eos_token_id
+    streams = [
+        ids(probe, "\n", "Sum.", "\n", "More text"),
+        ids(probe, "yes no yes no yes no yes no yes no"),
+        [*ids(probe, "Ok"), eos],
+    ]
+    conversations = [[{"role": "user", "content": letter}] for letter in "abc"]
+    lengths = {len(prompt) for prompt in probe.encode_prompts(conversations)}
+    assert len(lengths) == 1, "same-length prompts keep their order in the batch"
+
+    generations = scripted_model(streams).generate(conversations, max_new_tokens=8, stop=["\n"])
+    assert [(g.text, g.output_tokens, g.stopped) for g in generations] == [
+        ("Sum.", len(ids(probe, "\n", "Sum.", "\n")), True),
+        (probe.tokenizer.decode(streams[1][:8]).strip(), 8, False),
+        ("Ok", len(streams[2]), True),
+    ]
+    unstopped = scripted_model(streams).generate(conversations, max_new_tokens=8)
+    assert unstopped[0].text == probe.tokenizer.decode(streams[0][:8]).strip()
+    assert "\n" in unstopped[0].text and unstopped[0].output_tokens == 8
+
+
+def test_a_reply_of_blank_lines_is_not_ended_by_a_newline_stop(tiny_backend: LocalBackend) -> None:
+    """The untuned tiny model writes only newlines: with the stop it runs to the budget as
+    without, rather than ending at once with an empty answer."""
+    conversation = [{"role": "user", "content": "hi"}]
+    (with_stop,) = tiny_backend.generate([conversation], max_new_tokens=6, stop=["\n"])
+    (without,) = tiny_backend.generate([conversation], max_new_tokens=6)
+    assert with_stop == replace(without, latency_s=with_stop.latency_s)
+    assert (with_stop.output_tokens, with_stop.stopped) == (6, False)

@@ -142,6 +142,19 @@ def test_an_unreachable_server_fails_each_request_with_a_reason() -> None:
 # -- answers, tokens, description -----------------------------------------------------------
 
 
+def test_stop_strings_are_sent_only_when_there_are_some() -> None:
+    """A request without stop is the body it always was; with one, the server ends the answer."""
+    with serve(FakeOpenAIServer({"docstring": "Return the sum.\nThe function adds them."})) as server:
+        backend = backend_for(server)
+        (plain,) = backend.generate([asked("a docstring")], max_new_tokens=12)
+        (stopped,) = backend.generate([asked("a docstring")], max_new_tokens=12, stop=["\n"])
+    assert "stop" not in server.bodies[0]
+    assert server.bodies[1]["stop"] == ["\n"]
+    assert {k: v for k, v in server.bodies[1].items() if k != "stop"} == server.bodies[0]
+    assert (plain.text, plain.output_tokens) == ("Return the sum. The function adds them.", 7)
+    assert (stopped.text, stopped.output_tokens, stopped.stopped) == ("Return the sum.", 3, True)
+
+
 def test_token_counts_come_from_usage_or_are_estimated_and_said_so(server: FakeOpenAIServer) -> None:
     text = FIRST
     backend = backend_for(server)

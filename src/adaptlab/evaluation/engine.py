@@ -28,17 +28,27 @@ enough that length bucketing still has prompts of similar length to group."""
 
 @dataclass(frozen=True)
 class Request:
-    """How to answer a rung's prompts: generate up to `max_new_tokens` greedily, or score `labels`."""
+    """How to answer a rung's prompts: generate up to `max_new_tokens` greedily (ending early at
+    any of the `stop` strings), or score `labels`."""
 
     mode: AnswerMode
     max_new_tokens: int = 0
     labels: tuple[str, ...] = ()
+    stop: tuple[str, ...] = ()
 
     def params(self) -> dict[str, Any]:
-        """Everything besides model and prompt that changes the answer (part of the cache key)."""
+        """Everything besides model and prompt that changes the answer (part of the cache key).
+        `stop` appears only when set, so requests without one keep the keys they always had."""
         if self.mode == "score":
             return {"mode": "score", "candidates": [surface for _, surface in label_surfaces(self.labels)]}
-        return {"mode": "generate", "decoding": "greedy", "max_new_tokens": self.max_new_tokens}
+        params: dict[str, Any] = {
+            "mode": "generate",
+            "decoding": "greedy",
+            "max_new_tokens": self.max_new_tokens,
+        }
+        if self.stop:
+            params["stop"] = list(self.stop)
+        return params
 
 
 def label_surfaces(labels: Sequence[str]) -> list[tuple[str, str]]:
@@ -133,7 +143,7 @@ def answer_now(
             )
         return answers
     generations = backend.generate(
-        conversations, max_new_tokens=request.max_new_tokens, on_progress=on_progress
+        conversations, max_new_tokens=request.max_new_tokens, stop=request.stop, on_progress=on_progress
     )
     return [
         Answer(

@@ -39,8 +39,9 @@ class Generation:
     after 5 attempts: …"``); `text` is then empty. A backend reports such failures per request
     instead of raising, so one bad request does not throw away a whole rung.
 
-    `stopped` says whether the model ended the answer itself (a stop token) rather than running
-    out of `max_new_tokens` — what an API reports as ``finish_reason`` —, None when unknown.
+    `stopped` says whether the answer ended by itself (a stop token, or one of the request's stop
+    strings) rather than running out of `max_new_tokens` — what an API reports as
+    ``finish_reason`` —, None when unknown.
     """
 
     text: str
@@ -68,6 +69,21 @@ class LabelScores:
     error: str | None = None
 
 
+def cut_at_stop(text: str, stop: Sequence[str]) -> tuple[str, bool]:
+    r"""`text` up to the first of the `stop` strings found after its leading whitespace, and
+    whether one was found (else `text` whole).
+
+    Leading whitespace never ends an answer: a chat model that opens its reply with a newline
+    has not answered yet, and stopping there would leave it with an empty answer.
+
+    >>> cut_at_stop("\nReturn the sum.\n\nThe function adds", ["\n"])
+    ('\nReturn the sum.', True)
+    """
+    start = len(text) - len(text.lstrip())
+    found = [index for index in (text.find(s, start) for s in stop if s) if index >= 0]
+    return (text[: min(found)], True) if found else (text, False)
+
+
 class Backend(ABC):
     """A model that can answer chat conversations.
 
@@ -89,9 +105,12 @@ class Backend(ABC):
         conversations: Sequence[Conversation],
         *,
         max_new_tokens: int,
+        stop: Sequence[str] = (),
         on_progress: ProgressCallback | None = None,
     ) -> list[Generation]:
-        """Greedy-decode an answer for every conversation, returned in input order."""
+        """Greedy-decode an answer for every conversation, returned in input order. An answer
+        ends at the first of the `stop` strings after its leading whitespace (see `cut_at_stop`);
+        the stop string is not part of it."""
 
     @abstractmethod
     def score(

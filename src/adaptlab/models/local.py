@@ -38,6 +38,7 @@ from adaptlab.models.base import (
     Generation,
     LabelScores,
     ProgressCallback,
+    cut_at_stop,
 )
 
 DEFAULT_MAX_BATCH_TOKENS = 8192
@@ -133,13 +134,14 @@ class LocalBackend(Backend):
         conversations: Sequence[Conversation],
         *,
         max_new_tokens: int,
+        stop: Sequence[str] = (),
         on_progress: ProgressCallback | None = None,
     ) -> list[Generation]:
         prompts = self.encode_prompts(conversations)
         results: list[Generation | None] = [None] * len(prompts)
         for batch in length_buckets([len(p) for p in prompts], self.max_batch_tokens, self.max_batch_size):
             started = time.perf_counter()
-            answers = self._generate_batch([prompts[i] for i in batch], max_new_tokens)
+            answers = self._generate_batch([prompts[i] for i in batch], max_new_tokens, stop)
             elapsed = time.perf_counter() - started
             for index, (text, n_out, stopped) in zip(batch, answers, strict=True):
                 results[index] = Generation(
@@ -233,8 +235,13 @@ class LocalBackend(Backend):
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _generate_batch(self, prompts: list[list[int]], max_new_tokens: int) -> list[tuple[str, int, bool]]:
+    def _generate_batch(
+        self, prompts: list[list[int]], max_new_tokens: int, stop: Sequence[str] = ()
+    ) -> list[tuple[str, int, bool]]:
+        from transformers import StoppingCriteriaList
+
         input_ids, attention_mask, cache = self._prepare_batch(prompts)
+        ends = StopStrings(self.tokenizer, stop, input_ids, self._stop_ids)
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=input_ids,
@@ -247,9 +254,10 @@ class LocalBackend(Backend):
                 top_k=None,
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self._stop_ids,
+                stopping_criteria=StoppingCriteriaList([ends] if stop else []),
             )
         new_tokens = output[:, input_ids.shape[1] :].tolist()
-        return [self._decode_answer(tokens) for tokens in new_tokens]
+        return [self._decode_answer(t, stop, end) for t, end in zip(new_tokens, ends.ended_at, strict=True)]
 
     def _score_batch(self, prompts: list[list[int]], continuations: list[list[int]]) -> list[list[float]]:
         """Log-likelihood of every continuation after every prompt, in two forward passes.
@@ -394,14 +402,56 @@ class LocalBackend(Backend):
             self._prefix_memo.popitem(last=False)
         return key_values
 
-    def _decode_answer(self, tokens: list[int]) -> tuple[str, int, bool]:
-        """Text before the first stop token, the number of tokens the model produced (the stop
-        token included: it costs a decoding step like any other), and whether it stopped."""
-        stop = next((i for i, t in enumerate(tokens) if t in self._stop_ids), None)
-        produced = tokens if stop is None else tokens[: stop + 1]
-        answer = tokens if stop is None else tokens[:stop]
-        text = self.tokenizer.decode(answer, skip_special_tokens=True).strip()
-        return text, len(produced), stop is not None
+    def _decode_answer(
+        self, tokens: list[int], stop: Sequence[str] = (), ended_at: int | None = None
+    ) -> tuple[str, int, bool]:
+        """Text before the first stop token or stop string, the number of tokens the model
+        produced (the stop token, or the token completing the stop string, included: it costs a
+        decoding step like any other), and whether it stopped.
+
+        `ended_at` is where `StopStrings` ended the row (the rest is padding); a row that ended
+        by a stop token first is never checked again, so the two cannot disagree."""
+        end = next((i for i, t in enumerate(tokens) if t in self._stop_ids), None)
+        if ended_at is not None:
+            produced = answer = tokens[:ended_at]
+        else:
+            produced = tokens if end is None else tokens[: end + 1]
+            answer = tokens if end is None else tokens[:end]
+        text, cut = cut_at_stop(self.tokenizer.decode(answer, skip_special_tokens=True), stop)
+        return text.strip(), len(produced), end is not None or cut
+
+
+class StopStrings:
+    """A transformers stopping criterion: each row of a batch ends on its own as soon as its
+    generated text, past any leading whitespace, holds one of `stop` (see `cut_at_stop`).
+
+    transformers' own ``stop_strings`` cannot do this: it matches a stop string wherever it
+    falls, so a chat model that opens its reply with a newline would end with an empty answer.
+    Rows are decoded whole at every step (an answer cut at a line's end is tens of tokens long),
+    except those already ended by this criterion or by one of `stop_ids`. `ended_at` records,
+    per row, how many tokens it had generated when it ended here (None: it did not).
+    """
+
+    def __init__(
+        self, tokenizer: Any, stop: Sequence[str], prompt_ids: torch.Tensor, stop_ids: Sequence[int]
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.stop = tuple(stop)
+        self.prompt_width = prompt_ids.shape[1]
+        self.stop_ids = torch.tensor(list(stop_ids), dtype=torch.long, device=prompt_ids.device)
+        self.ended_at: list[int | None] = [None] * prompt_ids.shape[0]
+
+    def __call__(self, input_ids: torch.Tensor, scores: Any, **kwargs: Any) -> torch.Tensor:
+        generated = input_ids[:, self.prompt_width :]
+        finished = torch.isin(generated, self.stop_ids).any(dim=1)
+        rows = [row for row, done in enumerate(finished.tolist()) if not done and self.ended_at[row] is None]
+        texts = (
+            self.tokenizer.batch_decode(generated[rows].tolist(), skip_special_tokens=True) if rows else []
+        )
+        for row, text in zip(rows, texts, strict=True):
+            if cut_at_stop(text, self.stop)[1]:
+                self.ended_at[row] = generated.shape[1]
+        return torch.tensor([end is not None for end in self.ended_at], device=input_ids.device)
 
 
 def merged_adapter(model: Any, adapter: Path) -> Any:

@@ -321,10 +321,11 @@ class MeteredJudge(Backend):
         conversations: Sequence[Conversation],
         *,
         max_new_tokens: int,
+        stop: Sequence[str] = (),
         on_progress: ProgressCallback | None = None,
     ) -> list[Generation]:
         generations = self.backend.generate(
-            conversations, max_new_tokens=max_new_tokens, on_progress=on_progress
+            conversations, max_new_tokens=max_new_tokens, stop=stop, on_progress=on_progress
         )
         self._meter(generations)
         return generations

@@ -153,10 +153,11 @@ class OpenAIBackend(Backend):
         conversations: Sequence[Conversation],
         *,
         max_new_tokens: int,
+        stop: Sequence[str] = (),
         on_progress: ProgressCallback | None = None,
     ) -> list[Generation]:
         return self._run(
-            lambda http, conversation: self._generate_one(http, conversation, max_new_tokens),
+            lambda http, conversation: self._generate_one(http, conversation, max_new_tokens, stop),
             conversations,
             on_progress,
         )
@@ -259,9 +260,15 @@ class OpenAIBackend(Backend):
         }
 
     async def _generate_one(
-        self, http: httpx.AsyncClient, conversation: Conversation, max_tokens: int
+        self, http: httpx.AsyncClient, conversation: Conversation, max_tokens: int, stop: Sequence[str] = ()
     ) -> Generation:
-        reply = await self.client.post(http, "chat/completions", self._chat_payload(conversation, max_tokens))
+        """One answer. `stop` is sent only when there is one, so a request without it is what it
+        always was. The server applies it (OpenAI's rule counts from the reply's first character,
+        not past its leading whitespace as `cut_at_stop` does: the two differ only for a reply
+        that opens with a newline, which the assistant turn of a chat template makes rare)."""
+        extra = {"stop": list(stop)} if stop else {}
+        payload = self._chat_payload(conversation, max_tokens, **extra)
+        reply = await self.client.post(http, "chat/completions", payload)
         answer, error = self._answer(reply, conversation)
         if answer is None:
             return Generation("", 0, 0, reply.latency_s, error=error)
