@@ -1,9 +1,9 @@
 import pytest
 
-from adaptlab.data.scoring_spec import MetricSpec
+from adaptlab.data.scoring_spec import AnswerFormat, MetricSpec
 from adaptlab.data.task import Example, Task
 from adaptlab.evaluation import evaluate
-from adaptlab.evaluation.evaluate import answer_tokens
+from adaptlab.evaluation.evaluate import answer_tokens, request_for
 from adaptlab.prompting import get_strategy
 
 from fakes import ScriptedBackend
@@ -80,6 +80,64 @@ def test_default_token_budget_for_free_text_follows_the_train_answers() -> None:
     assert answer_tokens(task, scripted()) == 6
     assert answer_tokens(task, scripted(), examples[1:]) == 2, "only the given (train) answers count"
     assert get_strategy("zero-shot").max_new_tokens(answer_tokens(task, scripted())) == 6 + 16
+
+
+DOCSTRINGS = tuple(
+    Example(id=str(i), input=f"def add{i}(a, b):\n    return a + b", output=f"Return the sum number {i}.")
+    for i in range(4)
+)
+DOCSTRING_TASK = Task(
+    name="docstrings",
+    examples=DOCSTRINGS,
+    metrics=(MetricSpec("exact"),),
+    answer_format=AnswerFormat(regex=r"^[A-Z][^\n]*\.$"),
+)
+RAMBLING = "Return the sum.\n\nThe function takes two numbers and adds them."
+
+
+def test_one_line_answers_end_with_their_first_line() -> None:
+    """A model that rambles past its one-line answer is stopped there: what is stored and
+    scored is the first line, and the format (one sentence) holds."""
+    result = evaluate(
+        DOCSTRING_TASK, DOCSTRINGS, ScriptedBackend(lambda _: RAMBLING), get_strategy("zero-shot")
+    )
+    assert result.strategy["stop"] == ["\n"]
+    assert [p.output for p in result.predictions] == ["Return the sum."] * 4
+    assert result.metrics.format_compliance == 1.0
+    assert result.metrics.output_tokens_mean == 3
+
+
+@pytest.mark.parametrize("strategy", ["cot", "format-json"])
+def test_strategies_that_reply_in_several_lines_get_no_stop(strategy: str) -> None:
+    request = request_for(DOCSTRING_TASK, scripted(), get_strategy(strategy), None)
+    assert request.stop == ()
+    assert "stop" not in request.params()
+
+
+def test_a_multi_line_gold_answer_means_no_stop() -> None:
+    """Only the examples the budget is taken from count (the train split)."""
+    two_lines = Example(id="x", input="q", output="Return the sum.\n\nBoth numbers are ints.")
+    task = Task(name="docs", examples=(*DOCSTRINGS, two_lines))
+    zero_shot = get_strategy("zero-shot")
+    assert request_for(task, scripted(), zero_shot, None).stop == ()
+    assert request_for(task, scripted(), zero_shot, None, DOCSTRINGS).stop == ("\n",)
+    trailing = Example(id="y", input="q", output="Return the sum.\n")
+    assert request_for(task, scripted(), zero_shot, None, (*DOCSTRINGS, trailing)).stop == ("\n",)
+
+
+def test_classification_requests_keep_their_cache_keys() -> None:
+    """Closed-label rungs get no stop, so answers cached before it existed are found again."""
+    generated = evaluate(TASK, EXAMPLES, scripted(), get_strategy("zero-shot"))
+    assert "stop" not in generated.strategy
+    assert request_for(TASK, scripted(), get_strategy("zero-shot"), None).params() == {
+        "mode": "generate",
+        "decoding": "greedy",
+        "max_new_tokens": 17,
+    }
+    assert request_for(TASK, scripted(), get_strategy("label-scoring"), None).params() == {
+        "mode": "score",
+        "candidates": ["negative", "Negative", "neutral", "Neutral", "positive", "Positive"],
+    }
 
 
 def test_to_dict_round_trips_metrics_and_predictions() -> None:

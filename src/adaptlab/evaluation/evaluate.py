@@ -130,7 +130,20 @@ def request_for(
             raise ValueError(f"{strategy.name} scores labels, but the task has no closed label set")
         return Request(mode="score", labels=tuple(task.labels))
     budget = max_new_tokens or strategy.max_new_tokens(answer_tokens(task, backend, budget_from))
-    return Request(mode="generate", max_new_tokens=budget)
+    stop = ("\n",) if one_line_answers(task, strategy, budget_from) else ()
+    return Request(mode="generate", max_new_tokens=budget, stop=stop)
+
+
+def one_line_answers(task: Task, strategy: Strategy, examples: Sequence[Example] | None = None) -> bool:
+    """Whether generation may stop at the end of the answer's first line: a free-text task
+    whose gold outputs in `examples` (the train split; default: every example) are all one
+    line, asked by a strategy whose reply is the answer alone. Without the stop a model that
+    rambles past its answer ("Return the sum.\n\nThe function takes …") decodes, and is
+    scored on, everything up to the token budget."""
+    if task.labels or strategy.multiline_answers:
+        return False
+    outputs = [example.output for example in (examples or task.examples)]
+    return bool(outputs) and not any("\n" in output.strip() for output in outputs)
 
 
 def score(

@@ -22,6 +22,8 @@ _FINAL_ANSWER = re.compile(r"(?:final\s+)?answer\s*[:=]\s*(?P<answer>[^\n]*)", r
 
 @register_strategy("cot")
 class ChainOfThought(Strategy):
+    multiline_answers = True
+
     def __init__(self, max_new_tokens: int = COT_MAX_NEW_TOKENS) -> None:
         self.budget = max_new_tokens
 

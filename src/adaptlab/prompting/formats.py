@@ -42,6 +42,9 @@ class LabelOnly(Strategy):
 
 @register_strategy("format-json")
 class JsonSchema(Strategy):
+    multiline_answers = True
+    """Models often reply with a fenced or pretty-printed object (```json, then the object)."""
+
     def render(self, example: Example, task: Task) -> list[ChatMessage]:
         content = user_message(task, example, phrasing=self.phrasing) + "\n\n" + self.schema_rule(task)
         return with_system(example, [{"role": "user", "content": content}])

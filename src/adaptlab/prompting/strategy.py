@@ -74,6 +74,9 @@ class Strategy(ABC):
     """Only meaningful for closed-label tasks (checked before a run starts)."""
     needs_splits: tuple[str, ...] = ()
     """Splits `prepare` draws on (``train`` for demos, ``dev`` for search)."""
+    multiline_answers: bool = False
+    """The reply spans several lines even when the answer is one (reasoning first, a JSON block):
+    generation must not stop at the end of the first line."""
 
     def prepare(self, context: StrategyContext) -> None:  # noqa: B027 - optional hook
         """Choose demos, search prompts, … from the train/dev splits; the default needs nothing."""
