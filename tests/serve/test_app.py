@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from adaptlab.data import Example
 from adaptlab.evaluation import evaluate
+from adaptlab.evaluation.engine import Request
 from adaptlab.models.base import Generation
 from adaptlab.serve.app import create_app
 from adaptlab.serve.rung import ServedRung
@@ -377,3 +379,27 @@ def test_a_system_message_is_the_inputs_system_prompt(client: TestClient, tiny_s
     assert body["usage"]["prompt_tokens"] == len(prompt)
     bare = client.post("/v1/chat/completions", json=ask(tiny_served, "lost my bag")).json()
     assert bare["usage"]["prompt_tokens"] < len(prompt)
+
+
+def test_stop_strings_reach_the_plain_model_and_the_task_model_keeps_its_rungs(
+    tiny_served: ServedRung, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A client's `stop` (a string or a list) ends the plain model's answer; the task model ends
+    its answers with the rung's recorded request's stop, as the run did."""
+    asked_stop: list[tuple[str, ...]] = []
+
+    def generate(conversations: Any, *, max_new_tokens: int, stop: Any = (), **options: Any) -> Any:
+        asked_stop.append(tuple(stop))
+        return [Generation("first line", 10, 3, 0.0, stopped=bool(stop)) for _ in conversations]
+
+    one_line = replace(tiny_served, request=Request("generate", max_new_tokens=4, stop=("\n",)))
+    monkeypatch.setattr(one_line.backend, "generate", generate)
+    messages = [{"role": "user", "content": "what time is boarding"}]
+    with TestClient(create_app(one_line)) as client:
+        for stop in ("\n", ["\n", "###"], None):
+            body = client.post(
+                "/v1/chat/completions", json={"model": "tiny", "messages": messages, "stop": stop}
+            ).json()
+            assert body["choices"][0]["finish_reason"] == ("stop" if stop else "length")
+        assert client.post("/v1/chat/completions", json=ask(one_line, "lost my bag")).status_code == 200
+    assert asked_stop == [("\n",), ("\n", "###"), (), ("\n",)]

@@ -43,11 +43,13 @@ class TaskInput:
 
 @dataclass(frozen=True)
 class GroupKey:
-    """Requests answerable by one backend call: same model, same token budget, same logprobs."""
+    """Requests answerable by one backend call: same model, same token budget, same logprobs,
+    same stop strings (the plain model's; the task model's are its rung's)."""
 
     model: Literal["task", "plain"]
     max_tokens: int
     top_logprobs: int | None = None
+    stop: tuple[str, ...] = ()
 
 
 def context_length(backend: LocalBackend) -> int:
@@ -82,7 +84,7 @@ def answer_group(served: ServedRung, key: GroupKey, payloads: Sequence[object]) 
         if key.model == "task":
             replies = task_replies(served, chosen, key.max_tokens)
         else:
-            replies = plain_replies(backend, chosen, key.max_tokens, key.top_logprobs)
+            replies = plain_replies(backend, chosen, key.max_tokens, key.top_logprobs, key.stop)
         for index, reply in zip(fits, replies, strict=True):
             results[index] = reply
     return [result for result in results if result is not None]
@@ -96,11 +98,12 @@ def as_example(payload: TaskInput) -> Example:
 
 
 def task_replies(served: ServedRung, conversations: Sequence[Conversation], max_tokens: int) -> list[Reply]:
-    """The rung's answers: the best label (label scoring), or the parsed generation."""
+    """The rung's answers: the best label (label scoring), or the parsed generation (ended by
+    the rung's stop strings, as the run's were)."""
     if served.request.mode == "score":
         answers = answer_now(served.backend, conversations, served.request, None)
         return [Reply(a.text, "stop", a.prompt_tokens, a.output_tokens) for a in answers]
-    generations = served.backend.generate(conversations, max_new_tokens=max_tokens)
+    generations = served.backend.generate(conversations, max_new_tokens=max_tokens, stop=served.request.stop)
     replies = []
     for generation in generations:
         parsed = served.strategy.parse(generation.text, served.task).value
@@ -110,11 +113,16 @@ def task_replies(served: ServedRung, conversations: Sequence[Conversation], max_
 
 
 def plain_replies(
-    backend: LocalBackend, conversations: Sequence[Conversation], max_tokens: int, top_logprobs: int | None
+    backend: LocalBackend,
+    conversations: Sequence[Conversation],
+    max_tokens: int,
+    top_logprobs: int | None,
+    stop: Sequence[str] = (),
 ) -> list[Reply]:
-    """The weights' own answers to the messages, with the first token's top log-probabilities
-    when asked (one extra forward pass over the prompts, batched like the generation)."""
-    generations = backend.generate(conversations, max_new_tokens=max_tokens)
+    """The weights' own answers to the messages, ended at the client's `stop` strings, with the
+    first token's top log-probabilities when asked (one extra forward pass over the prompts,
+    batched like the generation)."""
+    generations = backend.generate(conversations, max_new_tokens=max_tokens, stop=stop)
     tops: list[list[tuple[str, float]] | None] = [None] * len(generations)
     if top_logprobs is not None:
         tops = list(backend.next_token_logprobs(conversations, max(top_logprobs, 1)))

@@ -203,8 +203,6 @@ class Api:
             raise ApiError(
                 400, "n: one choice per request (answers are greedy: more would be copies)", param="n"
             )
-        if asked.stop:
-            raise ApiError(400, "stop: stop sequences are not supported by adaptlab serve", param="stop")
         limit = asked.token_limit()
         if limit is not None and limit > self.settings.max_tokens_limit:
             field = "max_completion_tokens" if asked.max_completion_tokens is not None else "max_tokens"
@@ -219,7 +217,8 @@ class Api:
             return self.task_plan(asked, limit)
         top = (asked.top_logprobs or 0) if asked.logprobs else None
         conversation = [message.as_chat() for message in asked.messages]
-        return GroupKey("plain", limit or self.settings.max_tokens_limit, top), conversation
+        stop = tuple(s for s in ([asked.stop] if isinstance(asked.stop, str) else asked.stop or []) if s)
+        return GroupKey("plain", limit or self.settings.max_tokens_limit, top, stop), conversation
 
     def task_plan(self, asked: ChatCompletionRequest, limit: int | None) -> tuple[GroupKey, TaskInput]:
         served = self.served
@@ -229,6 +228,13 @@ class Api:
                 f"logprobs: the task model answers with a parsed label, not tokens; ask the plain model"
                 f" {served.plain_model_id} for log-probabilities",
                 param="logprobs",
+            )
+        if asked.stop:
+            raise ApiError(
+                400,
+                f"stop: the task model ends its answers as its rung did; send stop sequences to the plain"
+                f" model {served.plain_model_id}",
+                param="stop",
             )
         task_input = task_input_of(asked.messages, served.task_model_id)
         if served.request.mode == "score":

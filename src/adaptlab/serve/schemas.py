@@ -3,7 +3,7 @@
 Requests accept what OpenAI clients send: fields the server has no use for (``seed``,
 ``user``, ``presence_penalty`` …) are ignored rather than refused, as vLLM does, so any client
 works unchanged; fields that would change the answer and cannot be honoured (``n`` > 1, stop
-sequences) are refused by the app with a 400 saying so.
+sequences sent to the task model) are refused by the app with a 400 saying so.
 """
 
 from __future__ import annotations
