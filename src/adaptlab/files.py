@@ -8,6 +8,7 @@ it as it can read the user's other files.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -31,13 +32,13 @@ def current_umask() -> int:
     which opens a moment in which another thread's new files are created world-writable, so
     the umask read when adaptlab was imported stands in there.
     """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
+    with (
+        contextlib.suppress(OSError, ValueError, IndexError),
+        open("/proc/self/status", encoding="ascii") as status,
+    ):
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     return _UMASK_AT_IMPORT
 
 
