@@ -202,7 +202,7 @@ class Tuner:
             self.cache(self.base),
             self.listener,
             default_embedder,
-            self.outcome.scorers,
+            self.outcome.task_scorers,
         )
         return strategy
 
@@ -220,7 +220,7 @@ class Tuner:
             strategy,
             self.cache(backend),
             self.listener,
-            scorers=self.outcome.scorers,
+            scorers=self.outcome.task_scorers,
             budget_from=self.outcome.split.train,
             rung=rung,
         )

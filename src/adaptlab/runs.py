@@ -63,10 +63,11 @@ class RunOutcome:
     examples: tuple[Example, ...] = ()
     results: list[RungResult] = field(default_factory=list)
     scorers: TaskScorers | None = None
-    """The task's metrics, built once for the run (None: each rung builds the task's own)."""
+    """The task's metrics, built before the model loads (None: built on first use)."""
 
     @property
     def task_scorers(self) -> TaskScorers:
+        """The run's one set of scorers: every rung, the floor and the search use these."""
         if self.scorers is None:
             self.scorers = run_scorers(self.task)
         return self.scorers
@@ -241,7 +242,15 @@ def run_prompt_rung(
 ) -> RungResult:
     """Prepare a prompt rung, evaluate it on the run's examples and record its result."""
     prepare_strategy(
-        strategy, config, outcome.task, outcome.split, backend, cache, listener, embedder, outcome.scorers
+        strategy,
+        config,
+        outcome.task,
+        outcome.split,
+        backend,
+        cache,
+        listener,
+        embedder,
+        outcome.task_scorers,
     )
     result = evaluate_rung(
         config,
@@ -251,7 +260,7 @@ def run_prompt_rung(
         strategy,
         cache,
         listener,
-        scorers=outcome.scorers,
+        scorers=outcome.task_scorers,
         budget_from=outcome.split.train,
     )
     record_result(store, outcome, listener, result)
