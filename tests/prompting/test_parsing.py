@@ -1,6 +1,6 @@
 import pytest
 
-from adaptlab.prompting.parsing import ParsedAnswer, answers_match, parse_free_text, parse_label
+from adaptlab.prompting.parsing import ParsedAnswer, parse_free_text, parse_label
 
 LABELS = ["negative", "neutral", "positive"]
 
@@ -40,10 +40,3 @@ def test_labels_keep_their_declared_spelling() -> None:
 def test_free_text() -> None:
     assert parse_free_text("  Paris \n") == ParsedAnswer("Paris", True)
     assert parse_free_text("   ") == ParsedAnswer(None, False)
-
-
-def test_answers_match() -> None:
-    assert answers_match("positive", "positive", closed_label=True)
-    assert not answers_match(None, "positive", closed_label=True)
-    assert answers_match("The  Eiffel tower.", "the eiffel tower", closed_label=False)
-    assert not answers_match("Paris, France", "Paris", closed_label=False)

@@ -4,7 +4,7 @@ Importing this package registers every strategy (each module registers its own r
 """
 
 from adaptlab.prompting import cot, few_shot, formats, instructions, search, zero_shot  # noqa: F401
-from adaptlab.prompting.parsing import ParsedAnswer, answers_match, parse_free_text, parse_label
+from adaptlab.prompting.parsing import ParsedAnswer, parse_free_text, parse_label
 from adaptlab.prompting.strategy import (
     DEFAULT_SHOTS,
     Strategy,
@@ -36,7 +36,6 @@ __all__ = [
     "ParsedAnswer",
     "Strategy",
     "StrategyContext",
-    "answers_match",
     "available_strategies",
     "expand_strategy_names",
     "get_strategy",

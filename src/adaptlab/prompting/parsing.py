@@ -71,12 +71,3 @@ def parse_free_text(output: str) -> ParsedAnswer:
     """Free-text answers are taken as written; an empty answer is the only non-compliant one."""
     value = output.strip()
     return ParsedAnswer(value or None, compliant=bool(value))
-
-
-def answers_match(prediction: str | None, gold: str, *, closed_label: bool) -> bool:
-    """Exact label identity for classification; normalised exact match for free text."""
-    if prediction is None:
-        return False
-    if closed_label:
-        return prediction == gold
-    return normalize_answer(prediction) == normalize_answer(gold)
