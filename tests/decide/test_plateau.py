@@ -1,6 +1,6 @@
 from decide_results import correct_first, make_rung
 
-from adaptlab.decide.plateau import prompt_plateau
+from adaptlab.decide.plateau import elaboration, prompt_plateau
 
 
 def ladder(*rights: int) -> list[dict]:
@@ -8,7 +8,7 @@ def ladder(*rights: int) -> list[dict]:
     return [make_rung(names[i], "prompt", correct_first(right)) for i, right in enumerate(rights)]
 
 
-def test_prompting_has_plateaued_when_the_last_two_rungs_gain_inside_the_interval() -> None:
+def test_prompting_has_plateaued_when_the_best_gains_inside_the_interval_over_simpler_prompts() -> None:
     plateau = prompt_plateau(ladder(100, 140, 142, 139))
 
     assert plateau.plateaued
@@ -16,10 +16,11 @@ def test_prompting_has_plateaued_when_the_last_two_rungs_gain_inside_the_interva
     assert (plateau.verdict.rung, plateau.verdict.vs) == ("few-shot-4", "instruction-detailed")
     assert plateau.verdict.low <= 0
     assert "few-shot-4" in plateau.explanation and "includes zero" in plateau.explanation
+    assert "over the best simpler one, instruction-detailed" in plateau.explanation
     assert "95% CI" in plateau.explanation
 
 
-def test_prompting_has_not_plateaued_while_the_latest_rung_still_gains() -> None:
+def test_prompting_has_not_plateaued_while_the_most_elaborate_rung_still_gains() -> None:
     plateau = prompt_plateau(ladder(100, 104, 102, 160))
 
     assert not plateau.plateaued
@@ -28,12 +29,13 @@ def test_prompting_has_not_plateaued_while_the_latest_rung_still_gains() -> None
     assert "real improvement" in plateau.explanation
 
 
-def test_rungs_that_got_worse_count_as_a_plateau() -> None:
+def test_elaborate_prompts_that_score_worse_than_a_simple_one_count_as_a_plateau() -> None:
     plateau = prompt_plateau(ladder(100, 160, 120, 110))
 
     assert plateau.plateaued
     assert plateau.verdict is not None and plateau.verdict.worse
-    assert "worse" in plateau.explanation
+    assert (plateau.verdict.rung, plateau.verdict.vs) == ("few-shot-4", "instruction-detailed")
+    assert "is among the simplest" in plateau.explanation and "worse" in plateau.explanation
 
 
 def test_fewer_than_three_prompt_rungs_are_not_enough_evidence() -> None:
@@ -45,13 +47,14 @@ def test_fewer_than_three_prompt_rungs_are_not_enough_evidence() -> None:
     assert [row.rung for row in plateau.rows] == ["zero-shot", "instruction-detailed"]
 
 
-def test_each_rung_is_compared_with_the_best_rung_before_it() -> None:
+def test_each_rung_is_compared_with_the_best_strictly_simpler_rung() -> None:
     plateau = prompt_plateau(ladder(100, 150, 120, 155))
 
     rows = plateau.to_dict()["rungs"]
+    # zero-shot and an instruction variant are equally simple: neither is compared with the other.
     assert [row["best_before"] for row in rows] == [
         None,
-        "zero-shot",
+        None,
         "instruction-detailed",
         "instruction-detailed",
     ]
@@ -59,3 +62,44 @@ def test_each_rung_is_compared_with_the_best_rung_before_it() -> None:
     assert rows[2]["gain"] == -0.15
     assert rows[3]["gain"] == 0.025
     assert rows[3]["gain_low"] <= rows[3]["gain"] <= rows[3]["gain_high"]
+
+
+def test_the_verdict_does_not_depend_on_the_order_the_rungs_ran_in() -> None:
+    """A rung run last is not thereby the most elaborate: label scoring and search ran after
+    eight similar demos in a real run, and label scoring is a bare question."""
+    rungs = [
+        make_rung("few-shot-knn-8", "prompt", correct_first(120)),
+        make_rung("zero-shot", "prompt", correct_first(60)),
+        make_rung("label-scoring", "prompt", correct_first(30)),
+        make_rung("few-shot-random-4", "prompt", correct_first(90)),
+    ]
+    verdicts = set()
+    for shift in range(len(rungs)):
+        plateau = prompt_plateau(rungs[shift:] + rungs[:shift])
+        assert plateau.verdict is not None
+        verdicts.add((plateau.plateaued, plateau.verdict.rung, plateau.verdict.vs, plateau.explanation))
+    ((plateaued, rung, vs, explanation),) = verdicts
+    assert (plateaued, rung, vs) == (False, "few-shot-knn-8", "few-shot-random-4")
+    assert "label-scoring" not in explanation
+
+
+def test_the_order_of_elaboration() -> None:
+    names = [
+        "search",
+        "few-shot-knn-8",
+        "few-shot-knn-4",
+        "few-shot-random-8",
+        "cot",
+        "label-scoring",
+        "zero-shot",
+    ]
+    ordered = sorted(names, key=lambda name: elaboration({"rung": name}))
+    assert ordered == [
+        "label-scoring",
+        "zero-shot",
+        "cot",
+        "few-shot-random-8",
+        "few-shot-knn-4",
+        "few-shot-knn-8",
+        "search",
+    ]

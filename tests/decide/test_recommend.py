@@ -389,7 +389,7 @@ def test_a_free_text_decision_cites_its_metric_and_never_a_percentage() -> None:
     text = " ".join([decision.headline, *decision.reasons])
     assert "lora-100 scores chrF 42.0 vs chrF 41.3 for instruction-detailed, +0.7 points" in text
     assert f"instruction-detailed is the best prompt rung: chrF 41.3 ({chrf_interval(best)}) on" in text
-    assert "zero-shot (chrF 30.0;" in text  # the plateau verdict's figures
+    assert "few-shot-4 (chrF 41.0), differs by -0.3 points" in text  # the plateau verdict's figures
     assert "+0.7 points of chrF worth $0.0000700 per request" in text  # the break-even's value
     assert "%" not in text.replace("95% CI", ""), text
     assert "accuracy" not in text.lower(), text

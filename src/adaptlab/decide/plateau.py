@@ -1,11 +1,14 @@
 """Has prompting plateaued? The question that tells whether to keep prompting or try tuning.
 
-The prompt rungs are walked in the order they were run (zero-shot, instruction variants,
-few-shot, search), keeping the best so far; each rung's gain over the best before it is
-recorded with its paired interval. Prompting has plateaued when the better of the last two
-prompt rungs gains less than the interval over the best rung before them — its gain interval
-includes zero, or lies below it: the latest, most elaborate prompts bought nothing measurable.
-Three rungs are the least that can show it (one to beat, two that failed to).
+Prompts are ordered by how elaborate they are, not by when they ran (`elaboration`): a bare
+question (zero-shot, an instruction variant, a format instruction, label scoring), then
+reasoning first (CoT), then random demos, then similar demos (kNN), then a searched prompt;
+more demos are more elaborate than fewer. Each prompt rung is compared, paired, with the best
+rung strictly simpler than it. Prompting has plateaued when the best prompt rung gains less than
+the interval over the best strictly simpler one — the elaborate prompts bought nothing
+measurable — or when the best prompt is among the simplest. Three rungs are the least that can
+show it (one to beat, two that failed to), and the verdict does not depend on the order in
+which the rungs ran.
 
 >>> prompt_plateau([]).plateaued
 False
@@ -13,6 +16,7 @@ False
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +30,7 @@ MIN_PROMPT_RUNGS = 3
 
 @dataclass(frozen=True)
 class PlateauRow:
-    """One prompt rung and its gain over the best prompt rung run before it."""
+    """One prompt rung and its gain over the best strictly simpler prompt rung (`best_before`)."""
 
     rung: str
     score: float
@@ -53,7 +57,8 @@ class Plateau:
     explanation: str
     rows: list[PlateauRow] = field(default_factory=list)
     verdict: Gain | None = None
-    """Better of the last two prompt rungs vs the best before them; None with too few rungs."""
+    """The best prompt rung against the best strictly simpler one (or, when the best is among
+    the simplest, the best more elaborate one against it); None with too few rungs."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,35 +68,73 @@ class Plateau:
         }
 
 
+ELABORATION = (
+    (re.compile(r"^(zero-shot|instruction-[\w-]+|format-[\w-]+|label-scoring[\w-]*)$"), 0),
+    (re.compile(r"^cot$"), 1),
+    (re.compile(r"^few-shot-(random-)?(?P<k>\d+)$"), 2),
+    (re.compile(r"^few-shot-knn-(?P<k>\d+)$"), 3),
+    (re.compile(r"^search$"), 4),
+)
+"""How elaborate each prompt rung is: what it adds to the bare question, in the order a careful
+engineer would add it. A rung no pattern names counts as the simplest, so it can never make
+elaborate prompting look better than it measured."""
+
+
+def elaboration(rung: dict[str, Any]) -> tuple[int, int]:
+    """(level, demo count): ``few-shot-knn-8`` is (3, 8), more elaborate than ``few-shot-knn-4``."""
+    name = str(rung.get("rung", ""))
+    for pattern, level in ELABORATION:
+        match = pattern.match(name)
+        if match:
+            return level, int(match.groupdict().get("k") or 0)
+    return 0, 0
+
+
 def prompt_plateau(prompt_rungs: Sequence[dict[str, Any]]) -> Plateau:
-    """Walk the prompt rungs (rung dicts, in run order) and say whether prompting plateaued."""
-    rungs = measured(prompt_rungs)
-    rows: list[PlateauRow] = []
-    best: dict[str, Any] | None = None
+    """Compare each prompt rung (rung dicts) with the best strictly simpler one, and say whether
+    prompting plateaued; the order `prompt_rungs` ran in does not matter."""
+    rungs = sorted(measured(prompt_rungs), key=elaboration)
+    rows = []
     for rung in rungs:
-        gain = paired_gain(best, rung) if best else None
-        rows.append(PlateauRow(rung["rung"], score(rung), best["rung"] if best else None, gain))
-        if best is None or best_rung([best, rung]) is rung:
-            best = rung
+        simpler = best_rung([r for r in rungs if elaboration(r) < elaboration(rung)])
+        gain = paired_gain(simpler, rung) if simpler else None
+        rows.append(PlateauRow(rung["rung"], score(rung), simpler["rung"] if simpler else None, gain))
     if len(rungs) < MIN_PROMPT_RUNGS:
         explanation = (
             f"Only {len(rungs)} prompt rung{'' if len(rungs) == 1 else 's'} measured: at least"
             f" {MIN_PROMPT_RUNGS} are needed to tell a plateau from noise (one to beat, two that fail to)."
         )
         return Plateau(False, explanation, rows)
-    previous, latest = best_rung(rungs[:-2]), best_rung(rungs[-2:])
-    assert previous is not None and latest is not None, "measured rungs all have a score"
-    verdict = paired_gain(previous, latest)
+    best = best_rung(rungs)
+    assert best is not None, "measured rungs all have a score"
+    simpler = best_rung([r for r in rungs if elaboration(r) < elaboration(best)])
+    if simpler is None:
+        elaborate = best_rung([r for r in rungs if elaboration(r) > elaboration(best)])
+        if elaborate is None:  # every rung equally simple: nothing more elaborate was tried
+            return Plateau(
+                False,
+                f"Every prompt rung is as simple as {best['rung']}: no more elaborate prompt was tried.",
+                rows,
+            )
+        verdict = paired_gain(best, elaborate)
+        return Plateau(
+            True,
+            f"The best prompt rung, {best['rung']} ({shown(best)}), is among the simplest; the best more"
+            f" elaborate one, {elaborate['rung']} ({shown(elaborate)}), differs by {points(verdict.gain)}"
+            f" ({gain_interval(verdict.low, verdict.high)}): "
+            + ("it is worse beyond the noise, " if verdict.worse else "")
+            + "so more elaborate prompting bought nothing and prompting has plateaued.",
+            rows,
+            verdict,
+        )
+    verdict = paired_gain(simpler, best)
     plateaued = not verdict.significant
     comparison = (
-        f"The better of the last two prompt rungs, {latest['rung']} ({shown(latest)}), gains"
-        f" {points(verdict.gain)} over the best before them, {previous['rung']} ({shown(previous)};"
-        f" {gain_interval(verdict.low, verdict.high)})"
+        f"The best prompt rung, {best['rung']} ({shown(best)}), gains {points(verdict.gain)} over the best"
+        f" simpler one, {simpler['rung']} ({shown(simpler)}; {gain_interval(verdict.low, verdict.high)})"
     )
-    if not plateaued:
-        verdict_words = "a real improvement, so better prompts may still pay"
-    elif verdict.worse:
-        verdict_words = "it is worse beyond the noise, so prompting has plateaued"
+    if plateaued:
+        verdict_words = "the interval includes zero, so the more elaborate prompts bought nothing measurable"
     else:
-        verdict_words = "the interval includes zero, so the newest prompts bought nothing measurable"
+        verdict_words = "a real improvement, so more elaborate prompts may still pay"
     return Plateau(plateaued, f"{comparison}: {verdict_words}.", rows, verdict)
