@@ -3,7 +3,8 @@ where a real model's answers would only add noise."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from adaptlab.models.base import Backend, Conversation, Generation, LabelScores, ProgressCallback, cut_at_stop
@@ -61,13 +62,11 @@ class ScriptedBackend(Backend):
         *,
         on_progress: ProgressCallback | None = None,
     ) -> list[LabelScores]:
-        """The scripted answer gets log-likelihood 0; every other candidate -5 per word it lacks."""
         self.calls.append(len(conversations))
         results = []
         for conversation in conversations:
             self.seen.append(conversation[-1]["content"])
-            answer = self.answer(conversation[-1]["content"]).strip().lower()
-            logprobs = tuple(0.0 if c.lower() == answer else -5.0 * (1 + len(c.split())) for c in candidates)
+            logprobs = self.label_logprobs(conversation[-1]["content"], candidates)
             prompt_tokens = self.count_tokens(self.render(conversation))
             results.append(
                 LabelScores(logprobs=logprobs, prompt_tokens=prompt_tokens, latency_s=self.latency_s)
@@ -76,5 +75,24 @@ class ScriptedBackend(Backend):
                 on_progress(1)
         return results
 
+    def label_logprobs(self, message: str, candidates: Sequence[str]) -> tuple[float, ...]:
+        """The scripted answer gets log-likelihood 0; every other candidate -5 per word it lacks."""
+        answer = self.answer(message).strip().lower()
+        return tuple(0.0 if c.lower() == answer else -5.0 * (1 + len(c.split())) for c in candidates)
+
     def describe(self) -> dict[str, Any]:
         return {"model_id": self.model_id, "backend": "scripted"}
+
+
+class LabelTableBackend(ScriptedBackend):
+    """Scores labels from a table: `probabilities(last user message)` gives each label its
+    probability as declared (its Capitalised spelling gets none), so label priors and
+    calibrated choices can be computed by hand."""
+
+    def __init__(self, probabilities: Callable[[str], Mapping[str, float]], **options: Any):
+        super().__init__(lambda text: "", **options)
+        self.probabilities = probabilities
+
+    def label_logprobs(self, message: str, candidates: Sequence[str]) -> tuple[float, ...]:
+        table = self.probabilities(message)
+        return tuple(math.log(table[c]) if table.get(c, 0.0) > 0 else -math.inf for c in candidates)

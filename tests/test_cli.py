@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,32 @@ def test_eval_compares_several_rungs_with_a_tiny_model(
     results = json.loads((run_dir / "results.json").read_text())
     assert [r["rung"] for r in results["rungs"]] == rungs.split(",")
     assert results["rungs"][2]["metrics"]["parse_failures"] == 0
+
+
+def test_eval_records_the_calibrated_rungs_prior_and_choices(
+    task_file: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """label-scoring-calibrated asks the test prompts label-scoring asked (all from the cache)
+    and records its prior; the prior explains every recorded choice."""
+    out = tmp_path / "runs"
+    args = ["eval", str(task_file), "-m", str(tiny_model_dir), "--out", str(out), "--consistency-sample", "2"]
+    result = runner.invoke(app, [*args, "-s", "label-scoring,label-scoring-calibrated"])
+    assert result.exit_code == 0, result.output
+    assert "label-scoring-calibrated" in result.output
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    plain, calibrated = json.loads((run_dir / "results.json").read_text())["rungs"]
+    calibration = calibrated["strategy"]["calibration"]
+    assert calibration["content_free_inputs"] == ["N/A", "", "[MASK]"]
+    prior = calibration["prior"]
+    assert list(prior) == ["negative", "neutral", "positive"] and sum(prior.values()) == pytest.approx(1.0)
+    assert "calibration" not in plain["strategy"]
+    assert calibrated["metrics"]["cache_hits"] == calibrated["metrics"]["n"]
+    # the tiny model's prior moves its choices, so the raw argmax would not pass the loop below
+    assert [p["parsed"] for p in plain["predictions"]] != [p["parsed"] for p in calibrated["predictions"]]
+    for prediction in calibrated["predictions"]:
+        scores = prediction["scores"]
+        adjusted = {label: scores[label] - math.log(prior[label]) for label in prior}
+        assert prediction["parsed"] == max(prior, key=adjusted.__getitem__)
 
 
 def test_validate_reads_number_labels_and_refuses_a_single_output(tmp_path: Path) -> None:

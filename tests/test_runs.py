@@ -52,7 +52,7 @@ class SnapshotListener(RunListener):
 def test_rung_names_expand_the_ladder_keyword_and_shot_families() -> None:
     config = EvalConfig(task="t", strategies=["zero-shot", "few-shot-knn", "zero-shot"], shots=[2])
     assert rung_names(config) == ["zero-shot", "few-shot-knn-2"]
-    assert len(rung_names(EvalConfig(task="t", strategies=["ladder"]))) == 13
+    assert len(rung_names(EvalConfig(task="t", strategies=["ladder"]))) == 14
 
 
 def test_search_chooses_on_dev_and_never_sees_test_inputs(tmp_path: Path) -> None:

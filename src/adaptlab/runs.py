@@ -33,6 +33,7 @@ from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sampl
 from adaptlab.decide import CostSettings, recommend
 from adaptlab.errors import AdaptlabError, UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_requests
+from adaptlab.evaluation.evaluate import prompt_prior
 from adaptlab.evaluation.floor import Floor, task_floor
 from adaptlab.evaluation.scoring.base import Scorer, ScoringContext
 from adaptlab.evaluation.scoring.task_scorers import TaskScorers
@@ -417,6 +418,7 @@ def strategy_context(
         seed=config.seed,
         backend=backend,
         dev_score=dev_score,
+        label_prior=lambda strategy, examples: prompt_prior(task, backend, strategy, examples, cache),
     )
 
 

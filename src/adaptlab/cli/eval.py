@@ -19,7 +19,7 @@ def eval_command(request: RunRequest[EvalConfig]) -> None:
 
     Rungs: zero-shot, instruction-terse, instruction-detailed, instruction-role,
     few-shot-random[-K], few-shot-knn[-K], cot, format-label, format-json, label-scoring,
-    search; `ladder` means all of them.
+    label-scoring-calibrated, search; `ladder` means all of them.
 
     \b
     Examples:

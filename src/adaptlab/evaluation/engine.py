@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from adaptlab.evaluation.answers import Answer
 from adaptlab.evaluation.cache import ResultCache
 from adaptlab.models.base import Backend, Conversation, ProgressCallback
-from adaptlab.prompting.strategy import AnswerMode
+from adaptlab.prompting.strategy import AnswerMode, Strategy
 
 CHUNK_BATCHES = 4
 """Batches per chunk written to the cache: small enough that a killed run loses little, large
@@ -126,10 +126,7 @@ def answer_now(
         answers = []
         for row in rows:
             scores = combine_surfaces(request.labels, surfaces, row.logprobs)
-            best = max(request.labels, key=lambda label: scores[label])  # ties: first declared label
-            # No label with any probability (an endpoint's top tokens named none of them, or the
-            # request failed) is no answer at all, not a vote for the first declared label.
-            text = "" if row.error is not None or scores[best] == -math.inf else best
+            text = "" if row.error is not None else best_label(request.labels, scores)
             answers.append(
                 Answer(
                     text=text,
@@ -156,6 +153,61 @@ def answer_now(
         )
         for g in generations
     ]
+
+
+def best_label(
+    labels: Sequence[str], scores: Mapping[str, float], log_prior: Mapping[str, float] | None = None
+) -> str:
+    """The label with the highest score, less its `log_prior` when given (contextual
+    calibration); an exact tie goes to the first label in declared order.
+    "" when no label has any probability (an endpoint's top tokens named none of them, so the
+    request said nothing): that is no answer at all, not a vote for the first label."""
+    offsets = log_prior or {}
+    calibrated = {label: scores[label] - offsets.get(label, 0.0) for label in labels}
+    best = max(labels, key=calibrated.__getitem__)  # max keeps the first of equal keys
+    return "" if calibrated[best] == -math.inf else best
+
+
+def chosen_by(strategy: Strategy, labels: Sequence[str], answers: Sequence[Answer]) -> list[Answer]:
+    """Scored `answers` with the label `strategy` chooses: for calibrated label scoring, the
+    highest log-likelihood less the label's log-prior on content-free inputs; unchanged for any
+    other rung. Applied after the cache, which holds the model's own argmax, so both rungs
+    share it; `scores` stay the model's log-likelihoods."""
+    log_prior = strategy.calibration_prior()
+    if log_prior is None:
+        return list(answers)
+    return [
+        answer
+        if answer.scores is None or answer.error is not None
+        else replace(answer, text=best_label(labels, answer.scores, log_prior))
+        for answer in answers
+    ]
+
+
+def label_prior(labels: Sequence[str], rows: Sequence[Mapping[str, float] | None]) -> dict[str, float]:
+    """The label prior of a prompt, as log-probabilities (Zhao et al., "Calibrate Before Use",
+    ICML 2021): each label's probability averaged over the `rows` (the label scores of
+    content-free inputs asked through that prompt; None for a failed request), normalised over
+    the labels.
+
+    A label no row gave any probability (an endpoint's top tokens never named it) gets the
+    smallest prior of the others: its own is unknown, only below the endpoint's cut-off. With
+    no probability at all the prior is uniform, which changes no choice.
+
+    >>> {k: round(math.exp(v), 2) for k, v in label_prior(["a", "b"], [{"a": -0.1, "b": -2.4}]).items()}
+    {'a': 0.91, 'b': 0.09}
+    """
+    answered = [row for row in rows if row is not None]
+    mean = {
+        label: _logsumexp([row[label] for row in answered]) - math.log(len(answered))
+        if answered
+        else -math.inf
+        for label in labels
+    }
+    floor = min((value for value in mean.values() if value > -math.inf), default=0.0)
+    floored = {label: value if value > -math.inf else floor for label, value in mean.items()}
+    total = _logsumexp(list(floored.values()))
+    return {label: value - total for label, value in floored.items()}
 
 
 def combine_surfaces(

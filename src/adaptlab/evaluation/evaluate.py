@@ -19,7 +19,7 @@ from adaptlab.data.task import Example, Task
 from adaptlab.evaluation import robustness
 from adaptlab.evaluation.answers import Answer
 from adaptlab.evaluation.cache import ResultCache
-from adaptlab.evaluation.engine import Request, ask
+from adaptlab.evaluation.engine import Request, ask, chosen_by, label_prior
 from adaptlab.evaluation.metrics import bootstrap_interval, macro_f1, mean, percentile
 from adaptlab.evaluation.result import Metrics, Prediction, RungResult
 from adaptlab.evaluation.scoring.base import Scored, Scorer, ScoringContext
@@ -74,6 +74,7 @@ def evaluate(
     started = time.perf_counter()
     conversations = strategy.render_many(examples, task)
     answers = ask(backend, conversations, request, cache=cache, on_progress=on_progress)
+    answers = chosen_by(strategy, request.labels, answers)
     scorers = scorers or TaskScorers.for_task(task, ScoringContext(embedder=bundled_embedder))
     parsed = [strategy.parse(answer.text, task) for answer in answers]
     predictions = score(task, examples, answers, parsed, scorers)
@@ -107,6 +108,21 @@ def evaluate(
         predictions=predictions,
         robustness=robustness,
     )
+
+
+def prompt_prior(
+    task: Task,
+    backend: Backend,
+    strategy: Strategy,
+    examples: Sequence[Example],
+    cache: ResultCache | None = None,
+) -> dict[str, float]:
+    """The label prior of `strategy`'s prompt (log-probabilities, see `engine.label_prior`)
+    from the label scores of `examples` — calibration's content-free inputs — each asked as an
+    evaluated rung asks: the same request, written forms and result cache."""
+    request = request_for(task, backend, strategy, None)
+    answers = ask(backend, strategy.render_many(examples, task), request, cache=cache)
+    return label_prior(request.labels, [answer.scores for answer in answers])
 
 
 def planned_requests(n_examples: int, consistency_sample: int, robustness_sample: int = 0) -> int:
@@ -226,6 +242,7 @@ class Asker:
         answers = ask(
             self.backend, conversations, self.request, cache=self.cache, on_progress=self.on_progress
         )
+        answers = chosen_by(strategy, self.request.labels, answers)
         return [(answer, strategy.parse(answer.text, self.task).value) for answer in answers]
 
 

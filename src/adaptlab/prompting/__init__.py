@@ -26,6 +26,7 @@ PROMPT_LADDER: tuple[str, ...] = (
     "format-label",
     "format-json",
     "label-scoring",
+    "label-scoring-calibrated",
     "search",
 )
 """Every prompting rung, cheapest first; ``--strategies ladder`` runs them all."""

@@ -7,11 +7,16 @@
   an allowed value.
 * ``label-scoring`` — closed-label tasks only: no text is generated; the label whose answer has
   the highest log-likelihood under the model wins, so a parsing failure is impossible.
+* ``label-scoring-calibrated`` — label scoring with contextual calibration (Zhao et al.,
+  "Calibrate Before Use", ICML 2021): the label prior of the prompt, measured on content-free
+  inputs, is divided out before the argmax.
 """
 
 from __future__ import annotations
 
 import json
+import math
+from collections import Counter
 from typing import Any
 
 from adaptlab.data.task import Example, Task
@@ -77,27 +82,88 @@ class JsonSchema(Strategy):
 
 @register_strategy("label-scoring")
 class LabelScoring(Strategy):
-    """The zero-shot question, answered by likelihood instead of generation."""
+    """The zero-shot question, answered by likelihood instead of generation.
+
+    With `calibrate`, `prepare` asks the model the content-free inputs (``N/A``, an empty input,
+    ``[MASK]``) through this prompt and each of its phrasing variants, and the chosen label is
+    the argmax of p(label | input) / p̄(label), p̄ being their average label probability: a
+    small model that says "positive" to anything no longer says it to everything.
+
+    >>> LabelScoring(calibrate=True).describe()["calibration"]["content_free_inputs"]
+    ['N/A', '', '[MASK]']
+    """
 
     answer_mode = "score"
     needs_labels = True
+    content_free_inputs: tuple[str, ...] = ("N/A", "", "[MASK]")
+    """The paper's three: inputs that carry no sentiment, topic or answer of their own."""
+
+    def __init__(self, *, calibrate: bool = False) -> None:
+        self.calibrate = calibrate
+        self.prepared_per_model = calibrate
+        self.priors: dict[int, dict[str, float]] = {}
+        """Log-prior per label, by phrasing (the consistency variants are asked in their own)."""
 
     def prepare(self, context: StrategyContext) -> None:
         if not context.task.labels:
             raise UsageError(
-                "label-scoring needs a closed label set, and this task's outputs are free text;"
+                f"{self.name} needs a closed label set, and this task's outputs are free text;"
                 " declare --labels if they are classes"
             )
+        if not self.calibrate:
+            return
+        if context.label_prior is None:
+            raise UsageError(
+                f"{self.name} needs the evaluation layer's label prior (StrategyContext.label_prior)"
+            )
+        # Chat-format tasks give each example its own system prompt: the usual one frames the
+        # content-free inputs as it frames the evaluated ones.
+        system = (
+            Counter(example.system for example in context.train).most_common(1)[0][0]
+            if context.train
+            else None
+        )
+        inputs = [
+            Example(id=f"content-free-{i}", input=text, output="", system=system)
+            for i, text in enumerate(self.content_free_inputs)
+        ]
+        self.priors = {
+            asked.phrasing: context.label_prior(asked, inputs) for asked in (self, *self.variants())
+        }
 
     def render(self, example: Example, task: Task) -> list[ChatMessage]:
         content = user_message(task, example, phrasing=self.phrasing)
         return with_system(example, [{"role": "user", "content": content}])
 
+    def calibration_prior(self) -> dict[str, float] | None:
+        if not self.calibrate:
+            return None
+        if self.phrasing not in self.priors:
+            raise RuntimeError(f"{self.name}: prepare must measure the label prior before the rung is asked")
+        return self.priors[self.phrasing]
+
     def describe(self) -> dict[str, Any]:
-        return {
+        info = {
             **super().describe(),
             "scoring": "sum of answer-token log-probabilities, end of turn included",
         }
+        if self.calibrate:
+            prior = self.priors.get(self.phrasing)
+            info["calibration"] = {
+                "method": "contextual calibration (Zhao et al., 2021): argmax p(label|input) / prior(label)",
+                "content_free_inputs": list(self.content_free_inputs),
+                "prior": {label: math.exp(value) for label, value in prior.items()} if prior else None,
+                "ties": "first label in declared order",
+            }
+        return info
+
+
+@register_strategy("label-scoring-calibrated")
+class CalibratedLabelScoring(LabelScoring):
+    """`label-scoring` with calibration on."""
+
+    def __init__(self) -> None:
+        super().__init__(calibrate=True)
 
 
 def _json_object(text: str) -> dict[str, Any] | None:

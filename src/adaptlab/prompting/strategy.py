@@ -44,6 +44,9 @@ class StrategyContext:
 
     `dev_score` is supplied by the evaluation layer: it scores a candidate strategy on some
     of the dev examples (prompt search calls it; `prompting` itself does not import `evaluation`).
+    `label_prior` is too: the label prior of a strategy's prompt, as log-probabilities, from
+    the label scores of some inputs asked through it exactly as an evaluated rung asks
+    (calibrated label scoring gives it content-free inputs).
     `embedder` loads the sentence embedder on first use, so rungs that need none never pay.
     """
 
@@ -53,6 +56,7 @@ class StrategyContext:
     seed: int = 0
     backend: Backend | None = None
     dev_score: Callable[[Strategy, Sequence[Example]], float] | None = None
+    label_prior: Callable[[Strategy, Sequence[Example]], dict[str, float]] | None = None
     embedder: Callable[[], Any] | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -77,6 +81,9 @@ class Strategy(ABC):
     multiline_answers: bool = False
     """The reply spans several lines even when the answer is one (reasoning first, a JSON block):
     generation must not stop at the end of the first line."""
+    prepared_per_model: bool = False
+    """`prepare` measures the model itself (calibrated label scoring's prior): a rung reused on
+    other weights (a hybrid's tuned model) is prepared again on them."""
 
     def prepare(self, context: StrategyContext) -> None:  # noqa: B027 - optional hook
         """Choose demos, search prompts, … from the train/dev splits; the default needs nothing."""
@@ -92,6 +99,11 @@ class Strategy(ABC):
     def parse(self, output: str, task: Task) -> ParsedAnswer:
         """Read the answer out of a generated text."""
         return parse_label(output, task.labels) if task.labels else parse_free_text(output)
+
+    def calibration_prior(self) -> dict[str, float] | None:
+        """For label scoring: each label's log-prior under this rung's prompt, subtracted from
+        its log-likelihood before the argmax (contextual calibration); None: the plain argmax."""
+        return None
 
     def max_new_tokens(self, answer_tokens: int) -> int:
         """Token budget for a generated answer, given the longest expected answer's length:
