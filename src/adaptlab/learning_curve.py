@@ -188,22 +188,27 @@ class Tuner:
     def task(self) -> Task:
         return self.outcome.task
 
-    def prepared(self, name: str) -> Strategy:
-        """A prompt rung prepared from train/dev; search scores candidates through the cache."""
-        if name in self.strategies:
+    def prepared(self, name: str, backend: Backend | None = None) -> Strategy:
+        """A prompt rung prepared from train/dev on the base model (search scores candidates
+        through the cache), or on `backend` when the rung measures the model while it prepares
+        (calibrated label scoring's prior): tuned weights have a prior of their own."""
+        strategy = get_strategy(name)
+        model = backend if backend is not None and strategy.prepared_per_model else self.base
+        if model is self.base and name in self.strategies:
             return self.strategies[name]
-        strategy = self.strategies[name] = get_strategy(name)
         prepare_strategy(
             strategy,
             self.config,
             self.task,
             self.outcome.split,
-            self.base,
-            self.cache(self.base),
+            model,
+            self.cache(model),
             self.listener,
             default_embedder,
             self.outcome.task_scorers,
         )
+        if model is self.base:
+            self.strategies[name] = strategy
         return strategy
 
     def cache(self, backend: Backend) -> ResultCache | None:
@@ -295,7 +300,7 @@ class Tuner:
             following = sizes[position + 1] if position + 1 < len(sizes) else None
             if following is None or (stop_reason and stop_reason(results[-1], following)):
                 for name in hybrid:
-                    answer = self.measure(tuned, self.prepared(name), f"{rung}+{name}")
+                    answer = self.measure(tuned, self.prepared(name, tuned), f"{rung}+{name}")
                     self.record(replace(answer, kind="hybrid", **details))
                 break
         return results

@@ -21,7 +21,8 @@ from sample_tasks import write_sentiment_task
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> TinyRun:
-    """`adaptlab tune` of the tiny model: zero-shot, lora-4 and the hybrid lora-4+label-scoring.
+    """`adaptlab tune` of the tiny model: zero-shot, lora-4 and the hybrids lora-4+label-scoring
+    and lora-4+label-scoring-calibrated.
 
     Two epochs at a high learning rate make the adapter write label fragments that differ from
     input to input ("nenene…negative"), so comparing served answers with recorded ones tests
@@ -31,7 +32,8 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> 
     task_file = write_sentiment_task(root / "tweets.jsonl", repeat=3)
     runs = root / "runs"
     args = ["tune", str(task_file), "--model", str(tiny_model_dir), "--sizes", "4", "--epochs", "2"]
-    args += ["--lr", "5e-2", "--train-batch-size", "4", "--patience", "0", "--hybrid", "label-scoring"]
+    args += ["--lr", "5e-2", "--train-batch-size", "4", "--patience", "0"]
+    args += ["--hybrid", "label-scoring,label-scoring-calibrated"]
     args += ["--consistency-sample", "0", "--no-forgetting", "--out", str(runs)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output

@@ -8,6 +8,8 @@ from typing import Any
 
 TUNED = "lora-4"
 HYBRID = "lora-4+label-scoring"
+CALIBRATED = "lora-4+label-scoring-calibrated"
+"""Calibrated on the tuned weights: its label prior is the tuned model's, in the run and served."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from served_runs import HYBRID, TUNED, TinyRun
+from served_runs import CALIBRATED, HYBRID, TUNED, TinyRun
 
 from adaptlab.errors import UsageError
 from adaptlab.serve.app import create_app
@@ -37,14 +37,14 @@ def edit(path: Path, change: Any) -> None:
     path.write_text(json.dumps(results))
 
 
-@pytest.mark.parametrize("rung", [TUNED, HYBRID])
+@pytest.mark.parametrize("rung", [TUNED, HYBRID, CALIBRATED])
 def test_a_served_rung_answers_every_test_input_as_the_run_recorded(tiny_run: TinyRun, rung: str) -> None:
     served = load_served_rung(tiny_run.run_id, tiny_run.runs, rung)
     assert served.task_model_id == f"tweets/{rung}"
     assert served.plain_model_id == "tiny-model0+lora-4"
     assert served.backend.adapter is not None
     predictions = tiny_run.rung(rung)["predictions"]
-    assert len({recorded_answer(p) for p in predictions}) > 1 or rung == HYBRID  # answers differ by input
+    assert len({recorded_answer(p) for p in predictions}) > 1 or rung != TUNED  # answers differ by input
     with TestClient(create_app(served)) as client:
         for prediction in predictions:
             request = {
@@ -71,7 +71,7 @@ def test_the_default_rung_is_the_recommended_one_and_prompt_rungs_use_the_base(t
 def test_unknown_runs_and_rungs_are_refused_with_the_choices(tiny_run: TinyRun, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match='no run "nope"'):
         load_served_rung("nope", tiny_run.runs)
-    with pytest.raises(UsageError, match=re.escape(f"its rungs: zero-shot, {TUNED}, {HYBRID}")):
+    with pytest.raises(UsageError, match=re.escape(f"its rungs: zero-shot, {TUNED}, {HYBRID}, {CALIBRATED}")):
         load_served_rung(tiny_run.run_id, tiny_run.runs, "lora-800")
 
 

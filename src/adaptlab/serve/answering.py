@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from adaptlab.data import Example
-from adaptlab.evaluation.engine import answer_now
+from adaptlab.evaluation.engine import answer_now, chosen_by
 from adaptlab.models.base import Conversation, Generation
 from adaptlab.models.local import LocalBackend
 from adaptlab.serve.errors import ApiError
@@ -98,10 +98,11 @@ def as_example(payload: TaskInput) -> Example:
 
 
 def task_replies(served: ServedRung, conversations: Sequence[Conversation], max_tokens: int) -> list[Reply]:
-    """The rung's answers: the best label (label scoring), or the parsed generation (ended by
-    the rung's stop strings, as the run's were)."""
+    """The rung's answers: the best label (label scoring, calibrated as the rung was), or the
+    parsed generation (ended by the rung's stop strings, as the run's were)."""
     if served.request.mode == "score":
-        answers = answer_now(served.backend, conversations, served.request, None)
+        asked = answer_now(served.backend, conversations, served.request, None)
+        answers = chosen_by(served.strategy, served.request.labels, asked)
         return [Reply(a.text, "stop", a.prompt_tokens, a.output_tokens) for a in answers]
     generations = served.backend.generate(conversations, max_new_tokens=max_tokens, stop=served.request.stop)
     replies = []
