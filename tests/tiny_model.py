@@ -27,8 +27,15 @@ _CORPUS = [
 ]
 
 
-def build_tiny_model(directory: Path, *, seed: int = 0, layers: int = 2, hidden: int = 32) -> Path:
-    """Write a loadable HF model directory (config, safetensors weights, tokenizer) to `directory`."""
+def build_tiny_model(
+    directory: Path, *, seed: int = 0, layers: int = 2, hidden: int = 32, init_std: float = 0.02
+) -> Path:
+    """Write a loadable HF model directory (config, safetensors weights, tokenizer) to `directory`.
+
+    At the default `init_std` the layers barely move the residual stream, so greedy decoding
+    repeats the prompt's last token (a newline) whatever the prompt; ``init_std=0.2`` gives a
+    model whose answers vary with the prompt, for tests that compare generated text.
+    """
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
@@ -63,6 +70,7 @@ def build_tiny_model(directory: Path, *, seed: int = 0, layers: int = 2, hidden:
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
         tie_word_embeddings=True,
+        initializer_range=init_std,
     )
     model = LlamaForCausalLM(config)
     directory.mkdir(parents=True, exist_ok=True)
