@@ -95,7 +95,17 @@ def test_the_ladder_on_a_free_text_task_speaks_chrf(spec: Path, tiny_model_dir: 
     decision = results["decision"]
     assert "chrF" in decision["headline"] + " ".join(decision["reasons"])
     assert "accura" not in decision["headline"]
-    assert set(decision["best_prompt"]) == {"rung", "score", "score_low", "score_high"}
+    assert set(decision["best_prompt"]) == {
+        "rung",
+        "score",
+        "score_low",
+        "score_high",
+        "selection_score",
+        "selection_n",
+    }
+    # Chosen on dev, in chrF too.
+    assert decision["best_prompt"]["selection_score"] == rungs["few-shot-random-2"]["selection"]["score"]
+    assert "on dev" in decision["selection"] and "chrF" in decision["selection"]
 
     report = (run_dir / "report.html").read_text()
     assert "chrF" in report and "Reference" in report

@@ -8,6 +8,7 @@ finished, and says in the report which rungs the budget left out.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,12 +30,15 @@ class Budget:
     model_id: str = ""
     results: list[RungResult] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    also_spent: Callable[[], Iterable[RungResult]] = lambda: ()
+    """Results the run keeps apart from `results` whose answers were paid for too (its dev
+    scores)."""
 
     @property
     def tokens_used(self) -> int:
         """Tokens of the answers computed (not cached) and of the trainings run (not reused)."""
         used = 0
-        for result in self.results:
+        for result in [*self.results, *self.also_spent()]:
             used += sum(p.prompt_tokens + p.output_tokens for p in result.predictions if not p.cached)
             training = result.training or {}
             if training and not training.get("reused") and result.kind != "hybrid":
@@ -50,7 +54,7 @@ class Budget:
         return sum(
             (p.prompt_tokens * price.input_usd_per_million + p.output_tokens * price.output_usd_per_million)
             / 1e6
-            for result in self.results
+            for result in [*self.results, *self.also_spent()]
             for p in result.predictions
             if not p.cached
         )
@@ -64,11 +68,19 @@ class Budget:
         """Local compute priced at the machine's rate, plus hosted tokens at the price table's."""
         return self.elapsed_s / 3600 * self.costs.machine_usd_per_hour + self.hosted_usd
 
-    def exhausted(self, *, upcoming_s: float = 0.0) -> str | None:
+    def exhausted(self, *, upcoming_s: float = 0.0, reserve: float = 0.0) -> str | None:
         """Why the next step must not start (the budget is spent, or the step's projected
-        `upcoming_s` seconds would overrun the time limit), or None when it may."""
+        `upcoming_s` seconds would overrun the time limit), or None when it may. With a
+        `reserve` share, the time limit is that much shorter: the prompt rungs leave it to the
+        learning curve."""
         if self.minutes is not None:
-            limit_s = self.minutes * 60
+            limit_s = self.minutes * 60 * (1 - reserve)
+            if reserve and self.elapsed_s >= limit_s:
+                return (
+                    f"the prompt rungs' share of the {self.minutes:g} min budget is spent"
+                    f" ({self.elapsed_s / 60:.1f} of {limit_s / 60:.1f} min; {reserve:.0%} is kept"
+                    " for the learning curve)"
+                )
             if self.elapsed_s >= limit_s:
                 return f"time budget of {self.minutes:g} min spent ({self.elapsed_s / 60:.1f} min used)"
             if self.elapsed_s + upcoming_s > limit_s:

@@ -35,7 +35,23 @@ class EvalConfig(EvaluationSettings, ModelSettings, TaskSettings):
     """
 
 
-class TrainingSettings(EvalConfig):
+class SelectionSettings(Settings):
+    """How the winners are chosen: on dev examples, so that the test figures the decision cites
+    were not used to choose them (`adaptlab.selection`). Shared by ``tune`` and ``run``."""
+
+    group: ClassVar[str] = "Selection"
+
+    selection_examples: Annotated[int | None, Field(ge=0)] = None
+    """Dev examples every rung is also scored on to choose the best prompt, the best tuned rung
+    and the hybrid's prompt; the figures reported are the test split's [default: as many as the
+    test examples, at most the dev split]. 0 chooses on the test figures themselves, which
+    flatters the winners."""
+    screen_examples: Annotated[int, Field(ge=1)] = 20
+    """Dev examples every prompt rung is first scored on: a rung worse than the best there
+    beyond the 95% interval is pruned, and neither scored further nor probed."""
+
+
+class TrainingSettings(SelectionSettings, EvalConfig):
     """An evaluation config plus how to train: shared by ``adaptlab tune`` and ``adaptlab run``."""
 
     group: ClassVar[str] = "Training"
@@ -125,6 +141,9 @@ class BudgetSettings(Settings):
     """Stop climbing once this many model tokens are used."""
     budget_usd: Annotated[float | None, Field(gt=0)] = None
     """Stop climbing once this many dollars are spent."""
+    tuning_share: Annotated[float, Field(ge=0, lt=1)] = 0.4
+    """Share of --budget-minutes kept for the learning curve: the prompt rungs stop when only
+    this much is left (unless the run will not tune)."""
     costs: Annotated[CostSettings, Cli(file="--costs")] = Field(default_factory=CostSettings)
     """YAML cost settings: machine_usd_per_hour, prices (per model, $ per million input/output
     tokens), labelling_usd_per_example, value_per_correct_usd, expected_requests; the options

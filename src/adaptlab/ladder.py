@@ -46,11 +46,14 @@ from adaptlab.prompting import Strategy
 from adaptlab.runs import (
     RunOutcome,
     default_embedder,
+    evaluate_rung,
     opened_run,
+    prepare_strategy,
+    record_result,
     recorded_run,
-    run_prompt_rung,
     write_run_directory,
 )
+from adaptlab.selection import Selection
 from adaptlab.store import DB_FILENAME, Store
 
 TRAINING_PROMPT = "zero-shot"
@@ -109,6 +112,14 @@ def run_ladder(
     return outcome
 
 
+def leading(results: dict[str, RungResult], strategies: Sequence[Strategy]) -> str | None:
+    """The rung of `strategies` that scores best in `results` (dev), None without results:
+    the one a spent budget still measures on test."""
+    rows = [results[s.name].to_dict(with_predictions=False) for s in strategies if s.name in results]
+    best = best_rung(rows)
+    return best["rung"] if best else (strategies[0].name if strategies and not results else None)
+
+
 class Ladder:
     """The climbing decisions of one run: what to run next, and what to leave out and why."""
 
@@ -131,6 +142,8 @@ class Ladder:
         self.prepared: dict[str, Strategy] = {}
         """Prompt rungs as prepared for the prompt phase, reused by the hybrid and the teacher."""
         self.curve_stopped_because: str | None = None
+        self.selection = Selection.for_run(config, outcome.split, len(outcome.examples))
+        """Where the winners are chosen: a dev sample every rung is also scored on."""
         describe = backend.describe()
         self.budget = Budget(
             minutes=config.budget_minutes,
@@ -140,10 +153,12 @@ class Ladder:
             backend=str(describe.get("backend", "local")),
             model_id=backend.model_id,
             results=outcome.results,
+            also_spent=self.selection.spent if self.selection else lambda: (),
         )
 
     def extras(self) -> dict[str, Any]:
-        return {"skipped": self.skipped, "budget": self.budget.to_dict()}
+        extras = {"skipped": self.skipped, "budget": self.budget.to_dict()}
+        return extras | ({"selection": self.selection.to_dict()} if self.selection else {})
 
     def skip(self, what: str, reason: str, *, phase: bool = False) -> None:
         self.skipped.append({"phase" if phase else "rung": what, "reason": reason})
@@ -152,17 +167,79 @@ class Ladder:
     # -- 1. prompting --------------------------------------------------------------------------
 
     def prompt_rungs(self, strategies: Sequence[Strategy], embedder: Callable[[], Any]) -> None:
-        config, outcome = self.config, self.outcome
-        cache = ResultCache(self.store, self.backend.cache_identity()) if config.cache else None
+        """Prepare every prompt rung and race them on dev (`adaptlab.selection`), then measure
+        the survivors on test, probing the contenders only.
+
+        Each step first checks the budget, less the share kept for the learning curve. Once it
+        is spent, no further rung is started, and of those started only the one leading on dev
+        goes on to test: the decision needs one measured prompt rung to compare with.
+        """
+        config, outcome, backend, store, listener = (
+            self.config,
+            self.outcome,
+            self.backend,
+            self.store,
+            self.listener,
+        )
+        cache = ResultCache(store, backend.cache_identity()) if config.cache else None
+        selection = self.selection
+        started: list[Strategy] = []
+        screened: dict[str, RungResult] = {}
         for position, strategy in enumerate(strategies):
-            reason = self.budget.exhausted()
-            if reason is not None:
-                for left in strategies[position:]:
-                    self.skip(left.name, reason)
-                return
-            backend, store, listener = self.backend, self.store, self.listener
-            run_prompt_rung(strategy, config, outcome, backend, store, cache, listener, embedder)
+            if self.prompt_budget_spent([s.name for s in strategies[position:]]):
+                break
+            scorers = outcome.task_scorers
+            prepare_strategy(
+                strategy, config, outcome.task, outcome.split, backend, cache, listener, embedder, scorers
+            )
             self.prepared[strategy.name] = strategy
+            started.append(strategy)
+            if selection is not None:
+                screened[strategy.name] = selection.score(
+                    config, outcome, backend, strategy, cache, listener, screen=True
+                )
+        survivors = started
+        contenders = {s.name for s in started}
+        if selection is not None:
+            pruned = set(selection.prune(screened)) if len(screened) > 1 else set()
+            for entry in selection.pruned:
+                self.skip(entry.rung, entry.reason)
+            survivors = [s for s in started if s.name not in pruned]
+            leader = leading(screened, survivors)
+            for strategy in list(survivors):
+                if strategy.name != leader and self.prompt_budget_spent([strategy.name]):
+                    survivors.remove(strategy)
+                    continue
+                selection.score(config, outcome, backend, strategy, cache, listener)
+            contenders = selection.contenders([s.name for s in survivors])
+        leader = leading(selection.results if selection else {}, survivors)
+        unprobed = config.model_copy(update={"consistency_sample": 0, "robustness_sample": 0})
+        for strategy in survivors:
+            if strategy.name != leader and self.prompt_budget_spent([strategy.name]):
+                continue
+            result = evaluate_rung(
+                config if strategy.name in contenders else unprobed,
+                outcome.task,
+                outcome.examples,
+                backend,
+                strategy,
+                cache,
+                listener,
+                scorers=outcome.task_scorers,
+                budget_from=outcome.split.train,
+            )
+            record_result(store, outcome, listener, selection.attach(result) if selection else result)
+
+    def prompt_budget_spent(self, left: Sequence[str]) -> bool:
+        """True, with every rung of `left` skipped, when the prompt rungs' budget is spent (all
+        of it when the run will not tune, else all but the share kept for the curve)."""
+        will_tune = self.config.tune and isinstance(self.backend, LocalBackend) and self.outcome.split.train
+        reason = self.budget.exhausted(reserve=self.config.tuning_share if will_tune else 0.0)
+        if reason is None:
+            return False
+        for name in left:
+            self.skip(name, reason)
+        return True
 
     def best_prompt(self) -> RungResult | None:
         """The best prompt rung as the decision will judge it (`adaptlab.decide.best_rung`)."""
@@ -189,7 +266,14 @@ class Ladder:
                 "hybrid", f"the best prompt rung is {TRAINING_PROMPT}, the tuned rungs' own", phase=True
             )
         tuner = Tuner(
-            tune_config, self.outcome, self.backend, self.out_dir, self.store, self.listener, self.prepared
+            tune_config,
+            self.outcome,
+            self.backend,
+            self.out_dir,
+            self.store,
+            self.listener,
+            self.prepared,
+            selection=self.selection,
         )
         curve = tuner.climb(TRAINING_PROMPT, sizes, hybrid=hybrid, stop_reason=self.curve_stop_reason)
         for size in sizes[len(curve) :]:
@@ -214,19 +298,27 @@ class Ladder:
             return "the train split is empty"
         return self.budget.exhausted()
 
+    def chosen_on(self, result: RungResult) -> RungResult:
+        """The rung's result on the data the run chooses on: its selection score on dev, or
+        its test result when the run chooses on test."""
+        if self.selection is None:
+            return result
+        return self.selection.results.get(result.rung, result)
+
     def curve_stop_reason(self, result: RungResult, next_size: int) -> str | None:
         """Why the learning curve should not train `next_size` examples after `result`, if so."""
-        curve = [r for r in self.outcome.results if r.kind == "tuned"]
+        curve = [self.chosen_on(r) for r in self.outcome.results if r.kind == "tuned"]
+        split = "dev" if self.selection else "test"
         reason: str | None = None
-        if result.metrics.score >= 1.0:
-            reason = f"{result.rung} already scores full marks on every test example"
+        if self.chosen_on(result).metrics.score >= 1.0:
+            reason = f"{result.rung} already scores full marks on every {split} example"
         elif len(curve) >= 3 and all(
             not paired_gain(earlier.to_dict(), later.to_dict()).significant
             for earlier, later in zip(curve[-3:-1], curve[-2:], strict=True)
         ):
             reason = (
                 f"the learning curve is flat: {curve[-2].rung} and {curve[-1].rung} gained nothing"
-                " beyond the 95% interval over the size before them"
+                f" beyond the 95% interval over the size before them on the {split} examples"
             )
         else:
             training = result.training or {}
@@ -263,7 +355,14 @@ class Ladder:
         size = min(size, len(self.outcome.split.train))
         distill_config = tune_config.model_copy(update={"distill": best.rung})
         tuner = Tuner(
-            distill_config, self.outcome, self.backend, self.out_dir, self.store, self.listener, self.prepared
+            distill_config,
+            self.outcome,
+            self.backend,
+            self.out_dir,
+            self.store,
+            self.listener,
+            self.prepared,
+            selection=self.selection,
         )
         try:
             tuner.climb(TRAINING_PROMPT, [size])

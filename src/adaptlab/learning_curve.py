@@ -46,6 +46,7 @@ from adaptlab.runs import (
     rung_names,
     write_run_directory,
 )
+from adaptlab.selection import Selection
 from adaptlab.store import DB_FILENAME, Store
 from adaptlab.tuning import StoredWeights, WeightsRegistry, build_rows
 from adaptlab.tuning.sft import TrainingRun, finetune
@@ -121,7 +122,8 @@ def run_tune(
             store, outcome, config, base, command="tune", listener=listener, resume=resume is not None
         ),
     ):
-        tuner = Tuner(config, outcome, base, out_dir, store, listener)
+        selection = Selection.for_run(config, split, len(examples))
+        tuner = Tuner(config, outcome, base, out_dir, store, listener, selection=selection)
         if config.base_rung:
             tuner.record(tuner.measure(base, tuner.prepared(prompt), prompt))
         for name in expand_rungs(config.compare, config.shots):
@@ -132,7 +134,8 @@ def run_tune(
             teacher = config.distill
             tuner.record(tuner.measure(base, tuner.prepared(teacher), teacher))
         tuner.climb(prompt, sizes, hybrid=config.hybrid)
-        write_run_directory(outcome, config, base, command="tune")
+        extras = {"selection": selection.to_dict()} if selection else None
+        write_run_directory(outcome, config, base, command="tune", extras=extras)
     return outcome
 
 
@@ -169,8 +172,12 @@ class Tuner:
         store: Store | None,
         listener: TuneListener,
         prepared: dict[str, Strategy] | None = None,
+        *,
+        selection: Selection | None = None,
     ) -> None:
         self.config = config
+        self.selection = selection
+        """Where every measured rung is also scored on dev, to choose on (None: on test)."""
         self.outcome = outcome
         self.strategies = prepared if prepared is not None else {}
         """Prepared prompt rungs by name, shared with the run that hosts the tuner: preparing
@@ -217,7 +224,9 @@ class Tuner:
         return ResultCache(self.store, backend.cache_identity())
 
     def measure(self, backend: Backend, strategy: Strategy, rung: str) -> RungResult:
-        return evaluate_rung(
+        """The rung on the run's test examples, carrying its selection score when the run
+        chooses on dev."""
+        result = evaluate_rung(
             self.config,
             self.task,
             self.outcome.examples,
@@ -229,6 +238,12 @@ class Tuner:
             budget_from=self.outcome.split.train,
             rung=rung,
         )
+        if self.selection is None:
+            return result
+        self.selection.score(
+            self.config, self.outcome, backend, strategy, self.cache(backend), self.listener, rung=rung
+        )
+        return self.selection.attach(result)
 
     def record(self, result: RungResult) -> RungResult:
         if self.store is not None:

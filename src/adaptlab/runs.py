@@ -100,6 +100,9 @@ class RunListener:
         """Called before prompt search scores candidate number `trial` on `total` dev examples."""
         return None
 
+    def selection_scored(self, result: RungResult, *, screen: bool) -> None:
+        """Called after a rung is scored on the dev screen or the whole selection sample."""
+
 
 def new_run_id() -> str:
     """Sortable by time, unique across concurrent processes: ``20261125-141503-3fa9c1``."""

@@ -291,9 +291,17 @@ def test_the_decision_is_strict_json_in_the_documented_shape(name: str) -> None:
         "costs",
         "break_even",
         "factors",
+        "selection",
     ]
     assert data["recommendation"] in ("prompt", "fine-tune", "hybrid", "distil")
-    assert set(data["best_prompt"]) == {"rung", "score", "score_low", "score_high"}
+    assert set(data["best_prompt"]) == {
+        "rung",
+        "score",
+        "score_low",
+        "score_high",
+        "selection_score",
+        "selection_n",
+    }
     assert set(data["plateau"]) == {"plateaued", "explanation", "rungs"}
     for row in data["plateau"]["rungs"]:
         assert set(row) == {"rung", "score", "best_before", "gain", "gain_low", "gain_high"}
@@ -312,7 +320,14 @@ def test_the_decision_is_strict_json_in_the_documented_shape(name: str) -> None:
     if data["tuning_gain"] is not None:
         assert set(data["tuning_gain"]) == {"rung", "vs", "gain", "low", "high", "significant"}
     if data["best_tuned"] is not None:
-        assert set(data["best_tuned"]) == {"rung", "score", "score_low", "score_high"}
+        assert set(data["best_tuned"]) == {
+            "rung",
+            "score",
+            "score_low",
+            "score_high",
+            "selection_score",
+            "selection_n",
+        }
     if data["data_needed"] is not None:
         assert set(data["data_needed"]) == {"rung", "examples", "score", "best_rung"}
     if data["break_even"] is not None:

@@ -102,6 +102,19 @@ class ConsoleListener:
             self.progress.console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False)
 
 
+    def selection_scored(self, result: RungResult, *, screen: bool) -> None:
+        """A line per dev score, so a log shows what the winners are chosen on."""
+        from adaptlab.cli.tables import score_with_interval
+
+        m = result.metrics
+        scored = score_with_interval(m.score, m.score_low, m.score_high, m.metric)
+        what = "dev screen" if screen else "dev"
+        self.progress.console.print(
+            f"{result.rung} on {what}: {m.metric_display or m.metric} {scored} on {m.n} examples",
+            highlight=False,
+        )
+
+
 class TuneConsoleListener(ConsoleListener):
     """Adds a training bar (steps, loss, tokens/s, ETA) per learning-curve size."""
 

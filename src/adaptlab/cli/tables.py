@@ -192,9 +192,14 @@ def print_task_summary(
         console.print("[green]No problems found.[/green]")
 
 
-def rung_columns(metric_display: str = "accuracy") -> tuple[Column, ...]:
-    """The rung table's columns; the score column is headed by the task's primary metric."""
-    return (Column("rung", "left"), Column(f"{metric_display} (95% CI)"), *RUNG_FIGURES)
+def rung_columns(metric_display: str = "accuracy", *, selection: bool = False) -> tuple[Column, ...]:
+    """The rung table's columns; the score column is headed by the task's primary metric, and
+    followed by the dev score the winners were chosen on when the run chose on dev."""
+    chosen_on = (SELECTION_COLUMN,) if selection else ()
+    return (Column("rung", "left"), Column(f"{metric_display} (95% CI)"), *chosen_on, *RUNG_FIGURES)
+
+
+SELECTION_COLUMN = Column("dev", legend="dev: score on the dev examples the winners were chosen on")
 
 
 def scoring_line(task: Task) -> str:
@@ -229,12 +234,15 @@ def print_rung_table(console: Console, outcome: RunOutcome, *, wide: bool = Fals
     compliance, consistency, injection success, latency and tokens; then the floor (what
     answering without a model scores), the other metrics, notes and warnings."""
     rows = []
+    selection = any(result.selection for result in outcome.results)
     for result in outcome.results:
         m = result.metrics
+        chosen_on = [selection_cell(result.selection, m.metric)] if selection else []
         rows.append(
             [
                 result.rung,
                 score_with_interval(m.score, m.score_low, m.score_high, m.metric),
+                *chosen_on,
                 _optional(m.macro_f1, "{:.2f}"),
                 f"{m.format_compliance:.0%}",
                 _optional(m.consistency, "{:.0%}"),
@@ -247,7 +255,8 @@ def print_rung_table(console: Console, outcome: RunOutcome, *, wide: bool = Fals
         )
     title = f"{outcome.task.name} · run {outcome.run_id}"
     primary = outcome.task_scorers.primary
-    print_fitted_table(console, title, rung_columns(primary.display), rows, wide=wide, more=IN_RUN_FILES)
+    columns = rung_columns(primary.display, selection=selection)
+    print_fitted_table(console, title, columns, rows, wide=wide, more=IN_RUN_FILES)
     floor = outcome.floor
     if floor is not None:
         scored = score_text(floor.score, primary.name, primary.display)
@@ -284,6 +293,14 @@ def print_metric_table(console: Console, outcome: RunOutcome, *, wide: bool = Fa
             cells.append(cell + (f" ({failed} failed)" if failed else ""))
         rows.append(cells)
     print_fitted_table(console, "Every metric (0-100)", columns, rows, wide=wide, more=IN_RUN_FILES)
+
+
+def selection_cell(selection: dict[str, Any] | None, metric: str) -> str:
+    """The dev score that chose (``72.5%``, ``41.3``), or a dash for a rung scored on test only."""
+    value = (selection or {}).get("score")
+    if value is None:
+        return MISSING
+    return f"{value:.1%}" if metric == ACCURACY else f"{100 * value:.1f}"
 
 
 def _optional(value: float | None, spec: str) -> str:
@@ -362,6 +379,8 @@ def print_decision(console: Console, decision: dict[str, Any]) -> None:
     console.print(f"\n[bold]{escape(decision['headline'])}[/bold]")
     for reason in decision.get("reasons", []):
         console.print(f"  - {reason}", highlight=False, markup=False)
+    if decision.get("selection"):
+        console.print(f"  {decision['selection']}", highlight=False, markup=False)
 
 
 def print_comparison(

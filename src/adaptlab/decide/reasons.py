@@ -11,7 +11,18 @@ from typing import Any
 from adaptlab.decide.costs import RungCost
 from adaptlab.decide.evidence import Evidence
 from adaptlab.decide.gain import Gain
-from adaptlab.decide.rungs import metric, number, prompt_tokens, shown, shown_interval, training_mode
+from adaptlab.decide.rungs import (
+    chosen_on,
+    measured,
+    metric,
+    number,
+    prompt_tokens,
+    selection_n,
+    selection_score,
+    shown,
+    shown_interval,
+    training_mode,
+)
 from adaptlab.decide.wording import CI, count, pct, points, seconds, tokens, usd
 
 
@@ -91,3 +102,26 @@ def pairing(gain: Gain) -> str:
     if gain.paired:
         return f" on the {count(gain.n)} test examples both answered"
     return " (unpaired: the rungs' predictions were not available)"
+
+
+def selection_sentence(e: Evidence) -> str:
+    """How the winners were chosen, and each one's selection score beside its confirmation."""
+    winners = [rung for rung in (e.prompt, e.tuned) if rung is not None]
+    if not winners:
+        return ""
+    if chosen_on(measured(e.results.get("rungs") or [])) == "test":
+        return (
+            "The winners were chosen on the same test examples their figures come from (these"
+            " results hold no dev scores to choose on), so the winners' figures may be flattered"
+            " by the choice."
+        )
+    figures = "; ".join(
+        f"{rung['rung']} {shown(rung, selection_score(rung))} on dev, {shown(rung)} on test"
+        for rung in winners
+    )
+    dev_n = max(selection_n(rung) or 0 for rung in winners)
+    test_n = max(int(metric(rung, "n") or 0) for rung in winners)
+    return (
+        f"The winners were chosen on {count(dev_n)} dev examples, and every figure cited comes"
+        f" from the {count(test_n)} test examples they were not chosen on: {figures}."
+    )

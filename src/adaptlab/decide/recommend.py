@@ -49,6 +49,7 @@ from adaptlab.decide.reasons import (
     pairing,
     plateau_or_cost,
     priced_break_even,
+    selection_sentence,
 )
 from adaptlab.decide.rungs import (
     backend_of,
@@ -93,6 +94,9 @@ class Decision:
     costs: dict[str, RungCost]
     break_even: BreakEven | None
     factors: list[Factor]
+    selection: str = ""
+    """How the winners were chosen (dev or test) and their selection beside their confirmation
+    figures: the sentence that tells a reader whether the cited numbers chose themselves."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``decision`` block of ``results.json`` (docs/results-schema.md)."""
@@ -112,6 +116,7 @@ class Decision:
             },
             "break_even": self.break_even.to_dict() if self.break_even else None,
             "factors": [asdict(factor) for factor in self.factors],
+            "selection": self.selection,
         }
 
 
@@ -144,6 +149,7 @@ def recommend(results: dict[str, Any], settings: CostSettings) -> Decision:
         factors=decision_factors(
             side(prompt, evidence), side(tuned, evidence, missing=not_run(results), enough=evidence.needed)
         ),
+        selection=selection_sentence(evidence),
     )
 
 

@@ -86,18 +86,42 @@ def of_kind(rungs: Sequence[dict[str, Any]], *kinds: str) -> list[dict[str, Any]
 
 
 def best_rung(rungs: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The best-scoring rung; ties go to fewer prompt tokens (cheaper to ask), then the earlier.
+    """The best rung by its selection score when every candidate has one (`chosen_on` dev:
+    the test figures then stay free of the choice), else by its score; ties go to fewer prompt
+    tokens (cheaper to ask), then the earlier.
 
     >>> best_rung([
     ...     {"rung": "a", "metrics": {"score": 0.8, "prompt_tokens_mean": 90}},
     ...     {"rung": "b", "metrics": {"score": 0.8, "prompt_tokens_mean": 40}},
     ... ])["rung"]
     'b'
+    >>> best_rung([
+    ...     {"rung": "lucky", "metrics": {"score": 0.9}, "selection": {"score": 0.5}},
+    ...     {"rung": "steady", "metrics": {"score": 0.8}, "selection": {"score": 0.8}},
+    ... ])["rung"]
+    'steady'
     """
     candidates = measured(rungs)
     if not candidates:
         return None
-    return min(candidates, key=lambda r: (-score(r), prompt_tokens(r) or math.inf))
+    key = selection_score if chosen_on(candidates) == "dev" else score
+    return min(candidates, key=lambda r: (-(key(r) or 0.0), prompt_tokens(r) or math.inf))
+
+
+def selection_score(rung: dict[str, Any]) -> float | None:
+    """The rung's score on the run's selection sample (dev), None when it has none."""
+    return number((rung.get("selection") or {}).get("score"))
+
+
+def selection_n(rung: dict[str, Any]) -> int | None:
+    n = number((rung.get("selection") or {}).get("n"))
+    return None if n is None else int(n)
+
+
+def chosen_on(rungs: Sequence[dict[str, Any]]) -> str:
+    """``dev`` when every rung has a selection score, so winners are chosen there; else
+    ``test`` (an ``eval`` run, a run without a dev split, results from before selection)."""
+    return "dev" if rungs and all(selection_score(r) is not None for r in rungs) else "test"
 
 
 def prompt_tokens(rung: dict[str, Any]) -> float | None:
@@ -105,12 +129,16 @@ def prompt_tokens(rung: dict[str, Any]) -> float | None:
 
 
 def score_summary(rung: dict[str, Any] | None) -> dict[str, Any] | None:
-    """``{"rung", "score", "score_low", "score_high"}``: how the decision names a rung."""
+    """``{"rung", "score", "score_low", "score_high", "selection_score", "selection_n"}``: how
+    the decision names a rung — its confirmation (test) figures, and the dev score that chose it
+    (None when chosen on test)."""
     if rung is None:
         return None
     return {
         "rung": rung["rung"],
         **{name: metric(rung, name) for name in ("score", "score_low", "score_high")},
+        "selection_score": selection_score(rung),
+        "selection_n": selection_n(rung),
     }
 
 

@@ -113,6 +113,10 @@ class RungResult:
     robustness: dict[str, Any] | None = None
     """Prompt injection (per attack family) and input-edit stability (per edit); see
     `evaluation.robustness`. None when not measured."""
+    selection: dict[str, Any] | None = None
+    """The rung's score on the run's selection sample of the dev split (``split``, ``n``,
+    ``score``, ``score_low``, ``score_high``): what chose the winners (`adaptlab.selection`).
+    None when the run chose on its test figures."""
 
     def to_dict(self, *, with_predictions: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -125,6 +129,7 @@ class RungResult:
             "training": self.training,
             "forgetting": self.forgetting,
             "robustness": self.robustness,
+            "selection": self.selection,
         }
         if with_predictions:
             data["predictions"] = [asdict(p) for p in self.predictions]
