@@ -1,11 +1,13 @@
-"""Train/dev/test splits that are reproducible, stratified and never leak an input.
+"""Train/dev/test splits that are reproducible, stratified, shuffled and never leak an input.
 
 `split_task` orders groups of examples by a seeded SHA-256 of their normalised input, so a
-split depends only on the task's content and the seed: not on ``PYTHONHASHSEED``, the Python
-version, nor the order of rows in the file (that order only decides the order *within* each
-split, which follows the file). Examples whose inputs are equal after `normalize_text` form one
-group and always land in the same split, so splitting never creates train/test leakage.
-Classification tasks are stratified: each label's examples are shared out by largest remainder.
+split's membership depends only on the task's content and the seed: not on ``PYTHONHASHSEED``,
+the Python version, nor the order of rows in the file. Examples whose inputs are equal after
+`normalize_text` form one group and always land in the same split, so splitting never creates
+train/test leakage. Classification tasks are stratified: each label's examples are shared out by
+largest remainder. Each split comes back shuffled by a seeded hash of the example ids, never
+grouped by label or in file order, so any prefix of a split (a quick look, a benchmark, a
+screen) sees every class.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ def split_task(
     example when the task has at least three groups of distinct inputs (a task whose inputs are
     nearly all the same cannot have both non-empty splits and no leakage; no leakage wins).
 
+    Every split, the user's own included, is returned in a seeded shuffled order (see
+    `shuffled`), so no split is ordered by label.
+
     >>> split = split_task(load_task("tweet-sentiment"), seed=0)  # doctest: +SKIP
     >>> len(split.train), len(split.dev), len(split["test"])  # doctest: +SKIP
     (900, 150, 450)
@@ -71,7 +76,17 @@ def split_task(
         train, dev, test = allocate(task.examples, fractions, seed, stratify)
     else:
         train, dev, test = preassigned_splits(task.examples, preassigned, fractions, seed, stratify)
-    return TaskSplit(tuple(train), tuple(dev), tuple(test), seed, tuple(fractions))
+    return TaskSplit(shuffled(train, seed), shuffled(dev, seed), shuffled(test, seed), seed, tuple(fractions))
+
+
+def shuffled(examples: Sequence[Example], seed: int) -> tuple[Example, ...]:
+    """`examples` in a seeded pseudo-random order, so that no prefix is one class.
+
+    The order is by a seeded hash of each id (ids are unique within a task), so it is the same
+    on every machine and Python run, and does not depend on the order `examples` come in. The
+    hash is salted so that it does not coincide with `stratified_sample`'s ranking.
+    """
+    return tuple(sorted(examples, key=lambda example: seeded_hash(seed, f"order\0{example.id}")))
 
 
 def check_fractions(fractions: Sequence[float]) -> None:
@@ -105,7 +120,10 @@ def preassigned_splits(
 def allocate(
     examples: Sequence[Example], fractions: Sequence[float], seed: int, stratify: bool
 ) -> list[list[Example]]:
-    """Share `examples` out into ``len(fractions)`` parts, group by group, in file order."""
+    """Share `examples` out into ``len(fractions)`` parts, group by group, in file order.
+
+    `split_task` shuffles the parts afterwards.
+    """
     groups = make_groups(examples, seed)
     strata: dict[str, list[Group]] = defaultdict(list)
     for group in groups:
