@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adaptlab.data import Example, Task, TaskSplit, load_task, normalize_text, split_task, stratified_sample
-from adaptlab.data.split import allocate
+from adaptlab.data.split import MIN_DEV_EXAMPLES, allocate
 from adaptlab.errors import UsageError
 
 
@@ -185,6 +185,55 @@ def test_dev_is_carved_out_of_train_when_missing() -> None:
     assert [len(split.train), len(split.dev), len(split.test)] == [60, 10, 2]  # dev share 0.1 / 0.7
     assert Counter(e.output for e in split.dev) == {"a": 5, "b": 5}
     assert sorted(e.input for e in split.test) == ["t1", "t2"]
+
+
+def test_dev_gets_at_least_the_minimum_from_train_in_a_large_enough_task() -> None:
+    split = split_task(labelled({"a": 150, "b": 90, "c": 60}), fractions=(0.6, 0.1, 0.3))
+    assert MIN_DEV_EXAMPLES == 50
+    assert [len(split.train), len(split.dev), len(split.test)] == [160, 50, 90]  # plain: 180 / 30 / 90
+    assert Counter(e.output for e in split.dev) == {"a": 25, "b": 15, "c": 10}
+
+
+def test_a_small_task_keeps_the_plain_fractions() -> None:
+    # 150 < 4 * 50: taking 50 for dev would leave train 55 examples of 150.
+    split = split_task(labelled({"a": 75, "b": 45, "c": 30}), fractions=(0.6, 0.1, 0.3))
+    assert [len(split.train), len(split.dev), len(split.test)] == [90, 15, 45]
+
+
+def test_the_minimum_never_leaves_train_smaller_than_dev() -> None:
+    task = labelled({"a": 100, "b": 100})
+    assert [len(split_task(task, fractions=(0.1, 0.1, 0.8))[name]) for name in ("train", "dev")] == [20, 20]
+    assert [len(split_task(task, fractions=(0.2, 0.05, 0.75))[name]) for name in ("train", "dev")] == [25, 25]
+
+
+def test_the_minimum_holds_when_duplicates_move_together() -> None:
+    # 150 groups of two: sharing whole groups out per label leaves dev at 48, the top-up makes it 50.
+    rows = [(f"text {n}", "abc"[n % 3]) for n in range(150)] * 2
+    split = split_task(make_task(rows), fractions=(0.6, 0.1, 0.3), seed=4)
+    assert len(split.dev) == MIN_DEV_EXAMPLES
+    homes = {name for name in ("train", "dev", "test") for e in split[name] if e.input == "text 7"}
+    assert len(homes) == 1
+
+
+def test_dev_carved_out_of_a_large_train_file_gets_the_minimum() -> None:
+    train = labelled({"a": 150, "b": 150}).examples
+    test = make_task([("t1", "a"), ("t2", "b")], split="test").examples
+    examples = tuple(Example(e.id, e.input, e.output, e.source, split="train") for e in train) + test
+    split = split_task(Task(name="t", examples=examples, labels=("a", "b")), fractions=(0.6, 0.1, 0.3))
+    assert [len(split.train), len(split.dev), len(split.test)] == [250, 50, 2]  # plain share: 257 / 43
+
+
+def test_a_users_own_small_dev_split_is_kept() -> None:
+    examples = (
+        make_task([(f"train {n}", "xy"[n % 2]) for n in range(300)], split="train").examples
+        + make_task([("d1", "x"), ("d2", "y")], split="dev").examples
+        + make_task([("t1", "x")], split="test").examples
+    )
+    examples = tuple(
+        Example(f"{e.split}{e.id}", e.input, e.output, e.source, split=e.split) for e in examples
+    )
+    split = split_task(Task(name="t", examples=examples, labels=("x", "y")))
+    assert [len(split.train), len(split.dev), len(split.test)] == [300, 2, 1]
 
 
 def test_only_a_test_file_leaves_train_and_dev_empty() -> None:

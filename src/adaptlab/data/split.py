@@ -7,7 +7,8 @@ the Python version, nor the order of rows in the file. Examples whose inputs are
 train/test leakage. Classification tasks are stratified: each label's examples are shared out by
 largest remainder. Each split comes back shuffled by a seeded hash of the example ids, never
 grouped by label or in file order, so any prefix of a split (a quick look, a benchmark, a
-screen) sees every class.
+screen) sees every class. Dev is the selection data (winning rungs are chosen on it), so a task
+large enough to spare them gives dev at least `MIN_DEV_EXAMPLES` examples.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from adaptlab.data.task import Example, Task
 from adaptlab.errors import UsageError
 
 SPLIT_NAMES = ("train", "dev", "test")
+MIN_DEV_EXAMPLES = 50
+"""Dev examples a split aims for: fewer make choosing between rungs on dev a coin toss."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,13 @@ def split_task(
     example when the task has at least three groups of distinct inputs (a task whose inputs are
     nearly all the same cannot have both non-empty splits and no leakage; no leakage wins).
 
-    Every split, the user's own included, is returned in a seeded shuffled order (see
-    `shuffled`), so no split is ordered by label.
+    Dev is where rungs are chosen, so whenever dev is allocated (not given by the user) and the
+    examples being shared out number at least ``4 * MIN_DEV_EXAMPLES``, dev gets at least
+    `MIN_DEV_EXAMPLES` of them, taken from train's share (never from test, and never so many
+    that train ends up smaller than dev). Smaller tasks keep the plain fractions: 50 dev examples
+    out of, say, 120 would starve train, which the tuned rungs and the demos learn from. The
+    user's own dev and test examples never move. Every split, the user's own included, is
+    returned in a seeded shuffled order (see `shuffled`), so no split is ordered by label.
 
     >>> split = split_task(load_task("tweet-sentiment"), seed=0)  # doctest: +SKIP
     >>> len(split.train), len(split.dev), len(split["test"])  # doctest: +SKIP
@@ -120,9 +128,10 @@ def preassigned_splits(
 def allocate(
     examples: Sequence[Example], fractions: Sequence[float], seed: int, stratify: bool
 ) -> list[list[Example]]:
-    """Share `examples` out into ``len(fractions)`` parts, group by group, in file order.
+    """Share `examples` out into ``len(fractions)`` parts (train, dev, ...), group by group.
 
-    `split_task` shuffles the parts afterwards.
+    The second part is dev: `reserve_dev` may raise its share out of the first (train). Each
+    part keeps file order here; `split_task` shuffles them.
     """
     groups = make_groups(examples, seed)
     strata: dict[str, list[Group]] = defaultdict(list)
@@ -130,6 +139,7 @@ def allocate(
         strata[group.label if stratify else ""].append(group)
     sizes = {label: sum(len(group.indices) for group in members) for label, members in strata.items()}
     targets = stratum_targets(sizes, fractions)
+    floor = reserve_dev(targets, len(examples))
     parts: list[list[Group]] = [[] for _ in fractions]
     for label in sorted(strata):
         need = list(targets[label])
@@ -138,6 +148,7 @@ def allocate(
             parts[part].append(group)
             need[part] -= len(group.indices)
     fill_empty_parts(parts)
+    top_up_dev(parts, floor)
     return [[examples[i] for i in sorted(i for group in part for i in group.indices)] for part in parts]
 
 
@@ -193,6 +204,47 @@ def largest_remainder(total: int, quotas: Sequence[float], priority: Sequence[ob
     for index in order[: max(0, total - sum(counts))]:
         counts[index] += 1
     return counts
+
+
+def reserve_dev(targets: dict[str, list[int]], total: int) -> int:
+    """Raise dev's targets (part 1) towards `MIN_DEV_EXAMPLES`, out of train's (part 0).
+
+    Applies only when `total` is at least ``4 * MIN_DEV_EXAMPLES``: a smaller task cannot lend
+    train 50 examples without starving it. Train never ends up smaller than dev. The examples
+    moved are shared among the labels in proportion to their train targets, so both keep their
+    label mix. Returns the dev size to hold (0 when no minimum applies).
+    """
+    if total < 4 * MIN_DEV_EXAMPLES:
+        return 0
+    labels = sorted(targets)
+    train = sum(targets[label][0] for label in labels)
+    dev = sum(targets[label][1] for label in labels)
+    move = max(0, min(MIN_DEV_EXAMPLES - dev, (train - dev) // 2))
+    if move:
+        quotas = [move * targets[label][0] / train for label in labels]
+        for label, n in zip(labels, largest_remainder(move, quotas, priority=labels), strict=True):
+            targets[label][0] -= n
+            targets[label][1] += n
+    return min(MIN_DEV_EXAMPLES, dev + move)
+
+
+def top_up_dev(parts: list[list[Group]], floor: int) -> None:
+    """Move train groups to dev until dev holds `floor` examples (while train stays larger).
+
+    Groups of duplicate inputs move as a whole, so sharing a label's groups out can leave dev a
+    few examples short of its target; the smallest train groups, in seeded order, make it up.
+    """
+
+    def count(part: list[Group]) -> int:
+        return sum(len(group.indices) for group in part)
+
+    train, dev = parts[0], parts[1]
+    while count(dev) < floor and train:
+        group = min(train, key=lambda candidate: (len(candidate.indices), candidate.rank))
+        if count(train) - len(group.indices) < count(dev) + len(group.indices):
+            return
+        train.remove(group)
+        dev.append(group)
 
 
 def fill_empty_parts(parts: list[list[Group]]) -> None:
