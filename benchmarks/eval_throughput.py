@@ -4,8 +4,9 @@ The obvious way to evaluate a prompt on a task is a loop calling
 ``pipeline("text-generation")`` once per example with greedy decoding. adaptlab's engine asks
 the same prompts of the same model in length-bucketed batches, computes the prompt prefix they
 share once (shared-prefix KV cache), and for a closed-label task can score the labels instead
-of generating (label scoring). All three are timed here on the same test examples of the
-bundled task, in one process, with no result cache; the predictions are compared.
+of generating (label scoring). All three are timed here on the same label-stratified sample of
+the bundled task's test split (every class, in its share), in one process, with no result cache;
+the predictions are compared.
 
 It also times a plain batched forward, ``model(input_ids)`` over the same prompts padded in
 batches, to show how close the engine runs to what this machine can compute.
@@ -29,7 +30,7 @@ import torch
 from transformers import pipeline
 from transformers.utils import logging as hf_logging
 
-from adaptlab.data import load_task, split_task
+from adaptlab.data import load_task, split_task, stratified_sample
 from adaptlab.evaluation import Request, ask
 from adaptlab.models import load_backend
 from adaptlab.models.local import LocalBackend
@@ -83,7 +84,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--examples", type=int, default=96, help="test examples per strategy (default 96)")
+    parser.add_argument(
+        "--examples", type=int, default=96, help="label-stratified test examples per strategy (default 96)"
+    )
     parser.add_argument("--strategies", default="zero-shot,few-shot-random-8", help="comma-separated rungs")
     args = parser.parse_args()
     hf_logging.set_verbosity_error()
@@ -91,7 +94,7 @@ def main() -> None:
 
     task = load_task("tweet-sentiment")
     split = split_task(task, fractions=(0.6, 0.1, 0.3), seed=0)
-    examples = list(split.test[: args.examples])
+    examples = list(stratified_sample(split.test, args.examples, seed=0))
     backend = load_backend("smollm2-135m")
     assert isinstance(backend, LocalBackend)
     labels = tuple(task.labels or ())
@@ -102,7 +105,7 @@ def main() -> None:
         strategy.prepare(StrategyContext(task=task, train=split.train, dev=split.dev, seed=0))
         conversations = strategy.render_many(examples, task)
         budget = strategy.max_new_tokens(max(backend.count_tokens(label) for label in labels))
-        print(f"== {name}: {len(examples)} test examples, greedy up to {budget} new tokens")
+        print(f"== {name}: {len(examples)} label-stratified test examples, greedy up to {budget} new tokens")
 
         reference, pipeline_s = pipeline_answers(backend, conversations, budget)
         generated, generate_s, generate_tokens = engine_run(
@@ -148,7 +151,8 @@ def main() -> None:
         f"engine label scoring {n_total / totals['score']:.2f} ex/s"
     )
     print(
-        f"setup: smollm2-135m on tweet-sentiment, {len(examples)} test examples x {args.strategies}, "
+        f"setup: smollm2-135m on tweet-sentiment, {len(examples)} label-stratified test examples x "
+        f"{args.strategies}, "
         f"engine label scoring vs per-example pipeline greedy, {platform.machine()} {os.cpu_count()} cpu, "
         f"torch {torch.__version__}, threads {torch.get_num_threads()} "
         f"ratio={totals['pipeline'] / totals['score']:.1f}"

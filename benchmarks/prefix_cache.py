@@ -4,8 +4,8 @@ Every prompt of a few-shot rung starts with the same system prompt, instruction 
 the input at the end differs. With the cache, the backend runs that prefix through the model
 once and reuses its keys/values for every row of every batch; without it, each prompt is
 computed whole. Both runs use the same engine otherwise (batching, length bucketing, greedy
-generation), the same model and the same test examples, in one process; their answers are
-compared.
+generation), the same model and the same label-stratified sample of the test split, in one
+process; their answers are compared.
 
 Run: ``python benchmarks/prefix_cache.py [--examples 128] [--shots 8]``. The last line gives the
 setup and ``ratio=<examples/s with the cache / examples/s without>`` for generation.
@@ -22,7 +22,7 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 
 import torch
 
-from adaptlab.data import load_task, split_task
+from adaptlab.data import load_task, split_task, stratified_sample
 from adaptlab.evaluation import Request, ask
 from adaptlab.models import load_backend
 from adaptlab.models.local import LocalBackend
@@ -41,13 +41,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--examples", type=int, default=128, help="test examples (default 128)")
+    parser.add_argument(
+        "--examples", type=int, default=128, help="label-stratified test examples (default 128)"
+    )
     parser.add_argument("--shots", type=int, default=8, help="demos per prompt (default 8)")
     args = parser.parse_args()
 
     task = load_task("tweet-sentiment")
     split = split_task(task, fractions=(0.6, 0.1, 0.3), seed=0)
-    examples = list(split.test[: args.examples])
+    examples = list(stratified_sample(split.test, args.examples, seed=0))
     strategy = get_strategy(f"few-shot-random-{args.shots}")
     strategy.prepare(StrategyContext(task=task, train=split.train, seed=0))
     conversations = strategy.render_many(examples, task)
@@ -77,8 +79,9 @@ def main() -> None:
             f"same answer {same}/{n}"
         )
     print(
-        f"setup: smollm2-135m few-shot-random-{args.shots} on tweet-sentiment, {n} test examples, generation "
-        f"(label scoring {results['label scoring']:.1f}x), {platform.machine()} {os.cpu_count()} cpu, "
+        f"setup: smollm2-135m few-shot-random-{args.shots} on tweet-sentiment, "
+        f"{n} label-stratified test examples, generation (label scoring {results['label scoring']:.1f}x), "
+        f"{platform.machine()} {os.cpu_count()} cpu, "
         f"torch {torch.__version__}, threads {torch.get_num_threads()} ratio={results['generation']:.1f}"
     )
 

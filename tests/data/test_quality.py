@@ -86,6 +86,18 @@ def test_leakage_between_preassigned_splits() -> None:
     ]
 
 
+def test_leakage_is_reported_in_file_order_against_the_first_train_line() -> None:
+    # Splits come back shuffled; the report still reads top to bottom and names the first train line.
+    train = tuple(example(f"a{n}", f"text {n % 10}", split="train") for n in range(20))
+    test = tuple(example(f"t{n}", f"text {n}", split="test") for n in range(10))
+    dev = (example("d", "unrelated", split="dev"),)
+    task = Task(name="t", examples=train + dev + test)
+    report = quality_report(task, split_task(task))
+    assert [(pair.test_id, pair.other_id) for pair in report.leakage] == [
+        (f"t{n}", f"a{n}") for n in range(10)
+    ]
+
+
 def test_a_split_made_by_adaptlab_never_leaks() -> None:
     examples = tuple(example(str(n), f"text {n % 7}!" if n % 2 else f"TEXT {n % 7}") for n in range(40))
     task = Task(name="t", examples=examples)

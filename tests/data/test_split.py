@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -14,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from adaptlab.data import Example, Task, TaskSplit, normalize_text, split_task, stratified_sample
+from adaptlab.data import Example, Task, TaskSplit, load_task, normalize_text, split_task, stratified_sample
+from adaptlab.data.split import MIN_DEV_EXAMPLES, allocate
 from adaptlab.errors import UsageError
 
 
@@ -58,16 +60,55 @@ def test_same_seed_same_split_and_another_seed_another() -> None:
     assert ids(split_task(task, seed=3).test) != ids(split_task(task, seed=4).test)
 
 
-def test_membership_does_not_depend_on_row_order_and_splits_keep_file_order() -> None:
+def test_neither_membership_nor_order_depends_on_row_order() -> None:
     task = labelled({"a": 30, "b": 20})
     shuffled = list(task.examples)
     random.Random(1).shuffle(shuffled)
     split = split_task(task, seed=7)
     other = split_task(Task(name="t", examples=tuple(shuffled), labels=task.labels), seed=7)
     for name in ("train", "dev", "test"):
-        assert sorted(ids(split[name])) == sorted(ids(other[name]))
-        positions = [task.examples.index(example) for example in split[name]]
-        assert positions == sorted(positions)
+        assert ids(split[name]) == ids(other[name])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_split_is_ordered_by_label(seed: int) -> None:
+    # The file lists all "a", then all "b", then all "c": a split in file order would open with one label.
+    split = split_task(labelled({"a": 100, "b": 100, "c": 100}), seed=seed)
+    for name in ("train", "dev", "test"):
+        assert len({e.output for e in split[name][:20]}) > 1, name
+        positions = [int(e.id[1:]) for e in split[name]]
+        assert positions != sorted(positions), name
+
+
+def test_split_order_is_seeded() -> None:
+    task = labelled({"a": 100, "b": 100, "c": 100})
+    for name in ("train", "dev", "test"):
+        assert ids(split_task(task, seed=5)[name]) == ids(split_task(task, seed=5)[name])
+    # Another seed reorders even what stays in the same split: compare the common members' order.
+    first, second = split_task(task, seed=5).test, split_task(task, seed=6).test
+    common = set(ids(first)) & set(ids(second))
+    assert len(common) > 20
+    assert [i for i in ids(first) if i in common] != [i for i in ids(second) if i in common]
+
+
+def test_shuffling_only_reorders_each_split() -> None:
+    # Reference: the allocation itself, which keeps file order; each split must hold exactly its examples.
+    task = labelled({"a": 70, "b": 50, "c": 30})
+    split = split_task(task, seed=3)
+    reference = allocate(task.examples, split.fractions, 3, stratify=True)
+    for name, part in zip(("train", "dev", "test"), reference, strict=True):
+        assert sorted(split[name], key=task.examples.index) == part
+
+
+def test_bundled_task_keeps_its_split_membership() -> None:
+    # Digests of each split's sorted ids, recorded before splits were shuffled: only the order changed.
+    split = split_task(load_task("tweet-sentiment"), seed=0)
+    digests = {
+        name: hashlib.sha256(",".join(sorted(ids(split[name]))).encode()).hexdigest()[:16]
+        for name in ("train", "dev", "test")
+    }
+    assert digests == {"train": "df8aa8564adb14fe", "dev": "dda4aa6aa7268231", "test": "cf7b0e2d986fffc3"}
+    assert len({e.output for e in split.test[:20]}) > 1  # was 20 negatives
 
 
 def test_split_is_the_same_under_any_hash_seed(tmp_path: Path) -> None:
@@ -113,7 +154,27 @@ def test_preassigned_splits_are_kept() -> None:
         + make_task([("d", "y")], split="test").examples
     )
     split = split_task(Task(name="t", examples=examples, labels=("x", "y")))
-    assert [[e.input for e in split[name]] for name in ("train", "dev", "test")] == [["a", "b"], ["c"], ["d"]]
+    assert [sorted(e.input for e in split[name]) for name in ("train", "dev", "test")] == [
+        ["a", "b"],
+        ["c"],
+        ["d"],
+    ]
+
+
+def test_preassigned_splits_are_shuffled_too() -> None:
+    given = {
+        name: make_task([(f"{name} {n}", "xy"[n // 20]) for n in range(40)], split=name).examples
+        for name in ("train", "dev", "test")
+    }
+    examples = tuple(
+        Example(f"{e.split}-{e.id}", e.input, e.output, e.source, split=e.split)
+        for part in given.values()
+        for e in part
+    )
+    split = split_task(Task(name="t", examples=examples, labels=("x", "y")), seed=0)
+    for name in ("train", "dev", "test"):
+        assert sorted(e.input for e in split[name]) == sorted(e.input for e in given[name])
+        assert len({e.output for e in split[name][:10]}) == 2, name
 
 
 def test_dev_is_carved_out_of_train_when_missing() -> None:
@@ -123,7 +184,56 @@ def test_dev_is_carved_out_of_train_when_missing() -> None:
     split = split_task(Task(name="t", examples=examples, labels=("a", "b")), fractions=(0.6, 0.1, 0.3))
     assert [len(split.train), len(split.dev), len(split.test)] == [60, 10, 2]  # dev share 0.1 / 0.7
     assert Counter(e.output for e in split.dev) == {"a": 5, "b": 5}
-    assert [e.input for e in split.test] == ["t1", "t2"]
+    assert sorted(e.input for e in split.test) == ["t1", "t2"]
+
+
+def test_dev_gets_at_least_the_minimum_from_train_in_a_large_enough_task() -> None:
+    split = split_task(labelled({"a": 150, "b": 90, "c": 60}), fractions=(0.6, 0.1, 0.3))
+    assert MIN_DEV_EXAMPLES == 50
+    assert [len(split.train), len(split.dev), len(split.test)] == [160, 50, 90]  # plain: 180 / 30 / 90
+    assert Counter(e.output for e in split.dev) == {"a": 25, "b": 15, "c": 10}
+
+
+def test_a_small_task_keeps_the_plain_fractions() -> None:
+    # 150 < 4 * 50: taking 50 for dev would leave train 55 examples of 150.
+    split = split_task(labelled({"a": 75, "b": 45, "c": 30}), fractions=(0.6, 0.1, 0.3))
+    assert [len(split.train), len(split.dev), len(split.test)] == [90, 15, 45]
+
+
+def test_the_minimum_never_leaves_train_smaller_than_dev() -> None:
+    task = labelled({"a": 100, "b": 100})
+    assert [len(split_task(task, fractions=(0.1, 0.1, 0.8))[name]) for name in ("train", "dev")] == [20, 20]
+    assert [len(split_task(task, fractions=(0.2, 0.05, 0.75))[name]) for name in ("train", "dev")] == [25, 25]
+
+
+def test_the_minimum_holds_when_duplicates_move_together() -> None:
+    # 150 groups of two: sharing whole groups out per label leaves dev at 48, the top-up makes it 50.
+    rows = [(f"text {n}", "abc"[n % 3]) for n in range(150)] * 2
+    split = split_task(make_task(rows), fractions=(0.6, 0.1, 0.3), seed=4)
+    assert len(split.dev) == MIN_DEV_EXAMPLES
+    homes = {name for name in ("train", "dev", "test") for e in split[name] if e.input == "text 7"}
+    assert len(homes) == 1
+
+
+def test_dev_carved_out_of_a_large_train_file_gets_the_minimum() -> None:
+    train = labelled({"a": 150, "b": 150}).examples
+    test = make_task([("t1", "a"), ("t2", "b")], split="test").examples
+    examples = tuple(Example(e.id, e.input, e.output, e.source, split="train") for e in train) + test
+    split = split_task(Task(name="t", examples=examples, labels=("a", "b")), fractions=(0.6, 0.1, 0.3))
+    assert [len(split.train), len(split.dev), len(split.test)] == [250, 50, 2]  # plain share: 257 / 43
+
+
+def test_a_users_own_small_dev_split_is_kept() -> None:
+    examples = (
+        make_task([(f"train {n}", "xy"[n % 2]) for n in range(300)], split="train").examples
+        + make_task([("d1", "x"), ("d2", "y")], split="dev").examples
+        + make_task([("t1", "x")], split="test").examples
+    )
+    examples = tuple(
+        Example(f"{e.split}{e.id}", e.input, e.output, e.source, split=e.split) for e in examples
+    )
+    split = split_task(Task(name="t", examples=examples, labels=("x", "y")))
+    assert [len(split.train), len(split.dev), len(split.test)] == [300, 2, 1]
 
 
 def test_only_a_test_file_leaves_train_and_dev_empty() -> None:

@@ -155,22 +155,29 @@ def quality_report(task: Task, split: TaskSplit | None = None) -> QualityReport:
             for key, group in normalized.items()
             if len({example.output for example in group}) > 1
         ),
-        leakage=leakage_pairs(split) if split is not None else (),
+        leakage=leakage_pairs(split, task.examples) if split is not None else (),
         label_counts={label: counts.get(label, 0) for label in labels},
     )
 
 
-def leakage_pairs(split: TaskSplit) -> tuple[LeakagePair, ...]:
+def leakage_pairs(split: TaskSplit, file_order: Sequence[Example]) -> tuple[LeakagePair, ...]:
     """Pair each test example with the first train (and dev) example sharing its input.
 
     An exact match is reported as exact; otherwise a match after normalisation as normalised.
-    One pair per test example and other split keeps the report linear in the task size.
+    One pair per test example and other split keeps the report linear in the task size. Splits
+    come shuffled, so "first" and the report's order follow `file_order` (the task's examples):
+    a user reads the pairs line by line.
     """
+    position = {example.id: index for index, example in enumerate(file_order)}
+
+    def in_file_order(examples: Sequence[Example]) -> list[Example]:
+        return sorted(examples, key=lambda example: position[example.id])
+
     pairs = []
     for other in ("train", "dev"):
-        exact = first_by(split[other], lambda example: example.input)
-        normalized = first_by(split[other], lambda example: duplicate_key(example.input))
-        for example in split.test:
+        exact = first_by(in_file_order(split[other]), lambda example: example.input)
+        normalized = first_by(in_file_order(split[other]), lambda example: duplicate_key(example.input))
+        for example in in_file_order(split.test):
             match = exact.get(example.input)
             kind = "exact"
             if match is None:

@@ -38,7 +38,8 @@ class TaskSettings(Settings):
     seed: int = 0
     """Seed of the train/dev/test split (and of --limit sampling)."""
     fractions: Annotated[tuple[float, float, float], Cli(metavar="TRAIN,DEV,TEST")] = (0.6, 0.1, 0.3)
-    """Shares of the train, dev and test splits."""
+    """Shares of the train, dev and test splits; dev, on which rungs are chosen, gets at least 50
+    examples out of train's share when 200 or more are shared out."""
     metric: Annotated[str | None, Cli(metavar="METRIC", group=SCORING)] = None
     """The primary metric, which decisions use: accuracy, exact, contains, regex:PATTERN, json,
     json:SCHEMA.json, json-fields, chrf, bleu, rouge-l, similarity or judge [default: the task

@@ -1,11 +1,14 @@
-"""Train/dev/test splits that are reproducible, stratified and never leak an input.
+"""Train/dev/test splits that are reproducible, stratified, shuffled and never leak an input.
 
 `split_task` orders groups of examples by a seeded SHA-256 of their normalised input, so a
-split depends only on the task's content and the seed: not on ``PYTHONHASHSEED``, the Python
-version, nor the order of rows in the file (that order only decides the order *within* each
-split, which follows the file). Examples whose inputs are equal after `normalize_text` form one
-group and always land in the same split, so splitting never creates train/test leakage.
-Classification tasks are stratified: each label's examples are shared out by largest remainder.
+split's membership depends only on the task's content and the seed: not on ``PYTHONHASHSEED``,
+the Python version, nor the order of rows in the file. Examples whose inputs are equal after
+`normalize_text` form one group and always land in the same split, so splitting never creates
+train/test leakage. Classification tasks are stratified: each label's examples are shared out by
+largest remainder. Each split comes back shuffled by a seeded hash of the example ids, never
+grouped by label or in file order, so any prefix of a split (a quick look, a benchmark, a
+screen) sees every class. Dev is the selection data (winning rungs are chosen on it), so a task
+large enough to spare them gives dev at least `MIN_DEV_EXAMPLES` examples.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from adaptlab.data.task import Example, Task
 from adaptlab.errors import UsageError
 
 SPLIT_NAMES = ("train", "dev", "test")
+MIN_DEV_EXAMPLES = 50
+"""Dev examples a split aims for: fewer make choosing between rungs on dev a coin toss."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,14 @@ def split_task(
     example when the task has at least three groups of distinct inputs (a task whose inputs are
     nearly all the same cannot have both non-empty splits and no leakage; no leakage wins).
 
+    Dev is where rungs are chosen, so whenever dev is allocated (not given by the user) and the
+    examples being shared out number at least ``4 * MIN_DEV_EXAMPLES``, dev gets at least
+    `MIN_DEV_EXAMPLES` of them, taken from train's share (never from test, and never so many
+    that train ends up smaller than dev). Smaller tasks keep the plain fractions: 50 dev examples
+    out of, say, 120 would starve train, which the tuned rungs and the demos learn from. The
+    user's own dev and test examples never move. Every split, the user's own included, is
+    returned in a seeded shuffled order (see `shuffled`), so no split is ordered by label.
+
     >>> split = split_task(load_task("tweet-sentiment"), seed=0)  # doctest: +SKIP
     >>> len(split.train), len(split.dev), len(split["test"])  # doctest: +SKIP
     (900, 150, 450)
@@ -71,7 +84,17 @@ def split_task(
         train, dev, test = allocate(task.examples, fractions, seed, stratify)
     else:
         train, dev, test = preassigned_splits(task.examples, preassigned, fractions, seed, stratify)
-    return TaskSplit(tuple(train), tuple(dev), tuple(test), seed, tuple(fractions))
+    return TaskSplit(shuffled(train, seed), shuffled(dev, seed), shuffled(test, seed), seed, tuple(fractions))
+
+
+def shuffled(examples: Sequence[Example], seed: int) -> tuple[Example, ...]:
+    """`examples` in a seeded pseudo-random order, so that no prefix is one class.
+
+    The order is by a seeded hash of each id (ids are unique within a task), so it is the same
+    on every machine and Python run, and does not depend on the order `examples` come in. The
+    hash is salted so that it does not coincide with `stratified_sample`'s ranking.
+    """
+    return tuple(sorted(examples, key=lambda example: seeded_hash(seed, f"order\0{example.id}")))
 
 
 def check_fractions(fractions: Sequence[float]) -> None:
@@ -105,13 +128,18 @@ def preassigned_splits(
 def allocate(
     examples: Sequence[Example], fractions: Sequence[float], seed: int, stratify: bool
 ) -> list[list[Example]]:
-    """Share `examples` out into ``len(fractions)`` parts, group by group, in file order."""
+    """Share `examples` out into ``len(fractions)`` parts (train, dev, ...), group by group.
+
+    The second part is dev: `reserve_dev` may raise its share out of the first (train). Each
+    part keeps file order here; `split_task` shuffles them.
+    """
     groups = make_groups(examples, seed)
     strata: dict[str, list[Group]] = defaultdict(list)
     for group in groups:
         strata[group.label if stratify else ""].append(group)
     sizes = {label: sum(len(group.indices) for group in members) for label, members in strata.items()}
     targets = stratum_targets(sizes, fractions)
+    floor = reserve_dev(targets, len(examples))
     parts: list[list[Group]] = [[] for _ in fractions]
     for label in sorted(strata):
         need = list(targets[label])
@@ -120,6 +148,7 @@ def allocate(
             parts[part].append(group)
             need[part] -= len(group.indices)
     fill_empty_parts(parts)
+    top_up_dev(parts, floor)
     return [[examples[i] for i in sorted(i for group in part for i in group.indices)] for part in parts]
 
 
@@ -175,6 +204,47 @@ def largest_remainder(total: int, quotas: Sequence[float], priority: Sequence[ob
     for index in order[: max(0, total - sum(counts))]:
         counts[index] += 1
     return counts
+
+
+def reserve_dev(targets: dict[str, list[int]], total: int) -> int:
+    """Raise dev's targets (part 1) towards `MIN_DEV_EXAMPLES`, out of train's (part 0).
+
+    Applies only when `total` is at least ``4 * MIN_DEV_EXAMPLES``: a smaller task cannot lend
+    train 50 examples without starving it. Train never ends up smaller than dev. The examples
+    moved are shared among the labels in proportion to their train targets, so both keep their
+    label mix. Returns the dev size to hold (0 when no minimum applies).
+    """
+    if total < 4 * MIN_DEV_EXAMPLES:
+        return 0
+    labels = sorted(targets)
+    train = sum(targets[label][0] for label in labels)
+    dev = sum(targets[label][1] for label in labels)
+    move = max(0, min(MIN_DEV_EXAMPLES - dev, (train - dev) // 2))
+    if move:
+        quotas = [move * targets[label][0] / train for label in labels]
+        for label, n in zip(labels, largest_remainder(move, quotas, priority=labels), strict=True):
+            targets[label][0] -= n
+            targets[label][1] += n
+    return min(MIN_DEV_EXAMPLES, dev + move)
+
+
+def top_up_dev(parts: list[list[Group]], floor: int) -> None:
+    """Move train groups to dev until dev holds `floor` examples (while train stays larger).
+
+    Groups of duplicate inputs move as a whole, so sharing a label's groups out can leave dev a
+    few examples short of its target; the smallest train groups, in seeded order, make it up.
+    """
+
+    def count(part: list[Group]) -> int:
+        return sum(len(group.indices) for group in part)
+
+    train, dev = parts[0], parts[1]
+    while count(dev) < floor and train:
+        group = min(train, key=lambda candidate: (len(candidate.indices), candidate.rank))
+        if count(train) - len(group.indices) < count(dev) + len(group.indices):
+            return
+        train.remove(group)
+        dev.append(group)
 
 
 def fill_empty_parts(parts: list[list[Group]]) -> None:

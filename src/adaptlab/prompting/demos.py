@@ -44,7 +44,7 @@ def random_demos(
 
     >>> split = split_task(load_task("tweet-sentiment"), seed=0)
     >>> [demo.id for demo in random_demos(split.train, 2, seed=0, exclude=split.test[0])]
-    ['tweet-0520', 'tweet-1006']
+    ['tweet-1000', 'tweet-0607']
     """
     _check_k(k)
     order = list(range(len(pool)))
