@@ -184,6 +184,8 @@ def candidate_space(context: StrategyContext, *, k: int, demo_sets: int, generat
 def with_loaded_embedder(context: StrategyContext, space: CandidateSpace) -> StrategyContext:
     """`context` with its embedder loaded once for every kNN candidate, or without one (and
     the reason recorded) when it has none or it cannot load."""
+    if not context.train:
+        return replace(context, embedder=None)  # no demos at all: `ladder_rungs` says so
     if context.embedder is None:
         space.leave_out("similar (kNN) demos", "no sentence embedder was given to the search")
         return context
