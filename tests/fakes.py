@@ -11,11 +11,20 @@ from adaptlab.models.base import Backend, Conversation, Generation, LabelScores,
 
 
 class ScriptedBackend(Backend):
-    """Answers each conversation with `answer(last user message)`, cut at a stop string as a
-    model's would be; tokens are whitespace words."""
+    """Answers each conversation with `answer(last user message)` (or of the whole rendered
+    conversation), cut at a stop string as a model's would be; tokens are whitespace words."""
 
-    def __init__(self, answer: Callable[[str], str], *, model_id: str = "scripted", latency_s: float = 0.01):
+    def __init__(
+        self,
+        answer: Callable[[str], str],
+        *,
+        model_id: str = "scripted",
+        latency_s: float = 0.01,
+        whole_prompt: bool = False,
+    ):
         self.answer = answer
+        self.whole_prompt = whole_prompt
+        """Answer from the whole rendered conversation (demos included), not its last message."""
         self.model_id = model_id
         self.fingerprint = "0" * 12
         self.latency_s = latency_s
@@ -41,7 +50,7 @@ class ScriptedBackend(Backend):
         results = []
         for conversation in conversations:
             self.seen.append(conversation[-1]["content"])
-            text, stopped = cut_at_stop(self.answer(conversation[-1]["content"]), stop)
+            text, stopped = cut_at_stop(self.answer(self.asked(conversation)), stop)
             results.append(
                 Generation(
                     text=text,
@@ -66,7 +75,7 @@ class ScriptedBackend(Backend):
         results = []
         for conversation in conversations:
             self.seen.append(conversation[-1]["content"])
-            logprobs = self.label_logprobs(conversation[-1]["content"], candidates)
+            logprobs = self.label_logprobs(self.asked(conversation), candidates)
             prompt_tokens = self.count_tokens(self.render(conversation))
             results.append(
                 LabelScores(logprobs=logprobs, prompt_tokens=prompt_tokens, latency_s=self.latency_s)
@@ -74,6 +83,9 @@ class ScriptedBackend(Backend):
             if on_progress:
                 on_progress(1)
         return results
+
+    def asked(self, conversation: Conversation) -> str:
+        return self.render(conversation) if self.whole_prompt else conversation[-1]["content"]
 
     def label_logprobs(self, message: str, candidates: Sequence[str]) -> tuple[float, ...]:
         """The scripted answer gets log-likelihood 0; every other candidate -5 per word it lacks."""
@@ -96,3 +108,19 @@ class LabelTableBackend(ScriptedBackend):
     def label_logprobs(self, message: str, candidates: Sequence[str]) -> tuple[float, ...]:
         table = self.probabilities(message)
         return tuple(math.log(table[c]) if table.get(c, 0.0) > 0 else -math.inf for c in candidates)
+
+
+class WordEmbedder:
+    """Embeds texts by the words of `vocab` they contain, as unit rows: texts sharing words are
+    similar, so kNN demos can be planned by hand."""
+
+    model_id = "words"
+
+    def __init__(self, vocab: Sequence[str]) -> None:
+        self.vocab = list(vocab)
+
+    def encode(self, texts: Sequence[str]) -> Any:
+        import torch
+
+        rows = torch.tensor([[float(word in text) for word in self.vocab] for text in texts]) + 1e-3
+        return rows / rows.norm(dim=1, keepdim=True)

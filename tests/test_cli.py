@@ -238,3 +238,45 @@ def test_validate_says_how_a_free_text_task_is_scored() -> None:
     flat = " ".join(result.output.split())  # rich wraps at the width it assumes for a pipe
     assert "Outputs are free text (no closed label set)." in flat
     assert 'Scored by chrf; also reported: rouge-l, similarity, exact; format: "^[A-Z][^\\n]*\\.$".' in flat
+
+
+def test_eval_of_search_on_a_tiny_model_reports_its_winner_and_serves_it(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search rung answers exactly as the candidate it chose: the same predictions as that
+    rung evaluated on its own, and `adaptlab serve` rebuilds it to the prompt it recorded."""
+    from adaptlab.serve.rung import load_served_rung
+
+    from fakes import WordEmbedder
+
+    def embedder() -> WordEmbedder:
+        return WordEmbedder(["crew", "thank", "delayed", "bag", "gate", "flight", "wifi"])
+
+    monkeypatch.setattr("adaptlab.runs.default_embedder", embedder)
+    task = write_sentiment_task(tmp_path / "tweets.jsonl", repeat=4)
+    args = [
+        "eval",
+        str(task),
+        "-m",
+        str(tiny_model_dir),
+        "--consistency-sample",
+        "2",
+        "--robustness-sample",
+        "0",
+    ]
+    result = runner.invoke(app, [*args, "--out", str(tmp_path / "runs"), "-s", "search"])
+    assert result.exit_code == 0, result.output
+    (run_dir,) = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
+    (search,) = json.loads((run_dir / "results.json").read_text())["rungs"]
+    info = search["strategy"]
+    assert info["dev_score"] == max(t["dev_score"] for t in info["trials"])
+    assert any(t["candidate"].startswith("few-shot-knn-") for t in info["trials"])
+    served = load_served_rung(run_dir.name, tmp_path / "runs", "search", embedder=embedder)
+    assert served.request.params()["mode"] == info["mode"]
+    if info["chosen"]["kind"] == "rung":
+        winner = info["chosen"]["candidate"]
+        again = runner.invoke(app, [*args, "--out", str(tmp_path / "again"), "-s", winner])
+        assert again.exit_code == 0, again.output
+        (other,) = [p for p in (tmp_path / "again").iterdir() if p.is_dir()]
+        (alone,) = json.loads((other / "results.json").read_text())["rungs"]
+        assert [p["parsed"] for p in alone["predictions"]] == [p["parsed"] for p in search["predictions"]]

@@ -9,10 +9,11 @@ import pytest
 
 from adaptlab.configs import EvalConfig
 from adaptlab.errors import UsageError
+from adaptlab.prompting.search import SCREEN_EXAMPLES
 from adaptlab.runs import RunListener, run_eval, rung_names
 from adaptlab.store import Store
 
-from fakes import ScriptedBackend
+from fakes import ScriptedBackend, WordEmbedder
 
 LABELS = ("negative", "neutral", "positive")
 WORDS = {"negative": "awful delay", "neutral": "boarding time", "positive": "lovely crew"}
@@ -64,6 +65,7 @@ def test_search_chooses_on_dev_and_never_sees_test_inputs(tmp_path: Path) -> Non
         out_dir=tmp_path / "runs",
         listener=listener,
         backend_factory=lambda *a, **k: backend,
+        embedder_factory=lambda: WordEmbedder(" ".join(WORDS.values()).split()),
     )
     test_inputs = {e.input for e in outcome.split.test}
     dev_inputs = {e.input for e in outcome.split.dev}
@@ -73,12 +75,13 @@ def test_search_chooses_on_dev_and_never_sees_test_inputs(tmp_path: Path) -> Non
     info = outcome.results[0].strategy
     assert info["dev_examples"] == len(outcome.split.dev)
     assert len(info["trials"]) >= 6 and sum(t["chosen"] for t in info["trials"]) == 1
-    finalists = [t for t in info["trials"] if t["dev_score"] is not None]
-    assert len(finalists) == 4
-    assert info["dev_score"] == max(t["dev_score"] for t in finalists)
-    best_screened = max(t["screen_score"] for t in info["trials"])
-    assert any(t["screen_score"] == best_screened for t in finalists)
-    assert info["mode"] == "score"
+    # A dev split no larger than the screen is screened whole: every candidate has its dev score.
+    assert len(outcome.split.dev) <= SCREEN_EXAMPLES
+    assert info["dev_score"] == max(t["dev_score"] for t in info["trials"])
+    assert {"few-shot-knn-4", "label-scoring-calibrated"} <= {t["candidate"] for t in info["trials"]}
+    (chosen,) = [t for t in info["trials"] if t["chosen"]]
+    assert info["chosen"]["candidate"] == chosen["candidate"]
+    assert info["mode"] == info["answer_mode"] == chosen["answer_mode"]
 
 
 def test_a_ladder_run_records_every_rung_in_results_and_store(tmp_path: Path) -> None:

@@ -199,10 +199,12 @@ class Tuner:
         """A prompt rung prepared from train/dev on the base model (search scores candidates
         through the cache), or on `backend` when the rung measures the model while it prepares
         (calibrated label scoring's prior): tuned weights have a prior of their own."""
-        strategy = get_strategy(name)
+        known = self.strategies.get(name)
+        # A rung prepared already is prepared again as the same choice (a search's winner).
+        strategy = known.fresh() if known is not None else get_strategy(name)
         model = backend if backend is not None and strategy.prepared_per_model else self.base
-        if model is self.base and name in self.strategies:
-            return self.strategies[name]
+        if model is self.base and known is not None:
+            return known
         prepare_strategy(
             strategy,
             self.config,

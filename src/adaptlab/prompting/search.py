@@ -1,107 +1,94 @@
-"""Automatic prompt search: try instructions × demo sets on the dev split, keep the best.
+"""Automatic prompt search: choose, on the dev split, the best of everything the ladder could ask.
 
-Candidate instructions come from two places: templates (the task's own instruction, a detailed
-one with label meanings, a plain rewording) and the model itself, asked — APE-style — to write
-an instruction after seeing a few solved train examples. Each instruction is tried with no
-demos and with a few seeded random demo sets from the train split.
+The candidates (`candidates.candidate_space`) are the ladder's own prompt rungs — zero-shot,
+few-shot-random-K and few-shot-knn-K for K = 2, 4, 8, label scoring plain and calibrated — and
+every instruction (the task's, two template rewordings, two the model writes) with no demos, two
+seeded random demo sets and similar (kNN) demos: at most 28 candidates on a closed-label task
+(9 rungs + 5 instructions × 4 demo sets, less the task's instruction without demos, which is
+label scoring's own prompt) and at most 23 on free text (7 + 4 × 4); fewer when the train split
+is small, there is no embedder, or a candidate repeats another.
 
-Candidates are scored by the evaluation layer (`StrategyContext.dev_score`) in two rounds
-(successive halving): every candidate on a stratified screening sample of the dev split, then
-the best few on the whole dev split. The best finalist (ties go to the shorter prompt) becomes
-the ``search`` rung, and only that one is evaluated on test.
+Candidates are scored by the evaluation layer (`StrategyContext.dev_score`, the same engine
+and cache as the rungs) in two rounds (successive halving): every candidate on a stratified
+screening sample of `SCREEN_EXAMPLES` dev examples, then the best `FINALISTS` on the whole dev
+split — and any screened-out candidate whose screening score beats the best finalist's dev
+score is scored on the whole dev split too. So the chosen candidate scores at least as well on
+dev as every finalist, and at least as well as any other candidate scored on the screen. When
+the dev split is no larger than the screen, screening *is* the whole dev split and the winner
+is the best of all candidates outright. Ties go to the shorter prompt, then the earlier (simpler)
+candidate.
 
-The search cannot see test data: it only ever receives a `StrategyContext`, which holds the
-train and dev splits and nothing else.
+The ``search`` rung then is its winner: it renders, answers (generation, or label scoring with
+the winner's calibration) and parses exactly as the winner does, and only it is evaluated on
+test. The search cannot see test data: it only ever receives a `StrategyContext`, which holds
+the train and dev splits and nothing else.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from adaptlab.data.quality import duplicate_key
 from adaptlab.data.split import stratified_sample
 from adaptlab.data.task import Example, Task
 from adaptlab.errors import UsageError
 from adaptlab.models.base import ChatMessage
-from adaptlab.prompting.demos import random_demos, reorder_demos
-from adaptlab.prompting.strategy import Strategy, StrategyContext, register_strategy
-from adaptlab.prompting.templates import (
-    default_instruction,
-    demo_turns,
-    label_definitions,
-    label_list,
-    user_message,
-    with_system,
-)
+from adaptlab.prompting.candidates import Candidate, InstructedPrompt, candidate_space
+from adaptlab.prompting.parsing import ParsedAnswer
+from adaptlab.prompting.strategy import Strategy, StrategyContext, get_strategy, register_strategy
 
-GENERATED_INSTRUCTION_TOKENS = 60
 SCREEN_EXAMPLES = 50
 """Dev examples every candidate is scored on in the first round."""
 FINALISTS = 4
-"""Candidates scored on the whole dev split in the second round."""
-_META_DEMOS = 6
-
-
-class FixedPrompt(Strategy):
-    """One concrete prompt: an instruction and a fixed demo set (possibly empty)."""
-
-    def __init__(self, instruction: str, demos: Sequence[Example] = (), *, origin: str = "template") -> None:
-        self.instruction = instruction
-        self.demos = tuple(demos)
-        self.origin = origin
-
-    def render(self, example: Example, task: Task) -> list[ChatMessage]:
-        query = duplicate_key(example.input)
-        ordered = reorder_demos(self.demos, self.order_seed)
-        demos = [d for d in ordered if d.id != example.id and duplicate_key(d.input) != query]
-        if demos:
-            return with_system(example, demo_turns(task, demos, example, instruction=self.instruction))
-        content = user_message(task, example, instruction=self.instruction, phrasing=self.phrasing)
-        return with_system(example, [{"role": "user", "content": content}])
-
-    def variants(self) -> list[Strategy]:
-        """Reordered demos when there are demos to reorder, rephrasings otherwise."""
-        if len(self.demos) < 2:
-            return super().variants()
-        return [self.with_demo_order(1), self.with_demo_order(2)]
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            **super().describe(),
-            "instruction": self.instruction,
-            "origin": self.origin,
-            "demo_ids": [demo.id for demo in self.demos],
-        }
+"""Candidates scored on the whole dev split in the second round (at least)."""
 
 
 @dataclass(frozen=True)
 class Trial:
-    """One candidate prompt and its score on the dev split (the task's primary metric)."""
+    """One candidate and its scores on the dev split (the task's primary metric)."""
 
-    instruction: str
-    origin: str
-    demo_ids: tuple[str, ...]
+    candidate: str
+    kind: str
+    """``rung`` (one of the ladder's prompt rungs) or ``prompt`` (an instruction with a demo set)."""
+    settings: dict[str, Any]
+    """The candidate's own `describe()`: answer mode, instruction, demos, calibration …"""
     screen_score: float
+    prompt_chars: float = 0.0
+    """Characters per request on the screening sample: the tie-breaker."""
     dev_score: float | None = None
-    """Accuracy on the whole dev split; None for candidates that did not reach the final round."""
+    """Score on the whole dev split; None for candidates that did not reach the final round."""
     chosen: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "instruction": self.instruction,
-            "origin": self.origin,
-            "demo_ids": list(self.demo_ids),
+            "candidate": self.candidate,
+            "kind": self.kind,
+            **self.settings,
+            "prompt_chars": self.prompt_chars,
             "screen_score": self.screen_score,
             "dev_score": self.dev_score,
             "chosen": self.chosen,
         }
 
+    @classmethod
+    def from_dict(cls, recorded: dict[str, Any]) -> Trial:
+        """A recorded trial; one recorded before rungs were candidates is an instruction prompt."""
+        own = ("candidate", "kind", "prompt_chars", "screen_score", "dev_score", "chosen")
+        return cls(
+            candidate=str(recorded.get("candidate", "")),
+            kind=str(recorded.get("kind", "prompt")),
+            settings={key: value for key, value in recorded.items() if key not in own},
+            screen_score=recorded["screen_score"],
+            prompt_chars=recorded.get("prompt_chars", 0.0),
+            dev_score=recorded.get("dev_score"),
+            chosen=bool(recorded.get("chosen")),
+        )
+
 
 @register_strategy("search")
 class PromptSearch(Strategy):
-    """The best of instructions × demo sets on the dev split, reported on test."""
+    """The best candidate prompt on the dev split, reported on test as that candidate."""
 
     needs_splits = ("dev",)
 
@@ -109,167 +96,152 @@ class PromptSearch(Strategy):
         self.k = k
         self.demo_sets = demo_sets
         self.generated_instructions = generated_instructions
-        self.best: FixedPrompt | None = None
+        self.best: Candidate | None = None
         self.trials: list[Trial] = []
+        self.left_out: list[dict[str, str]] = []
         self.dev_size = 0
 
     def prepare(self, context: StrategyContext) -> None:
+        """Search, or — for a search that has chosen already (restored from its record, or the
+        same choice for other weights) — prepare the chosen candidate only."""
+        if self.best is not None:
+            self.best.strategy.prepare(context)
+            self.adopt(self.best)
+            return
         if not context.dev:
             raise UsageError("search needs a dev split to choose on, and this task's dev split is empty")
         if context.dev_score is None:
             raise UsageError("search needs the evaluation layer's dev scorer (StrategyContext.dev_score)")
-        # Closed-label tasks are searched and reported with label scoring: fast, and immune to
-        # format failures, so the search compares what the prompts make the model *believe*.
-        self.answer_mode = "score" if context.task.labels else "generate"
-        candidates = candidate_prompts(
+        space = candidate_space(
             context, k=self.k, demo_sets=self.demo_sets, generated=self.generated_instructions
         )
-        for candidate in candidates:
-            candidate.answer_mode = self.answer_mode
+        candidates = space.candidates
         screen = stratified_sample(context.dev, min(SCREEN_EXAMPLES, len(context.dev)), seed=context.seed)
-        screened = [(context.dev_score(c, screen), -prompt_size(c), i) for i, c in enumerate(candidates)]
-        finalists = sorted(screened, reverse=True)[:FINALISTS]
-        final = {i: context.dev_score(candidates[i], context.dev) for _, _, i in finalists}
-        best = max(final, key=lambda i: (final[i], -prompt_size(candidates[i]), -i))
-        self.best = candidates[best]
+        screened = [context.dev_score(c.strategy, screen) for c in candidates]
+        sizes = [prompt_chars(c.strategy, screen, context.task) for c in candidates]
+        if len(screen) == len(context.dev):
+            final = dict(enumerate(screened))
+        else:
+            dev_score, dev = context.dev_score, context.dev
+            final = final_scores(screened, sizes, lambda i: dev_score(candidates[i].strategy, dev))
+        best = min(final, key=lambda i: (-final[i], sizes[i], i))
         self.dev_size = len(context.dev)
+        self.left_out = space.left_out
         self.trials = [
-            Trial(
-                c.instruction, c.origin, tuple(d.id for d in c.demos), screened[i][0], final.get(i), i == best
-            )
+            Trial(c.label, c.kind, settings(c.strategy), screened[i], sizes[i], final.get(i), i == best)
             for i, c in enumerate(candidates)
         ]
+        self.adopt(candidates[best])
+
+    def adopt(self, chosen: Candidate) -> None:
+        """Become `chosen`: answer, budget and record as it does."""
+        self.best = chosen
+        self.answer_mode = chosen.strategy.answer_mode
+        self.multiline_answers = chosen.strategy.multiline_answers
+        self.prepared_per_model = chosen.strategy.prepared_per_model
 
     @classmethod
     def restored(cls, recorded: dict[str, Any], pool: Sequence[Example]) -> PromptSearch:
-        """The prompt a finished search chose, rebuilt from what `describe` recorded (instruction,
-        origin, demo ids, answer mode) with its demos looked up in `pool`, the train split.
+        """The candidate a finished search chose, rebuilt from what `describe` recorded, its
+        fixed demos looked up in `pool` (the train split); `prepare` then prepares that candidate
+        alone (kNN demos, a calibration prior measured on the weights it is asked with).
 
         Searching again could choose differently (another dev split, another model), so a
         served or re-examined search rung asks exactly the prompt that was measured.
         """
-        by_id = {example.id: example for example in pool}
-        missing = [demo_id for demo_id in recorded["demo_ids"] if demo_id not in by_id]
-        if missing:
-            raise UsageError(
-                f"the searched prompt's demos {', '.join(missing)} are not in the train split any more;"
-                " the task or its split has changed since the search"
-            )
+        chosen = recorded.get("chosen") or {"kind": "prompt", "candidate": ""}
+        if chosen["kind"] == "rung":
+            strategy: Strategy = get_strategy(chosen["candidate"])
+        else:
+            by_id = {example.id: example for example in pool}
+            missing = [demo_id for demo_id in recorded["demo_ids"] if demo_id not in by_id]
+            if missing:
+                raise UsageError(
+                    f"the searched prompt's demos {', '.join(missing)} are not in the train split any more;"
+                    " the task or its split has changed since the search"
+                )
+            demos = [by_id[i] for i in recorded["demo_ids"]]
+            knn = int(recorded.get("k", 0)) if recorded.get("demos") == "knn" else 0
+            strategy = InstructedPrompt(recorded["instruction"], demos, origin=recorded["origin"], knn=knn)
+            strategy.answer_mode = recorded["answer_mode"]
         search = cls()
-        search.answer_mode = recorded["answer_mode"]
-        search.best = FixedPrompt(
-            recorded["instruction"], [by_id[i] for i in recorded["demo_ids"]], origin=recorded["origin"]
-        )
-        search.best.answer_mode = search.answer_mode
+        search.adopt(Candidate(chosen["candidate"], chosen["kind"], strategy))
         search.dev_size = recorded.get("dev_examples", 0)
-        search.trials = [
-            Trial(**{**trial, "demo_ids": tuple(trial["demo_ids"])}) for trial in recorded.get("trials", [])
-        ]
+        search.trials = [Trial.from_dict(trial) for trial in recorded.get("trials", [])]
+        search.left_out = list(recorded.get("left_out", []))
         return search
 
-    def chosen(self) -> FixedPrompt:
+    def fresh(self) -> Strategy:
+        """The same choice, unprepared: on other weights it is prepared again, not searched again."""
+        again = PromptSearch(self.k, self.demo_sets, self.generated_instructions)
+        chosen = self.chosen()
+        again.adopt(Candidate(chosen.label, chosen.kind, chosen.strategy.fresh()))
+        again.dev_size, again.trials, again.left_out = self.dev_size, self.trials, self.left_out
+        return again
+
+    def chosen(self) -> Candidate:
         if self.best is None:
             raise RuntimeError("PromptSearch.prepare must run before the searched prompt is used")
         return self.best
 
     def render(self, example: Example, task: Task) -> list[ChatMessage]:
-        return self.chosen().render(example, task)
+        return self.chosen().strategy.render(example, task)
+
+    def render_many(self, examples: Sequence[Example], task: Task) -> list[list[ChatMessage]]:
+        return self.chosen().strategy.render_many(examples, task)
+
+    def parse(self, output: str, task: Task) -> ParsedAnswer:
+        return self.chosen().strategy.parse(output, task)
+
+    def calibration_prior(self) -> dict[str, float] | None:
+        return self.chosen().strategy.calibration_prior()
+
+    def max_new_tokens(self, answer_tokens: int) -> int:
+        return self.chosen().strategy.max_new_tokens(answer_tokens)
 
     def variants(self) -> list[Strategy]:
-        return self.chosen().variants()
+        return self.chosen().strategy.variants()
 
     def describe(self) -> dict[str, Any]:
-        info = super().describe()
-        if self.best is not None:
-            chosen = self.best.describe()
-            info.update(
-                {key: chosen[key] for key in ("instruction", "origin", "demo_ids")},
-                dev_examples=self.dev_size,
-                screen_examples=min(SCREEN_EXAMPLES, self.dev_size),
-                dev_score=next(trial.dev_score for trial in self.trials if trial.chosen),
-                trials=[trial.to_dict() for trial in self.trials],
-            )
+        """The winner's own settings (so ``k``, ``demo_ids``, ``embedder``, ``calibration`` … read
+        as for that rung), which candidate it was, and the whole search's trace."""
+        if self.best is None:
+            return super().describe()
+        info = {**self.best.strategy.describe(), **super().describe()}
+        info.update(
+            chosen={"candidate": self.best.label, "kind": self.best.kind},
+            dev_examples=self.dev_size,
+            screen_examples=min(SCREEN_EXAMPLES, self.dev_size),
+            dev_score=next((trial.dev_score for trial in self.trials if trial.chosen), None),
+            trials=[trial.to_dict() for trial in self.trials],
+            left_out=self.left_out,
+        )
         return info
 
 
-def prompt_size(candidate: FixedPrompt) -> int:
-    """Characters the prompt adds to every request: the tie-breaker between equal candidates."""
-    return len(candidate.instruction) + sum(len(d.input) + len(d.output) for d in candidate.demos)
+def final_scores(
+    screened: Sequence[float], sizes: Sequence[float], dev_score: Callable[[int], float]
+) -> dict[int, float]:
+    """The second round: whole-dev scores of the best `FINALISTS` by screening score (ties to
+    the shorter prompt, then the earlier candidate), then of every other candidate whose
+    screening score is above the best whole-dev score so far, best screened first."""
+    order = sorted(range(len(screened)), key=lambda i: (-screened[i], sizes[i], i))
+    final = {i: dev_score(i) for i in order[:FINALISTS]}
+    for i in order[FINALISTS:]:
+        if screened[i] <= max(final.values()):
+            break
+        final[i] = dev_score(i)
+    return final
 
 
-def candidate_prompts(
-    context: StrategyContext, *, k: int, demo_sets: int, generated: int
-) -> list[FixedPrompt]:
-    """Every (instruction, demo set) pair to try, in a fixed order."""
-    instructions = template_instructions(context.task)
-    if context.backend is not None and generated > 0 and context.train:
-        instructions += model_instructions(context, generated)
-    unique: dict[str, str] = {}
-    for text, origin in instructions:
-        unique.setdefault(text, origin)
-    demo_choices: list[tuple[Example, ...]] = [()]
-    if context.train and k > 0:
-        demo_choices += [
-            tuple(random_demos(context.train, k, seed=context.seed + 1 + i)) for i in range(demo_sets)
-        ]
-    return [
-        FixedPrompt(text, demos, origin=origin) for text, origin in unique.items() for demos in demo_choices
-    ]
+def prompt_chars(strategy: Strategy, examples: Sequence[Example], task: Task) -> float:
+    """Characters per request on `examples`: what the prompt costs, the tie-breaker between
+    equal candidates."""
+    conversations = strategy.render_many(examples, task)
+    total = sum(len(message["content"]) for conversation in conversations for message in conversation)
+    return total / max(1, len(conversations))
 
 
-def template_instructions(task: Task) -> list[tuple[str, str]]:
-    """Hand-written instruction candidates built from what the task spec says."""
-    base = default_instruction(task) or "Answer the input."
-    candidates = [(base, "task")]
-    if task.labels:
-        answers = label_list(task.labels)
-        candidates.append((f"Decide which label fits the input best: {answers}.", "template"))
-        detailed = "\n\n".join(part for part in (task.description, base, label_definitions(task)) if part)
-        candidates.append((detailed, "template"))
-    else:
-        candidates.append(("Answer the input precisely and concisely.", "template"))
-    return candidates
-
-
-def model_instructions(context: StrategyContext, count: int) -> list[tuple[str, str]]:
-    """Ask the model to infer the instruction from solved train examples (one request per seed)."""
-    assert context.backend is not None
-    requests = []
-    for i in range(count):
-        shown = random_demos(context.train, _META_DEMOS, seed=context.seed + 100 + i)
-        solved = "\n\n".join(f"Input: {demo.input}\nOutput: {demo.output}" for demo in shown)
-        requests.append(
-            [
-                {
-                    "role": "user",
-                    "content": (
-                        "Here are some inputs, each with its correct output.\n\n"
-                        f"{solved}\n\nWrite one sentence instructing someone how to produce the output "
-                        "from the input. Reply with the instruction only."
-                    ),
-                }
-            ]
-        )
-    answers = context.backend.generate(requests, max_new_tokens=GENERATED_INSTRUCTION_TOKENS)
-    instructions = []
-    for answer in answers:
-        text = clean_instruction(answer.text)
-        if text:
-            instructions.append((text, "model"))
-    return instructions
-
-
-def clean_instruction(text: str) -> str | None:
-    """The first line that reads like an instruction: without an ``Instruction:`` label or
-    quotes, not an echoed ``Input:``/``Output:`` line, and long enough to say something."""
-    for line in text.splitlines():
-        line = line.strip().strip("\"'*` ")
-        lowered = line.lower()
-        if lowered.startswith(("input:", "output:", "produced output:")):
-            continue
-        for prefix in ("instruction:", "instructions:"):
-            if lowered.startswith(prefix):
-                line = line[len(prefix) :].strip()
-        if len(line.split()) >= 4:
-            return line
-    return None
+def settings(strategy: Strategy) -> dict[str, Any]:
+    """A candidate's settings as its trial records them (its name is the trial's `candidate`)."""
+    return {key: value for key, value in strategy.describe().items() if key != "strategy"}

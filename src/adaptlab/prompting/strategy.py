@@ -125,6 +125,11 @@ class Strategy(ABC):
         variant.order_seed = order_seed
         return variant
 
+    def fresh(self) -> Strategy:
+        """This rung again, unprepared, to prepare on other weights (`prepared_per_model`): a
+        searched prompt keeps the candidate it chose instead of searching again."""
+        return get_strategy(self.name)
+
     def describe(self) -> dict[str, Any]:
         """Settings worth recording with results; strategies with options extend this."""
         info: dict[str, Any] = {"strategy": self.name, "answer_mode": self.answer_mode}

@@ -4,8 +4,8 @@ A run records what each rung was (``results.json``: the strategy and its setting
 it answered with, the model and adapter) and how the run was set up (its config: task, split
 seed and fractions, model spec). From these the rung is rebuilt exactly: the task is loaded
 and split again, the strategy prepared from the same train pool (seeded random demos, kNN with
-the same embedder; a prompt search is restored from the prompt it recorded, not searched
-again), and the weights come from the run's adapter registry.
+the same embedder; a prompt search is restored from the candidate it recorded choosing, not
+searched again), and the weights come from the run's adapter registry.
 
 Nothing is trusted blindly: the task must hash to what the run recorded, the model to the
 recorded fingerprint, the request to the recorded one, and the first evaluated example must
@@ -221,9 +221,11 @@ def rung_strategy(
     info = record.get("strategy") or {}
     name = str(info.get("strategy") or record["rung"])
     if name == "search":
-        pool = split.train if config.split != "train" else ()
-        return PromptSearch.restored(info, pool)
-    strategy = get_strategy(name)
+        # The prompt the search chose, prepared alone (kNN demos, a calibration prior measured
+        # on these weights): searching again could choose another.
+        strategy: Strategy = PromptSearch.restored(info, split.train if config.split != "train" else ())
+    else:
+        strategy = get_strategy(name)
     prepare_strategy(strategy, config, task, split, backend, None, RunListener(), embedder)
     recorded_embedder = info.get("embedder")
     if recorded_embedder and strategy.describe().get("embedder") != recorded_embedder:
