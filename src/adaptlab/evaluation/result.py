@@ -6,6 +6,7 @@ These are plain dataclasses with a `to_dict` each, because the same values go to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -113,6 +114,9 @@ class RungResult:
     robustness: dict[str, Any] | None = None
     """Prompt injection (per attack family) and input-edit stability (per edit); see
     `evaluation.robustness`. None when not measured."""
+    draws: dict[str, Any] | None = None
+    """For few-shot-random rungs measured under several demo draws (see `demo_draws`):
+    ``{"seeds", "scores", "spread"}``; None when not measured."""
 
     def to_dict(self, *, with_predictions: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -125,7 +129,19 @@ class RungResult:
             "training": self.training,
             "forgetting": self.forgetting,
             "robustness": self.robustness,
+            "draws": self.draws,
         }
         if with_predictions:
             data["predictions"] = [asdict(p) for p in self.predictions]
         return data
+
+
+def demo_draws(seeds: Sequence[int], scores: Sequence[float]) -> dict[str, Any]:
+    """The record of a rung evaluated under several demo draws: each draw's seed and its
+    primary-metric score (the rung's own draw first) and their spread, max - min, on the
+    metric's 0-1 scale — how far the score moves when only the random demos change.
+
+    >>> demo_draws([0, 1, 2], [0.55, 0.4875, 0.6])["spread"]
+    0.1125
+    """
+    return {"seeds": list(seeds), "scores": list(scores), "spread": round(max(scores) - min(scores), 12)}
