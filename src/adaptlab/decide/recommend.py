@@ -10,9 +10,10 @@ The rules, in the order they are tried:
    perfect and cheaper per request.
 3. The best-scoring tuned-family rung beats the best prompt rung, the paired 95% interval
    of the gain lies wholly above zero and the gain is no smaller than the spread of the best
-   prompt rung's scores across its demo draws (few-shot-random): recommend that rung's family — ``fine-tune`` (with the
-   mode and the labelled data needed), ``hybrid`` (tuned weights asked with a prompt) or
-   ``distil`` (a long prompt trained into the weights) — citing the gain and the break-even.
+   prompt rung's scores across its demo draws (few-shot-random): recommend that rung's
+   family — ``fine-tune`` (with the mode and the labelled data needed), ``hybrid`` (tuned
+   weights asked with a prompt) or ``distil`` (a long prompt trained into the weights) —
+   citing the gain and the break-even.
 4. The interval lies wholly below zero (by more than that spread): keep prompting; it scores
    higher.
 5. Otherwise the interval includes zero, or the gain is smaller than the best prompt rung's
