@@ -191,6 +191,43 @@ def test_eval_compares_several_rungs_with_a_tiny_model(
     assert results["rungs"][2]["metrics"]["parse_failures"] == 0
 
 
+def test_eval_measures_random_demos_under_several_draws(
+    task_file: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """--demo-seeds 2: few-shot-random-2 is also prepared with seed 1 and asks the same
+    examples again; its score stays the seed-0 draw's, and the spread of the two is recorded.
+    --demo-seeds 1 measures the one draw."""
+
+    def evaluate(out: Path, seeds: str) -> tuple[list[dict], int, str]:
+        args = ["eval", str(task_file), "-m", str(tiny_model_dir), "--out", str(out), "--max-new-tokens", "3"]
+        probes = ["--consistency-sample", "0", "--robustness-sample", "0"]
+        result = runner.invoke(
+            app, [*args, *probes, "-s", "zero-shot,few-shot-random-2", "--demo-seeds", seeds]
+        )
+        assert result.exit_code == 0, result.output
+        (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+        rungs = json.loads((run_dir / "results.json").read_text())["rungs"]
+        with Store.open(out / "adaptlab.db") as store:
+            stored = {r["rung"]: r["draws"] for r in store.rung_results(run_dir.name)}
+            assert stored == {r["rung"]: r["draws"] for r in rungs}
+            answers = store.cache_size()
+        return rungs, answers, " ".join(result.output.split())
+
+    (zero, few), answers, output = evaluate(tmp_path / "two", "2")
+    assert zero["draws"] is None
+    draws = few["draws"]
+    assert draws["seeds"] == [0, 1] and len(draws["scores"]) == 2
+    assert draws["scores"][0] == few["metrics"]["score"]
+    assert draws["spread"] == pytest.approx(max(draws["scores"]) - min(draws["scores"]))
+    assert "Demo draws: few-shot-random-2 scored" in output
+
+    (_, single), one_draw_answers, output = evaluate(tmp_path / "one", "1")
+    assert single["draws"] is None and "Demo draws" not in output
+    assert single["metrics"]["score"] == few["metrics"]["score"]
+    # the seed-1 draw asked the model prompts with other demos: answers the one draw never needed
+    assert answers > one_draw_answers
+
+
 def test_eval_records_the_calibrated_rungs_prior_and_choices(
     task_file: Path, tiny_model_dir: Path, tmp_path: Path
 ) -> None:

@@ -51,6 +51,7 @@ from adaptlab.runs import (
     prepare_strategy,
     record_result,
     recorded_run,
+    with_demo_draws,
     write_run_directory,
 )
 from adaptlab.selection import Selection
@@ -228,6 +229,7 @@ class Ladder:
                 scorers=outcome.task_scorers,
                 budget_from=outcome.split.train,
             )
+            result = with_demo_draws(result, strategy, config, outcome, backend, cache, listener, embedder)
             record_result(store, outcome, listener, selection.attach(result) if selection else result)
 
     def prompt_budget_spent(self, left: Sequence[str]) -> bool:

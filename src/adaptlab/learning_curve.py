@@ -44,6 +44,7 @@ from adaptlab.runs import (
     recorded_run,
     run_scorers,
     rung_names,
+    with_demo_draws,
     write_run_directory,
 )
 from adaptlab.selection import Selection
@@ -125,14 +126,13 @@ def run_tune(
         selection = Selection.for_run(config, split, len(examples))
         tuner = Tuner(config, outcome, base, out_dir, store, listener, selection=selection)
         if config.base_rung:
-            tuner.record(tuner.measure(base, tuner.prepared(prompt), prompt))
+            tuner.record(tuner.measure_prompt(prompt))
         for name in expand_rungs(config.compare, config.shots):
             if name not in (prompt, config.distill):
-                tuner.record(tuner.measure(base, tuner.prepared(name), name))
+                tuner.record(tuner.measure_prompt(name))
         if config.distill:
             # The teacher: the untuned model with the long prompt the student learns to do without.
-            teacher = config.distill
-            tuner.record(tuner.measure(base, tuner.prepared(teacher), teacher))
+            tuner.record(tuner.measure_prompt(config.distill))
         tuner.climb(prompt, sizes, hybrid=config.hybrid)
         extras = {"selection": selection.to_dict()} if selection else None
         write_run_directory(outcome, config, base, command="tune", extras=extras)
@@ -246,6 +246,15 @@ class Tuner:
             self.config, self.outcome, backend, strategy, self.cache(backend), self.listener, rung=rung
         )
         return self.selection.attach(result)
+
+    def measure_prompt(self, name: str) -> RungResult:
+        """A prompt rung on the untuned model, with its other demo draws when its demos are
+        random (as ``eval`` and ``run`` measure it); tuned weights are asked with one draw."""
+        strategy, cache = self.prepared(name), self.cache(self.base)
+        result = self.measure(self.base, strategy, name)
+        return with_demo_draws(
+            result, strategy, self.config, self.outcome, self.base, cache, self.listener, default_embedder
+        )
 
     def record(self, result: RungResult) -> RungResult:
         if self.store is not None:

@@ -35,6 +35,7 @@ from adaptlab.errors import AdaptlabError, UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate, planned_requests
 from adaptlab.evaluation.evaluate import prompt_prior
 from adaptlab.evaluation.floor import Floor, task_floor
+from adaptlab.evaluation.result import demo_draws
 from adaptlab.evaluation.scoring.base import Scorer, ScoringContext
 from adaptlab.evaluation.scoring.task_scorers import TaskScorers
 from adaptlab.files import atomic_write_json, atomic_write_text
@@ -267,8 +268,54 @@ def run_prompt_rung(
         scorers=outcome.task_scorers,
         budget_from=outcome.split.train,
     )
+    result = with_demo_draws(result, strategy, config, outcome, backend, cache, listener, embedder)
     record_result(store, outcome, listener, result)
     return result
+
+
+def with_demo_draws(
+    result: RungResult,
+    strategy: Strategy,
+    config: EvalConfig,
+    outcome: RunOutcome,
+    backend: Backend,
+    cache: ResultCache | None,
+    listener: RunListener,
+    embedder: Callable[[], Any],
+) -> RungResult:
+    """`result` with the scores of the rung's other demo draws, when its demos are drawn at
+    random and ``demo_seeds`` asks for more than one: a difference between rungs smaller than
+    their spread is the luck of the draw, not the prompt (`adaptlab.decide.plateau`).
+
+    Draw i is the same rung prepared with seed ``config.seed + i`` and asked the same examples
+    through the same cache, scored by the primary metric alone and without probes; `result`,
+    the ``config.seed`` draw, stays the rung (the prompt that is served).
+    """
+    if not strategy.draws_random_demos or config.demo_seeds < 2:
+        return result
+    seeds = [config.seed + i for i in range(config.demo_seeds)]
+    scores = [result.metrics.score]
+    primary = outcome.task_scorers.primary_only()
+    unprobed = {"consistency_sample": 0, "robustness_sample": 0}
+    for number, seed in enumerate(seeds[1:], start=2):
+        draw_config = config.model_copy(update={"seed": seed, **unprobed})
+        draw = get_strategy(strategy.name)
+        prepare_strategy(draw, draw_config, outcome.task, outcome.split, backend, cache, listener, embedder)
+        label = f"{strategy.name} (demo draw {number}/{len(seeds)})"
+        measured = evaluate_rung(
+            draw_config,
+            outcome.task,
+            outcome.examples,
+            backend,
+            draw,
+            cache,
+            listener,
+            scorers=primary,
+            budget_from=outcome.split.train,
+            rung=label,
+        )
+        scores.append(measured.metrics.score)
+    return replace(result, draws=demo_draws(seeds, scores))
 
 
 @contextlib.contextmanager
@@ -395,7 +442,7 @@ def strategy_context(
     by the task's primary metric alone (the reported ones would only cost time).
     """
     trials = 0
-    primary = TaskScorers(primary=(scorers or run_scorers(task)).primary, answer_format=task.answer_format)
+    primary = (scorers or run_scorers(task)).primary_only()
 
     def dev_score(candidate: Strategy, examples: Sequence[Example]) -> float:
         nonlocal trials

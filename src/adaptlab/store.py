@@ -262,6 +262,7 @@ class Store:
                             "forgetting": data["forgetting"],
                             "kind": data["kind"],
                             "robustness": data["robustness"],
+                            "draws": data["draws"],
                         }
                     ),
                     utc_now(),
@@ -376,7 +377,7 @@ class Store:
                 "strategy": json.loads(row["strategy_json"]),
                 "model": json.loads(row["model_json"]),
                 "metrics": json.loads(row["metrics_json"]),
-                **{"kind": "prompt", "training": None, "forgetting": None, "robustness": None},
+                **{"kind": "prompt", "training": None, "forgetting": None, "robustness": None, "draws": None},
                 **json.loads(row["details_json"] or "{}"),
             }
             for row in rows

@@ -95,6 +95,18 @@ def make_rung(
     return rung
 
 
+def with_draws(rung: dict[str, Any], *others: float) -> dict[str, Any]:
+    """`rung` as measured under more demo draws, which scored `others` (its own score is the
+    first draw's), as ``results.json`` records it."""
+    scores = [rung["metrics"]["score"], *others]
+    rung["draws"] = {
+        "seeds": list(range(len(scores))),
+        "scores": scores,
+        "spread": max(scores) - min(scores),
+    }
+    return rung
+
+
 def chrf_rung(name: str, kind: str | None, scores: Sequence[float | None], **kwargs: Any) -> dict[str, Any]:
     """A free-text rung scored by chrF (`make_rung`'s other arguments pass through)."""
     return make_rung(name, kind, scores, metric="chrf", metric_display="chrF", **kwargs)

@@ -1,4 +1,5 @@
-from decide_results import correct_first, make_rung
+import pytest
+from decide_results import correct_first, make_rung, with_draws
 
 from adaptlab.decide.plateau import elaboration, prompt_plateau
 
@@ -103,3 +104,86 @@ def test_the_order_of_elaboration() -> None:
         "few-shot-knn-8",
         "search",
     ]
+
+
+def random_demo_ladder(random_draws: tuple[float, ...], knn_draws: tuple[float, ...] = ()) -> list[dict]:
+    """zero-shot 50%, instruction-detailed 51%, few-shot-random-4 60% (18 examples more than the
+    instruction, a paired gain whose interval excludes zero), then few-shot-knn-4 at 55%;
+    few-shot-random-4 also scored `random_draws` under other demo draws."""
+    return [
+        make_rung("zero-shot", "prompt", correct_first(100)),
+        make_rung("instruction-detailed", "prompt", correct_first(102)),
+        with_draws(make_rung("few-shot-random-4", "prompt", correct_first(120)), *random_draws),
+        with_draws(make_rung("few-shot-knn-4", "prompt", correct_first(110)), *knn_draws),
+    ]
+
+
+def test_a_gain_smaller_than_the_demo_draw_spread_is_noise_and_prompting_has_plateaued() -> None:
+    """few-shot-random-4 gains 9.0 points over instruction-detailed, beyond the interval; but
+    two other demo draws scored 52% and 66%: a 14-point spread, so the gain is luck."""
+    rungs = random_demo_ladder((0.52, 0.66))
+    without_draws = prompt_plateau([{k: v for k, v in r.items() if k != "draws"} for r in rungs])
+    assert not without_draws.plateaued and without_draws.verdict is not None
+    assert without_draws.verdict.low > 0
+
+    plateau = prompt_plateau(rungs)
+
+    assert plateau.plateaued
+    verdict = plateau.verdict
+    assert verdict is not None and (verdict.rung, verdict.vs) == ("few-shot-random-4", "instruction-detailed")
+    assert verdict.low > 0 and verdict.gain == pytest.approx(0.09)
+    assert not verdict.significant and verdict.within_draw_spread
+    assert verdict.draws is not None and verdict.draws.spread == pytest.approx(0.14)
+    assert (
+        "gains +9.0 points over the best simpler one, instruction-detailed" in plateau.explanation
+        and "less than the 14.0-point spread of few-shot-random-4 across 3 demo draws, so the"
+        " difference is noise and prompting has plateaued."
+        in plateau.explanation
+    )
+
+
+def test_a_gain_larger_than_the_demo_draw_spread_is_still_an_improvement() -> None:
+    plateau = prompt_plateau(random_demo_ladder((0.58, 0.62)))
+
+    assert not plateau.plateaued
+    assert plateau.verdict is not None and plateau.verdict.significant
+    assert not plateau.verdict.within_draw_spread
+    assert (
+        "a real improvement, larger than the 4.0-point spread of few-shot-random-4 across 3 demo"
+        " draws, so more elaborate prompts may still pay" in plateau.explanation
+    )
+
+
+def test_the_larger_spread_of_the_two_rungs_compared_decides() -> None:
+    """few-shot-knn-4 beats few-shot-random-4 (its best simpler rung) by 10 points; the
+    random rung's draws spread 4 points, the kNN rung's own 12: the larger one makes it noise."""
+    rungs = [
+        make_rung("zero-shot", "prompt", correct_first(90)),
+        with_draws(make_rung("few-shot-random-4", "prompt", correct_first(100)), 0.48, 0.52),
+        with_draws(make_rung("few-shot-knn-4", "prompt", correct_first(120)), 0.48),
+    ]
+
+    plateau = prompt_plateau(rungs)
+
+    assert plateau.plateaued
+    assert plateau.verdict is not None and plateau.verdict.vs == "few-shot-random-4"
+    assert "the 12.0-point spread of few-shot-knn-4 across 2 demo draws" in plateau.explanation
+
+
+def test_among_the_simplest_a_loss_inside_the_demo_draw_spread_is_not_called_worse() -> None:
+    """zero-shot is best; few-shot-random-4 scores 8 points less, beyond the interval, but its
+    own draws spread 10 points: not worse beyond the noise, and still a plateau."""
+    rungs = [
+        make_rung("zero-shot", "prompt", correct_first(120)),
+        make_rung("instruction-terse", "prompt", correct_first(110)),
+        with_draws(make_rung("few-shot-random-4", "prompt", correct_first(104)), 0.62),
+    ]
+
+    plateau = prompt_plateau(rungs)
+
+    assert plateau.plateaued
+    assert plateau.verdict is not None and plateau.verdict.high < 0 and not plateau.verdict.worse
+    assert "worse beyond the noise" not in plateau.explanation
+    assert (
+        "smaller than the 10.0-point spread of few-shot-random-4 across 2 demo draws" in plateau.explanation
+    )

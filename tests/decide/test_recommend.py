@@ -9,6 +9,7 @@ from decide_results import (
     make_results,
     make_rung,
     trained,
+    with_draws,
     without_predictions,
 )
 
@@ -197,6 +198,48 @@ def test_a_prompt_significantly_better_keeps_prompting() -> None:
     assert "beyond the noise" in decision.reasons[0]
 
 
+def random_demos_then_tuned(*other_draws: float) -> dict:
+    """few-shot-random-4 is the best prompt rung at 70% (and scored `other_draws` under other
+    demo draws); lora-100 scores 78%, 16 examples more: a paired gain beyond its interval."""
+    return make_results(
+        [
+            make_rung("zero-shot", "prompt", correct_first(100), prompt_tokens=40),
+            make_rung("instruction-detailed", "prompt", correct_first(104), prompt_tokens=90),
+            with_draws(
+                make_rung("few-shot-random-4", "prompt", correct_first(140), prompt_tokens=300), *other_draws
+            ),
+            *tuned_curve(120, 150, 156),
+        ]
+    )
+
+
+def test_a_tuning_gain_smaller_than_the_best_prompts_demo_draw_spread_keeps_prompting() -> None:
+    decision = recommend(random_demos_then_tuned(0.61, 0.80), CostSettings())
+
+    gain = decision.tuning_gain
+    assert gain is not None and (gain.rung, gain.vs) == ("lora-100", "few-shot-random-4")
+    assert gain.low > 0 and not gain.significant and gain.within_draw_spread
+    assert (decision.recommendation, decision.rung) == ("prompt", "few-shot-random-4")
+    spread = "the 19.0-point spread of few-shot-random-4 across 3 demo draws"
+    assert decision.headline.endswith(f"fine-tuning's +8.0 points is within the noise (less than {spread}).")
+    assert decision.reasons[0].startswith(
+        "The tuning gain is inside the demo-draw noise: lora-100 scores 78.0%"
+    )
+    assert decision.reasons[0].endswith(f"less than {spread}.")
+    assert decision.to_dict()["tuning_gain"]["draw_spread"] == {
+        "rung": "few-shot-random-4",
+        "spread": pytest.approx(0.19),
+        "draws": 3,
+    }
+
+
+def test_a_tuning_gain_larger_than_the_demo_draw_spread_still_recommends_tuning() -> None:
+    decision = recommend(random_demos_then_tuned(0.68, 0.72), CostSettings())
+
+    assert decision.tuning_gain is not None and decision.tuning_gain.significant
+    assert (decision.recommendation, decision.rung) == ("fine-tune", "lora-100")
+
+
 def test_without_tuned_rungs_the_reasons_say_why_tuning_is_absent() -> None:
     decision = decide("api only")
 
@@ -318,7 +361,7 @@ def test_the_decision_is_strict_json_in_the_documented_shape(name: str) -> None:
             "labelling_usd",
         }
     if data["tuning_gain"] is not None:
-        assert set(data["tuning_gain"]) == {"rung", "vs", "gain", "low", "high", "significant"}
+        assert set(data["tuning_gain"]) == {"rung", "vs", "gain", "low", "high", "significant", "draw_spread"}
     if data["best_tuned"] is not None:
         assert set(data["best_tuned"]) == {
             "rung",

@@ -93,6 +93,29 @@ def test_an_eval_run_without_a_decision_reports_its_rungs_and_no_recommendation(
     assert_offline(html)
 
 
+def test_a_rung_measured_under_several_demo_draws_shows_their_range_beside_its_score(
+    eval_results: dict[str, Any], ladder_results: dict[str, Any], tmp_path: Path
+) -> None:
+    results = copy.deepcopy(without_decision(eval_results))
+    few_shot = results["rungs"][1]
+    assert few_shot["rung"] == "few-shot-random-2" and few_shot["draws"]["seeds"] == [0, 1, 2]  # the default
+    few_shot["draws"]["scores"] = [few_shot["metrics"]["score"], 0.5, 1.0]
+    floor = min(few_shot["draws"]["scores"])
+    html = render(results, tmp_path)
+    assert '<th class="n">95% CI</th><th class="n">Demo draws</th>' in html
+    assert f'{floor * 100:.1f}–100.0%</span> <span class="muted">3 draws</span>' in html
+    assert "a difference between rungs smaller than this spread is treated as noise" in html
+
+    decided = copy.deepcopy(ladder_results)
+    spread = {"rung": "few-shot-random-2", "spread": 0.5, "draws": 3}
+    decided["decision"]["tuning_gain"] |= {"gain": 0.1, "draw_spread": spread}
+    html = render(decided, tmp_path, "decided.html")
+    assert (
+        'smaller than the 50.0 pp spread of <span class="rung">few-shot-random-2</span> across 3 demo draws,'
+        " so" in html
+    )
+
+
 def test_a_tune_run_draws_its_learning_curve_against_the_base_prompt(
     tune_results: dict[str, Any], tmp_path: Path
 ) -> None:

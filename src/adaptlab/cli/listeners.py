@@ -101,7 +101,6 @@ class ConsoleListener:
         for warning in rung_warnings(result):
             self.progress.console.print(f"[yellow]{escape(warning)}[/yellow]", highlight=False)
 
-
     def selection_scored(self, result: RungResult, *, screen: bool) -> None:
         """A line per dev score, so a log shows what the winners are chosen on."""
         from adaptlab.cli.tables import score_with_interval

@@ -13,7 +13,7 @@ from typing import Any
 from adaptlab.decide.breakeven import BreakEven, break_even
 from adaptlab.decide.costs import CostSettings, RungCost, rung_costs
 from adaptlab.decide.data_needed import DataNeeded, data_needed
-from adaptlab.decide.gain import Gain, paired_gain
+from adaptlab.decide.gain import Gain, against_draws, paired_gain
 from adaptlab.decide.plateau import Plateau, prompt_plateau
 from adaptlab.decide.rungs import TUNED_KINDS, best_rung, measured, of_kind
 
@@ -29,7 +29,8 @@ class Evidence:
     """The best tuned, hybrid or distilled rung: the one compared with prompting."""
     plateau: Plateau
     gain: Gain | None
-    """`tuned` vs `prompt`, paired; None unless both exist."""
+    """`tuned` vs `prompt`, paired, judged against the demo-draw spread of `prompt`; None unless
+    both exist."""
     needed: DataNeeded | None
     break_even: BreakEven | None
     costs: dict[str, RungCost]
@@ -43,7 +44,7 @@ def gather(results: dict[str, Any], settings: CostSettings) -> Evidence:
     costs = rung_costs(results, settings)
     gain = costs_break_even = None
     if prompt and tuned:
-        gain = paired_gain(prompt, tuned)
+        gain = against_draws(paired_gain(prompt, tuned), prompt, tuned)
         costs_break_even = break_even(prompt, tuned, costs[prompt["rung"]], costs[tuned["rung"]], settings)
     return Evidence(
         results=results,

@@ -22,10 +22,11 @@ certainty than the data gives.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from adaptlab.decide.rungs import metric
+from adaptlab.decide.rungs import draw_scores, draw_spread, metric
+from adaptlab.decide.wording import draw_spread_text
 from adaptlab.evaluation.metrics import bootstrap_interval
 
 
@@ -42,16 +43,32 @@ class Gain:
     """True when computed example by example; False for the unpaired fallback."""
     n: int
     """Examples both rungs answered (0 when unpaired)."""
+    draws: DrawSpread | None = None
+    """The larger demo-draw spread of the two rungs (`against_draws`); None when neither was
+    measured under several demo draws."""
 
     @property
     def significant(self) -> bool:
-        """True when the whole interval lies above zero: `rung` really scores higher."""
-        return self.low is not None and self.low > 0
+        """True when the whole interval lies above zero and the gain is no smaller than the
+        demo-draw spread: `rung` really scores higher."""
+        return self.low is not None and self.low > 0 and not self.within_draw_spread
 
     @property
     def worse(self) -> bool:
-        """True when the whole interval lies below zero: `rung` really scores lower."""
-        return self.high is not None and self.high < 0
+        """True when the whole interval lies below zero and the loss is no smaller than the
+        demo-draw spread: `rung` really scores lower."""
+        return self.high is not None and self.high < 0 and not self.within_draw_spread
+
+    @property
+    def within_draw_spread(self) -> bool:
+        """True when the difference is smaller than what drawing other random demos moved a
+        compared rung's score by: the luck of the draw, whatever its interval says."""
+        return self.draws is not None and self.gain is not None and abs(self.gain) < self.draws.spread
+
+    @property
+    def separated(self) -> bool:
+        """True when the interval alone excludes zero, either way (the demo draws aside)."""
+        return (self.low is not None and self.low > 0) or (self.high is not None and self.high < 0)
 
     def to_dict(self) -> dict[str, Any]:
         """``significant`` here means the interval excludes zero, either way (the sign of
@@ -63,7 +80,27 @@ class Gain:
             "low": self.low,
             "high": self.high,
             "significant": self.significant or self.worse,
+            "draw_spread": asdict(self.draws) if self.draws else None,
         }
+
+
+@dataclass(frozen=True)
+class DrawSpread:
+    """How far a rung's score moved across its demo draws: `spread` (max - min) over `draws`."""
+
+    rung: str
+    spread: float
+    draws: int
+
+
+def against_draws(gain: Gain, *rungs: dict[str, Any]) -> Gain:
+    """`gain` judged against the largest demo-draw spread among the compared `rungs` (rung
+    dicts): a difference smaller than it is noise (`Gain.within_draw_spread`)."""
+    measured = [(spread, rung) for rung in rungs if (spread := draw_spread(rung)) is not None]
+    if not measured:
+        return gain
+    spread, rung = max(measured, key=lambda pair: pair[0])
+    return replace(gain, draws=DrawSpread(str(rung["rung"]), spread, len(draw_scores(rung))))
 
 
 def paired_gain(base: dict[str, Any], challenger: dict[str, Any], *, seed: int = 0) -> Gain:
@@ -123,3 +160,10 @@ def spread(rung: dict[str, Any]) -> tuple[float, float] | None:
     if value is None or low is None or high is None:
         return None
     return value - low, high - value
+
+
+def spread_words(gain: Gain) -> str:
+    """How a sentence cites the spread `gain` was judged against: ``the 6.2-point spread of
+    few-shot-random-4 across 3 demo draws``."""
+    assert gain.draws is not None, "only called on a gain judged against demo draws"
+    return draw_spread_text(gain.draws.spread, gain.draws.rung, gain.draws.draws)

@@ -6,7 +6,9 @@ reasoning first (CoT), then random demos, then similar demos (kNN), then a searc
 more demos are more elaborate than fewer. Each prompt rung is compared, paired, with the best
 rung strictly simpler than it. Prompting has plateaued when the best prompt rung gains less than
 the interval over the best strictly simpler one — the elaborate prompts bought nothing
-measurable — or when the best prompt is among the simplest. Three rungs are the least that can
+measurable — or less than the spread of either rung's scores across its demo draws (another
+draw of random demos moves the score that much: the gain is luck), or when the best prompt is
+among the simplest. Three rungs are the least that can
 show it (one to beat, two that failed to), and the verdict does not depend on the order in
 which the rungs ran.
 
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from adaptlab.decide.gain import Gain, paired_gain
+from adaptlab.decide.gain import Gain, against_draws, paired_gain, spread_words
 from adaptlab.decide.rungs import best_rung, measured, score, shown
 from adaptlab.decide.wording import gain_interval, points
 
@@ -116,25 +118,40 @@ def prompt_plateau(prompt_rungs: Sequence[dict[str, Any]]) -> Plateau:
                 f"Every prompt rung is as simple as {best['rung']}: no more elaborate prompt was tried.",
                 rows,
             )
-        verdict = paired_gain(best, elaborate)
+        verdict = against_draws(paired_gain(best, elaborate), best, elaborate)
         return Plateau(
             True,
             f"The best prompt rung, {best['rung']} ({shown(best)}), is among the simplest; the best more"
             f" elaborate one, {elaborate['rung']} ({shown(elaborate)}), differs by {points(verdict.gain)}"
             f" ({gain_interval(verdict.low, verdict.high)}): "
             + ("it is worse beyond the noise, " if verdict.worse else "")
+            + (
+                f"smaller than {spread_words(verdict)}, which is noise, "
+                if verdict.within_draw_spread
+                else ""
+            )
             + "so more elaborate prompting bought nothing and prompting has plateaued.",
             rows,
             verdict,
         )
-    verdict = paired_gain(simpler, best)
+    verdict = against_draws(paired_gain(simpler, best), simpler, best)
     plateaued = not verdict.significant
     comparison = (
         f"The best prompt rung, {best['rung']} ({shown(best)}), gains {points(verdict.gain)} over the best"
         f" simpler one, {simpler['rung']} ({shown(simpler)}; {gain_interval(verdict.low, verdict.high)})"
     )
-    if plateaued:
-        verdict_words = "the interval includes zero, so the more elaborate prompts bought nothing measurable"
-    else:
-        verdict_words = "a real improvement, so more elaborate prompts may still pay"
-    return Plateau(plateaued, f"{comparison}: {verdict_words}.", rows, verdict)
+    return Plateau(plateaued, f"{comparison}: {verdict_words(verdict)}.", rows, verdict)
+
+
+def verdict_words(verdict: Gain) -> str:
+    """Why the best rung's gain over the best simpler one does or does not count: its
+    interval, and the spread of the demo draws when a compared rung was measured under several."""
+    if verdict.significant:
+        larger = f", larger than {spread_words(verdict)}" if verdict.draws else ""
+        return f"a real improvement{larger}, so more elaborate prompts may still pay"
+    if verdict.within_draw_spread and verdict.separated:
+        return f"less than {spread_words(verdict)}, so the difference is noise and prompting has plateaued"
+    words = "the interval includes zero, so the more elaborate prompts bought nothing measurable"
+    if verdict.within_draw_spread:
+        words += f"; the gain is also less than {spread_words(verdict)}"
+    return words

@@ -10,7 +10,7 @@ from typing import Any
 
 from adaptlab.decide.costs import RungCost
 from adaptlab.decide.evidence import Evidence
-from adaptlab.decide.gain import Gain
+from adaptlab.decide.gain import Gain, spread_words
 from adaptlab.decide.rungs import (
     chosen_on,
     measured,
@@ -23,7 +23,7 @@ from adaptlab.decide.rungs import (
     shown_interval,
     training_mode,
 )
-from adaptlab.decide.wording import CI, count, pct, points, seconds, tokens, usd
+from adaptlab.decide.wording import CI, count, gain_interval, pct, points, seconds, tokens, usd
 
 
 def best_prompt_sentence(e: Evidence) -> str:
@@ -78,6 +78,29 @@ def family_sentence(e: Evidence, kind: str) -> list[str]:
         f"It learned {teacher}'s answers and asks with {tokens(prompt_tokens(t))} per request, where"
         f" {p['rung']} needs {tokens(prompt_tokens(p))}: the long prompt now lives in the weights."
     ]
+
+
+def inside_noise_sentence(e: Evidence) -> str:
+    """Why a tuning gain does not count: its interval includes zero, or it is smaller than the
+    spread of the best prompt rung's scores across its demo draws (the luck of the draw)."""
+    p, t, gain = e.prompt, e.tuned, e.gain
+    assert p is not None and t is not None and gain is not None
+    measured = (
+        f"{t['rung']} scores {shown(t)} vs {shown(p)} for {p['rung']}, {points(gain.gain)}"
+        f" ({gain_interval(gain.low, gain.high)}){pairing(gain)}"
+    )
+    if gain.within_draw_spread and gain.separated:
+        return f"The tuning gain is inside the demo-draw noise: {measured}, less than {spread_words(gain)}."
+    also = f", and less than {spread_words(gain)}" if gain.within_draw_spread else ""
+    return f"The tuning gain is inside the {CI}: {measured}, an interval that includes zero{also}."
+
+
+def noise_bound(gain: Gain) -> str:
+    """What a gain within the noise stays inside: the demo draws' spread when that is what
+    absorbs it, else its interval."""
+    if gain.within_draw_spread and gain.separated:
+        return f"less than {spread_words(gain)}"
+    return gain_interval(gain.low, gain.high)
 
 
 def priced_break_even(e: Evidence) -> list[str]:

@@ -8,12 +8,16 @@ The rules, in the order they are tried:
 2. The best prompt rung already scores full marks on every test example: keep prompting. Tuning
    cannot gain, so it is never recommended — not even when a tuned rung is also
    perfect and cheaper per request.
-3. The best-scoring tuned-family rung beats the best prompt rung and the paired 95% interval
-   of the gain lies wholly above zero: recommend that rung's family — ``fine-tune`` (with the
-   mode and the labelled data needed), ``hybrid`` (tuned weights asked with a prompt) or
-   ``distil`` (a long prompt trained into the weights) — citing the gain and the break-even.
-4. The interval lies wholly below zero: keep prompting; it scores higher.
-5. Otherwise the interval includes zero: keep prompting; the tuning gain is inside the noise.
+3. The best-scoring tuned-family rung beats the best prompt rung, the paired 95% interval
+   of the gain lies wholly above zero and the gain is no smaller than the spread of the best
+   prompt rung's scores across its demo draws (few-shot-random): recommend that rung's
+   family — ``fine-tune`` (with the mode and the labelled data needed), ``hybrid`` (tuned
+   weights asked with a prompt) or ``distil`` (a long prompt trained into the weights) —
+   citing the gain and the break-even.
+4. The interval lies wholly below zero (by more than that spread): keep prompting; it scores
+   higher.
+5. Otherwise the interval includes zero, or the gain is smaller than the best prompt rung's
+   demo-draw spread: keep prompting; the tuning gain is inside the noise.
    When the tuned rung is cheaper per request (a shorter prompt: distillation's point), say
    after how many requests its training would pay back.
 
@@ -46,6 +50,8 @@ from adaptlab.decide.reasons import (
     cost_sentence,
     family_sentence,
     forgetting_sentence,
+    inside_noise_sentence,
+    noise_bound,
     pairing,
     plateau_or_cost,
     priced_break_even,
@@ -65,7 +71,7 @@ from adaptlab.decide.rungs import (
     training_mode,
     tuning_skipped,
 )
-from adaptlab.decide.wording import CI, count, gain_interval, points, usd
+from adaptlab.decide.wording import count, gain_interval, points, usd
 
 Recommendation = Literal["prompt", "fine-tune", "hybrid", "distil"]
 RECOMMENDATION_OF_KIND: dict[str, Recommendation] = {
@@ -301,11 +307,9 @@ def within_noise(e: Evidence) -> Choice:
         "prompt",
         p["rung"],
         f"Keep prompting with {p['rung']} ({shown(p)}): fine-tuning's {points(gain.gain)} is"
-        f" within the noise ({gain_interval(gain.low, gain.high)}).",
+        f" within the noise ({noise_bound(gain)}).",
         [
-            f"The tuning gain is inside the {CI}: {t['rung']} scores {shown(t)} vs"
-            f" {shown(p)} for {p['rung']}, {points(gain.gain)}"
-            f" ({gain_interval(gain.low, gain.high)}){pairing(gain)}, an interval that includes zero.",
+            inside_noise_sentence(e),
             *(priced_break_even(e) if cheaper_requests else []),
             best_prompt_sentence(e),
             plateau_or_cost(e),

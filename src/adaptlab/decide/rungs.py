@@ -189,3 +189,22 @@ def backend_of(rung: dict[str, Any] | None, results: dict[str, Any]) -> str | No
     """The backend that answered the rung (``local``, ``openai``), falling back to the run's."""
     own = ((rung or {}).get("model") or {}).get("backend")
     return own or (results.get("model") or {}).get("backend")
+
+
+def draw_scores(rung: dict[str, Any]) -> list[float]:
+    """The rung's score under each demo draw it was measured with (``draws.scores``, its own
+    draw first); empty when it was measured under one."""
+    values = [number(value) for value in ((rung.get("draws") or {}).get("scores") or [])]
+    return [value for value in values if value is not None]
+
+
+def draw_spread(rung: dict[str, Any]) -> float | None:
+    """How far the rung's score moved when only its random demos changed (max - min over its
+    demo draws), None unless it was measured under two or more: a difference between rungs
+    smaller than this is the luck of the draw.
+
+    >>> round(draw_spread({"draws": {"scores": [0.55, 0.4875, 0.6]}}), 4)
+    0.1125
+    """
+    scores = draw_scores(rung)
+    return max(scores) - min(scores) if len(scores) >= 2 else None

@@ -90,3 +90,12 @@ def score_interval(low: float | None, high: float | None, metric: str = ACCURACY
         return "no interval measured"
     unit = "%" if metric == ACCURACY else ""
     return f"{CI} {low * 100:.1f}–{high * 100:.1f}{unit}"
+
+
+def draw_spread_text(spread: float, rung: str, draws: int) -> str:
+    """How a sentence names a rung's demo-draw spread (the max - min of its scores).
+
+    >>> draw_spread_text(0.0625, "few-shot-random-4", 3)
+    'the 6.2-point spread of few-shot-random-4 across 3 demo draws'
+    """
+    return f"the {spread * 100:.1f}-point spread of {rung} across {draws} demo draws"

@@ -6,6 +6,7 @@ These are plain dataclasses with a `to_dict` each, because the same values go to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -117,6 +118,9 @@ class RungResult:
     """The rung's score on the run's selection sample of the dev split (``split``, ``n``,
     ``score``, ``score_low``, ``score_high``): what chose the winners (`adaptlab.selection`).
     None when the run chose on its test figures."""
+    draws: dict[str, Any] | None = None
+    """For few-shot-random rungs measured under several demo draws (see `demo_draws`):
+    ``{"seeds", "scores", "spread"}``; None when not measured."""
 
     def to_dict(self, *, with_predictions: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -130,7 +134,19 @@ class RungResult:
             "forgetting": self.forgetting,
             "robustness": self.robustness,
             "selection": self.selection,
+            "draws": self.draws,
         }
         if with_predictions:
             data["predictions"] = [asdict(p) for p in self.predictions]
         return data
+
+
+def demo_draws(seeds: Sequence[int], scores: Sequence[float]) -> dict[str, Any]:
+    """The record of a rung evaluated under several demo draws: each draw's seed and its
+    primary-metric score (the rung's own draw first) and their spread, max - min, on the
+    metric's 0-1 scale — how far the score moves when only the random demos change.
+
+    >>> demo_draws([0, 1, 2], [0.55, 0.4875, 0.6])["spread"]
+    0.1125
+    """
+    return {"seeds": list(seeds), "scores": list(scores), "spread": round(max(scores) - min(scores), 12)}

@@ -11,6 +11,9 @@ from adaptlab.prompting import DEFAULT_SHOTS
 from adaptlab.settings import Cli, Settings
 
 SplitName = Literal["train", "dev", "test"]
+DEFAULT_DEMO_SEEDS = 3
+MAX_DEMO_SEEDS = 10
+"""Each draw costs a full evaluation of the rung; ten already show the spread well."""
 
 
 class EvaluationSettings(Settings):
@@ -39,6 +42,9 @@ class EvaluationSettings(Settings):
     robustness_sample: Annotated[int, Field(ge=0)] = DEFAULT_ROBUSTNESS_SAMPLE
     """Examples per rung also asked under a prompt-injection attack and with a small
     meaning-preserving edit (attack success rate, input stability); 0 turns it off."""
+    demo_seeds: Annotated[int, Field(ge=1, le=MAX_DEMO_SEEDS)] = DEFAULT_DEMO_SEEDS
+    """Demo draws per few-shot-random rung: each draw is evaluated on the same examples, and a
+    difference smaller than the spread of their scores counts as noise; 1 turns it off."""
 
     @field_validator("strategies")
     @classmethod

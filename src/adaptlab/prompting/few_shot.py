@@ -66,6 +66,8 @@ class FewShot(Strategy):
 
 @register_strategy("few-shot-random", family=True)
 class RandomFewShot(FewShot):
+    draws_random_demos = True
+
     def prepare(self, context: StrategyContext) -> None:
         super().prepare(context)
         self.pool = tuple(context.train)

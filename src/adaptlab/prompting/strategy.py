@@ -84,6 +84,9 @@ class Strategy(ABC):
     prepared_per_model: bool = False
     """`prepare` measures the model itself (calibrated label scoring's prior): a rung reused on
     other weights (a hybrid's tuned model) is prepared again on them."""
+    draws_random_demos: bool = False
+    """`prepare` draws its demos at random from the context's seed (few-shot-random): another
+    seed gives another prompt, so the rung is also measured under a few other draws."""
 
     def prepare(self, context: StrategyContext) -> None:  # noqa: B027 - optional hook
         """Choose demos, search prompts, … from the train/dev splits; the default needs nothing."""

@@ -50,6 +50,11 @@ class TaskScorers:
         name = DEFAULT_CLASSIFICATION_METRIC if task.labels else "exact"
         return cls(primary=get_scorer(MetricSpec(name), ScoringContext()), answer_format=task.answer_format)
 
+    def primary_only(self) -> TaskScorers:
+        """The primary metric alone: for answers that only decide (a prompt search's dev
+        scores, a rung's other demo draws), where the reported metrics would only cost time."""
+        return TaskScorers(primary=self.primary, answer_format=self.answer_format)
+
     def cache_in(self, store: Store) -> None:
         """Keep what costs money to compute again (a judge's gradings) in the run store."""
         for scorer in self.all:
