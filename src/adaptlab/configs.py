@@ -183,6 +183,8 @@ class DemoPlan:
     epochs: float
     distill_size: int | None
     """Training examples of the distilled rung; None: no distillation."""
+    selection_examples: int = 40
+    """Dev examples the winners are chosen on: half the test sample, to keep the demo's time."""
     consistency_sample: int = 10
     robustness_sample: int = 10
     """Consistency, injection and input-edit probes on 10 examples per rung each: 40 extra
@@ -233,6 +235,7 @@ def demo_config(*, task: str = DEMO_TASK, limit: int | None = None) -> RunConfig
         limit=limit or plan.limit,
         sizes=list(plan.sizes),
         epochs=plan.epochs,
+        selection_examples=plan.selection_examples,
         consistency_sample=plan.consistency_sample,
         robustness_sample=plan.robustness_sample,
         distill=plan.distill_size is not None,

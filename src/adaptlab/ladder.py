@@ -335,8 +335,9 @@ class Ladder:
         if not self.config.distill:
             self.skip("distillation", "not asked for (--no-distill)", phase=True)
             return
-        short = next((r for r in self.outcome.results if r.rung == TRAINING_PROMPT), None)
-        short_tokens = short.metrics.prompt_tokens_mean if short else 0.0
+        # The curve's rungs are asked with the training prompt: their prompt size is its size,
+        # measured on test even when the zero-shot prompt rung itself was pruned on dev.
+        short_tokens = largest.metrics.prompt_tokens_mean
         ratio = best.metrics.prompt_tokens_mean / short_tokens if short_tokens else 0.0
         if best.rung == TRAINING_PROMPT or ratio < DISTILL_MIN_PROMPT_RATIO:
             self.skip(
