@@ -220,16 +220,25 @@ def test_a_tuning_gain_smaller_than_the_best_prompts_demo_draw_spread_keeps_prom
     assert gain is not None and (gain.rung, gain.vs) == ("lora-100", "few-shot-random-4")
     assert gain.low > 0 and not gain.significant and gain.within_draw_spread
     assert (decision.recommendation, decision.rung) == ("prompt", "few-shot-random-4")
-    spread = "the 19.0-point spread of few-shot-random-4 across 3 demo draws"
-    assert decision.headline.endswith(f"fine-tuning's +8.0 points is within the noise (less than {spread}).")
+    spread = (
+        "lora-100's 78.0% is within the range of few-shot-random-4 across 3 demo draws"
+        " (61.0%–80.0%, a 19.0-point spread)"
+    )
+    assert decision.headline.endswith(f"fine-tuning's +8.0 points is within the noise ({spread}).")
     assert decision.reasons[0].startswith(
         "The tuning gain is inside the demo-draw noise: lora-100 scores 78.0%"
     )
-    assert decision.reasons[0].endswith(f"less than {spread}.")
+    assert decision.reasons[0].endswith(f"; {spread}.")
     assert decision.to_dict()["tuning_gain"]["draw_spread"] == {
         "rung": "few-shot-random-4",
         "spread": pytest.approx(0.19),
         "draws": 3,
+        "low": pytest.approx(0.61),
+        "high": pytest.approx(0.80),
+        "other_rung": "lora-100",
+        "other": pytest.approx(0.78),
+        "metric": "accuracy",
+        "display": "accuracy",
     }
 
 

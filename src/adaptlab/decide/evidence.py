@@ -50,7 +50,7 @@ def gather(results: dict[str, Any], settings: CostSettings) -> Evidence:
         results=results,
         prompt=prompt,
         tuned=tuned,
-        plateau=prompt_plateau(prompts),
+        plateau=prompt_plateau(prompts, (results.get("selection") or {}).get("pruned") or []),
         gain=gain,
         needed=data_needed(of_kind(rungs, "tuned")),
         break_even=costs_break_even,

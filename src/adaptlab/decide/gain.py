@@ -25,8 +25,8 @@ import math
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from adaptlab.decide.rungs import draw_scores, draw_spread, metric
-from adaptlab.decide.wording import draw_spread_text
+from adaptlab.decide.rungs import draw_scores, draw_spread, metric, metric_of, score
+from adaptlab.decide.wording import score_text
 from adaptlab.evaluation.metrics import bootstrap_interval
 
 
@@ -61,9 +61,13 @@ class Gain:
 
     @property
     def within_draw_spread(self) -> bool:
-        """True when the difference is smaller than what drawing other random demos moved a
-        compared rung's score by: the luck of the draw, whatever its interval says."""
-        return self.draws is not None and self.gain is not None and abs(self.gain) < self.draws.spread
+        """True when another draw of the random demos could have closed the difference: the
+        other rung's score lies within the range the drawn rung scored across its demo draws
+        (so the difference is also smaller than their spread) — the luck of the draw, whatever
+        its interval says. A rung above (or below) every draw differs by more than luck."""
+        if self.draws is None or self.gain is None:
+            return False
+        return self.draws.low <= self.draws.other <= self.draws.high
 
     @property
     def separated(self) -> bool:
@@ -86,11 +90,18 @@ class Gain:
 
 @dataclass(frozen=True)
 class DrawSpread:
-    """How far a rung's score moved across its demo draws: `spread` (max - min) over `draws`."""
+    """How far a rung's score moved across its demo draws: `spread` (max - min) over `draws`,
+    from `low` to `high`; `other` is the score of the rung it was compared with."""
 
     rung: str
     spread: float
     draws: int
+    low: float
+    high: float
+    other_rung: str
+    other: float
+    metric: str
+    display: str
 
 
 def against_draws(gain: Gain, *rungs: dict[str, Any]) -> Gain:
@@ -100,7 +111,21 @@ def against_draws(gain: Gain, *rungs: dict[str, Any]) -> Gain:
     if not measured:
         return gain
     spread, rung = max(measured, key=lambda pair: pair[0])
-    return replace(gain, draws=DrawSpread(str(rung["rung"]), spread, len(draw_scores(rung))))
+    other = next(r for r in rungs if r is not rung)
+    scores = draw_scores(rung)
+    name, display = metric_of(rung)
+    drawn = DrawSpread(
+        str(rung["rung"]),
+        spread,
+        len(scores),
+        min(scores),
+        max(scores),
+        str(other["rung"]),
+        score(other),
+        name,
+        display,
+    )
+    return replace(gain, draws=drawn)
 
 
 def paired_gain(base: dict[str, Any], challenger: dict[str, Any], *, seed: int = 0) -> Gain:
@@ -163,7 +188,14 @@ def spread(rung: dict[str, Any]) -> tuple[float, float] | None:
 
 
 def spread_words(gain: Gain) -> str:
-    """How a sentence cites the spread `gain` was judged against: ``the 6.2-point spread of
-    few-shot-random-4 across 3 demo draws``."""
+    """Where the compared rung's score lies against the drawn rung's demo draws, as a sentence
+    cites it: ``few-shot-knn-4's 71.2% is above the range of few-shot-random-4 across 3 demo
+    draws (12.5%–57.5%, a 45.0-point spread)``."""
     assert gain.draws is not None, "only called on a gain judged against demo draws"
-    return draw_spread_text(gain.draws.spread, gain.draws.rung, gain.draws.draws)
+    d = gain.draws
+    where = "within" if gain.within_draw_spread else ("above" if d.other > d.high else "below")
+    scored = f"{score_text(d.low, d.metric, d.display)}–{score_text(d.high, d.metric, d.display)}"
+    return (
+        f"{d.other_rung}'s {score_text(d.other, d.metric, d.display)} is {where} the range of {d.rung}"
+        f" across {d.draws} demo draws ({scored}, a {d.spread * 100:.1f}-point spread)"
+    )

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from adaptlab.decide.gain import Gain, against_draws, paired_gain, spread_words
-from adaptlab.decide.rungs import best_rung, measured, score, shown
-from adaptlab.decide.wording import gain_interval, points
+from adaptlab.decide.rungs import best_rung, measured, metric_of, score, shown
+from adaptlab.decide.wording import count, gain_interval, points, score_text
 
 MIN_PROMPT_RUNGS = 3
 
@@ -92,16 +92,46 @@ def elaboration(rung: dict[str, Any]) -> tuple[int, int]:
     return 0, 0
 
 
-def prompt_plateau(prompt_rungs: Sequence[dict[str, Any]]) -> Plateau:
+def prompt_plateau(prompt_rungs: Sequence[dict[str, Any]], pruned: Sequence[dict[str, Any]] = ()) -> Plateau:
     """Compare each prompt rung (rung dicts) with the best strictly simpler one, and say whether
-    prompting plateaued; the order `prompt_rungs` ran in does not matter."""
+    prompting plateaued; the order `prompt_rungs` ran in does not matter.
+
+    `pruned` are the rungs a run left out after its dev screen (``selection.pruned`` entries),
+    each worse there than the best beyond the interval: they count among the rungs tried, and a
+    best rung more elaborate than one of them has already beaten a simpler prompt.
+    """
+    plateau = measured_plateau(prompt_rungs, len(pruned))
+    best = best_rung(prompt_rungs)
+    beaten = [p for p in pruned if best is not None and elaboration(p) < elaboration(best)]
+    if not beaten or best is None:
+        return plateau
+    names = " and ".join(
+        f"{p['rung']} ({score_text(p.get('score'), *metric_of(best))} against"
+        f" {score_text(p.get('best_score'), *metric_of(best))} for {p.get('best')})"
+        for p in beaten
+    )
+    dev = f"on {count(beaten[0].get('examples'))} dev examples"
+    if any(row.rung == best["rung"] and row.best_before for row in plateau.rows):
+        note = f" Simpler prompts pruned {dev} as worse beyond the noise: {names}."
+        return replace(plateau, explanation=plateau.explanation + note)
+    return Plateau(
+        False,
+        f"The best prompt rung, {best['rung']} ({shown(best)}), is more elaborate than prompts pruned"
+        f" {dev} as worse beyond the noise — {names} — so more elaborate prompts paid, and may still.",
+        plateau.rows,
+        plateau.verdict,
+    )
+
+
+def measured_plateau(prompt_rungs: Sequence[dict[str, Any]], pruned: int) -> Plateau:
+    """The plateau walk over the measured rungs; `pruned` rungs count among those tried."""
     rungs = sorted(measured(prompt_rungs), key=elaboration)
     rows = []
     for rung in rungs:
         simpler = best_rung([r for r in rungs if elaboration(r) < elaboration(rung)])
         gain = paired_gain(simpler, rung) if simpler else None
         rows.append(PlateauRow(rung["rung"], score(rung), simpler["rung"] if simpler else None, gain))
-    if len(rungs) < MIN_PROMPT_RUNGS:
+    if len(rungs) + pruned < MIN_PROMPT_RUNGS:
         explanation = (
             f"Only {len(rungs)} prompt rung{'' if len(rungs) == 1 else 's'} measured: at least"
             f" {MIN_PROMPT_RUNGS} are needed to tell a plateau from noise (one to beat, two that fail to)."
@@ -125,11 +155,7 @@ def prompt_plateau(prompt_rungs: Sequence[dict[str, Any]]) -> Plateau:
             f" elaborate one, {elaborate['rung']} ({shown(elaborate)}), differs by {points(verdict.gain)}"
             f" ({gain_interval(verdict.low, verdict.high)}): "
             + ("it is worse beyond the noise, " if verdict.worse else "")
-            + (
-                f"smaller than {spread_words(verdict)}, which is noise, "
-                if verdict.within_draw_spread
-                else ""
-            )
+            + (f"{spread_words(verdict)}, which is noise, " if verdict.within_draw_spread else "")
             + "so more elaborate prompting bought nothing and prompting has plateaued.",
             rows,
             verdict,
@@ -147,11 +173,11 @@ def verdict_words(verdict: Gain) -> str:
     """Why the best rung's gain over the best simpler one does or does not count: its
     interval, and the spread of the demo draws when a compared rung was measured under several."""
     if verdict.significant:
-        larger = f", larger than {spread_words(verdict)}" if verdict.draws else ""
+        larger = f", and {spread_words(verdict)}" if verdict.draws else ""
         return f"a real improvement{larger}, so more elaborate prompts may still pay"
     if verdict.within_draw_spread and verdict.separated:
-        return f"less than {spread_words(verdict)}, so the difference is noise and prompting has plateaued"
+        return f"{spread_words(verdict)}, so the difference is noise and prompting has plateaued"
     words = "the interval includes zero, so the more elaborate prompts bought nothing measurable"
     if verdict.within_draw_spread:
-        words += f"; the gain is also less than {spread_words(verdict)}"
+        words += f"; {spread_words(verdict)} too"
     return words

@@ -90,8 +90,8 @@ def inside_noise_sentence(e: Evidence) -> str:
         f" ({gain_interval(gain.low, gain.high)}){pairing(gain)}"
     )
     if gain.within_draw_spread and gain.separated:
-        return f"The tuning gain is inside the demo-draw noise: {measured}, less than {spread_words(gain)}."
-    also = f", and less than {spread_words(gain)}" if gain.within_draw_spread else ""
+        return f"The tuning gain is inside the demo-draw noise: {measured}; {spread_words(gain)}."
+    also = f"; {spread_words(gain)}" if gain.within_draw_spread else ""
     return f"The tuning gain is inside the {CI}: {measured}, an interval that includes zero{also}."
 
 
@@ -99,7 +99,7 @@ def noise_bound(gain: Gain) -> str:
     """What a gain within the noise stays inside: the demo draws' spread when that is what
     absorbs it, else its interval."""
     if gain.within_draw_spread and gain.separated:
-        return f"less than {spread_words(gain)}"
+        return spread_words(gain)
     return gain_interval(gain.low, gain.high)
 
 
