@@ -76,4 +76,5 @@ def test_the_report_shows_selection_beside_confirmation(tmp_path: Path) -> None:
     write_report(results, tmp_path / "report.html")
     html = (tmp_path / "report.html").read_text()
     assert "chosen on dev at 64.0%" in html
+    assert ">Dev (chose)</th>" in html
     assert "every figure cited comes from the 200 test examples they were not chosen on" in html
