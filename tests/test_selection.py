@@ -185,3 +185,62 @@ def test_the_budget_keeps_a_share_for_the_learning_curve(
     else:
         # Without a share kept, the prompt rungs take the whole budget and no curve is trained.
         assert "fine-tuning" in listener.skips and not tuned
+
+
+def test_a_budgeted_run_prunes_hopeless_rungs_and_spends_the_time_on_the_curve(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The budget's clock runs one second per request (probes included). On the tiny model the
+    four generating rungs answer nothing parsable (0%) and label scoring names a label: on the
+    20-example dev screen they are pruned, so of an 8.4-minute budget the prompt rungs take
+    about 220 s and the curve gets three sizes (each 80 test and 40 dev requests); chosen on
+    test without pruning, the five rungs take 400 s with their probes and the curve gets two."""
+    rows = [
+        {"id": f"r{i}", "input": f"{text} (case {i})", "output": label}
+        for i, (text, label) in enumerate(SENTIMENT_EXAMPLES * 34)
+    ]
+    task = tmp_path / "tweets.jsonl"
+    task.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    clock = Clock()
+    monkeypatch.setattr("adaptlab.budget.time", SimpleNamespace(monotonic=clock))
+
+    class PerRequest(LadderListener):
+        def rung_started(self, rung: str, total: int) -> None:
+            clock.now += total
+
+    hopeless = ["zero-shot", "instruction-terse", "instruction-role", "instruction-detailed"]
+    config = RunConfig(
+        task=str(task),
+        model=str(tiny_model_dir),
+        strategies=["label-scoring", *hopeless],
+        limit=40,
+        sizes=[4, 8, 12],
+        epochs=1,
+        consistency_sample=10,
+        robustness_sample=10,
+        demo_seeds=1,
+        forgetting=False,
+        hybrid=False,
+        distill=False,
+        budget_minutes=8.4,
+        tuning_share=0,
+    )
+
+    def tuned_sizes(config: RunConfig, out: Path) -> tuple[list[str], dict]:
+        clock.now = time.monotonic()
+        outcome = run_ladder(config, out_dir=out, listener=PerRequest())
+        results = json.loads((outcome.directory / "results.json").read_text())
+        return [r.rung for r in outcome.results if r.kind == "tuned"], results
+
+    pruned_curve, results = tuned_sizes(config, tmp_path / "pruned")
+    assert [entry["rung"] for entry in results["selection"]["pruned"]] == hopeless
+    assert [rung["rung"] for rung in results["rungs"] if rung["kind"] == "prompt"] == ["label-scoring"]
+    report = html.unescape((next((tmp_path / "pruned").glob("2*")) / "report.html").read_text())
+    reasons = [entry["reason"] for entry in results["selection"]["pruned"]]
+    assert all(
+        reason.startswith("pruned after 20 dev examples: 0.0%") and reason in report for reason in reasons
+    )
+    assert pruned_curve == ["lora-4", "lora-8", "lora-12"]
+
+    on_test_curve, _ = tuned_sizes(config.model_copy(update={"selection_examples": 0}), tmp_path / "on-test")
+    assert on_test_curve == ["lora-4", "lora-8"]
