@@ -46,7 +46,7 @@ from adaptlab.prompting import Strategy
 from adaptlab.runs import (
     RunOutcome,
     default_embedder,
-    evaluate_rung,
+    evaluate_in_run,
     opened_run,
     prepare_strategy,
     record_result,
@@ -218,17 +218,8 @@ class Ladder:
         for strategy in survivors:
             if strategy.name != leader and self.prompt_budget_spent([strategy.name]):
                 continue
-            result = evaluate_rung(
-                config if strategy.name in contenders else unprobed,
-                outcome.task,
-                outcome.examples,
-                backend,
-                strategy,
-                cache,
-                listener,
-                scorers=outcome.task_scorers,
-                budget_from=outcome.split.train,
-            )
+            probed = config if strategy.name in contenders else unprobed
+            result = evaluate_in_run(probed, outcome, backend, strategy, cache, listener)
             result = with_demo_draws(result, strategy, config, outcome, backend, cache, listener, embedder)
             record_result(store, outcome, listener, selection.attach(result) if selection else result)
 
@@ -267,8 +258,18 @@ class Ladder:
             self.skip(
                 "hybrid", f"the best prompt rung is {TRAINING_PROMPT}, the tuned rungs' own", phase=True
             )
-        tuner = Tuner(
-            tune_config,
+        tuner = self.tuner(tune_config)
+        curve = tuner.climb(TRAINING_PROMPT, sizes, hybrid=hybrid, stop_reason=self.curve_stop_reason)
+        for size in sizes[len(curve) :]:
+            self.skip(tuned_rung_name(tune_config, size, TRAINING_PROMPT), self.curve_stopped_because or "")
+        if curve:
+            self.distilled_rung(tune_config, best, curve[-1])
+
+    def tuner(self, config: TuneRunConfig) -> Tuner:
+        """A tuner on this run's base model, prepared prompts and selection sample."""
+        assert isinstance(self.backend, LocalBackend), "why_not_tune checked"
+        return Tuner(
+            config,
             self.outcome,
             self.backend,
             self.out_dir,
@@ -277,11 +278,6 @@ class Ladder:
             self.prepared,
             selection=self.selection,
         )
-        curve = tuner.climb(TRAINING_PROMPT, sizes, hybrid=hybrid, stop_reason=self.curve_stop_reason)
-        for size in sizes[len(curve) :]:
-            self.skip(tuned_rung_name(tune_config, size, TRAINING_PROMPT), self.curve_stopped_because or "")
-        if curve:
-            self.distilled_rung(tune_config, best, curve[-1])
 
     def why_not_tune(self) -> str | None:
         best = self.best_prompt()
@@ -357,16 +353,7 @@ class Ladder:
         size = self.config.distill_size or int(training.get("examples", len(self.outcome.split.train)))
         size = min(size, len(self.outcome.split.train))
         distill_config = tune_config.model_copy(update={"distill": best.rung})
-        tuner = Tuner(
-            distill_config,
-            self.outcome,
-            self.backend,
-            self.out_dir,
-            self.store,
-            self.listener,
-            self.prepared,
-            selection=self.selection,
-        )
+        tuner = self.tuner(distill_config)
         try:
             tuner.climb(TRAINING_PROMPT, [size])
         except NothingToDistil as error:

@@ -36,7 +36,7 @@ from adaptlab.runs import (
     RunOutcome,
     check_strategies,
     default_embedder,
-    evaluate_rung,
+    evaluate_in_run,
     expand_rungs,
     new_run_id,
     prepare_strategy,
@@ -228,23 +228,11 @@ class Tuner:
     def measure(self, backend: Backend, strategy: Strategy, rung: str) -> RungResult:
         """The rung on the run's test examples, carrying its selection score when the run
         chooses on dev."""
-        result = evaluate_rung(
-            self.config,
-            self.task,
-            self.outcome.examples,
-            backend,
-            strategy,
-            self.cache(backend),
-            self.listener,
-            scorers=self.outcome.task_scorers,
-            budget_from=self.outcome.split.train,
-            rung=rung,
-        )
+        config, outcome, listener, cache = self.config, self.outcome, self.listener, self.cache(backend)
+        result = evaluate_in_run(config, outcome, backend, strategy, cache, listener, rung=rung)
         if self.selection is None:
             return result
-        self.selection.score(
-            self.config, self.outcome, backend, strategy, self.cache(backend), self.listener, rung=rung
-        )
+        self.selection.score(config, outcome, backend, strategy, cache, listener, rung=rung)
         return self.selection.attach(result)
 
     def measure_prompt(self, name: str) -> RungResult:

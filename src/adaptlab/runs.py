@@ -257,17 +257,7 @@ def run_prompt_rung(
         embedder,
         outcome.task_scorers,
     )
-    result = evaluate_rung(
-        config,
-        outcome.task,
-        outcome.examples,
-        backend,
-        strategy,
-        cache,
-        listener,
-        scorers=outcome.task_scorers,
-        budget_from=outcome.split.train,
-    )
+    result = evaluate_in_run(config, outcome, backend, strategy, cache, listener)
     result = with_demo_draws(result, strategy, config, outcome, backend, cache, listener, embedder)
     record_result(store, outcome, listener, result)
     return result
@@ -302,17 +292,8 @@ def with_demo_draws(
         draw = get_strategy(strategy.name)
         prepare_strategy(draw, draw_config, outcome.task, outcome.split, backend, cache, listener, embedder)
         label = f"{strategy.name} (demo draw {number}/{len(seeds)})"
-        measured = evaluate_rung(
-            draw_config,
-            outcome.task,
-            outcome.examples,
-            backend,
-            draw,
-            cache,
-            listener,
-            scorers=primary,
-            budget_from=outcome.split.train,
-            rung=label,
+        measured = evaluate_in_run(
+            draw_config, outcome, backend, draw, cache, listener, scorers=primary, rung=label
         )
         scores.append(measured.metrics.score)
     return replace(result, draws=demo_draws(seeds, scores))
@@ -417,6 +398,34 @@ def evaluate_rung(
         budget_from=budget_from,
     )
     return result if rung is None else replace(result, rung=rung)
+
+
+def evaluate_in_run(
+    config: EvalConfig,
+    outcome: RunOutcome,
+    backend: Backend,
+    strategy: Strategy,
+    cache: ResultCache | None,
+    listener: RunListener,
+    *,
+    examples: Sequence[Example] | None = None,
+    scorers: TaskScorers | None = None,
+    rung: str | None = None,
+) -> RungResult:
+    """`evaluate_rung` on the run's task: its test examples (or `examples`: a dev sample), scored
+    by the run's scorers (or `scorers`), answers as long as its train split's outputs."""
+    return evaluate_rung(
+        config,
+        outcome.task,
+        outcome.examples if examples is None else examples,
+        backend,
+        strategy,
+        cache,
+        listener,
+        scorers=scorers or outcome.task_scorers,
+        budget_from=outcome.split.train,
+        rung=rung,
+    )
 
 
 def record_result(store: Store, outcome: RunOutcome, listener: RunListener, result: RungResult) -> None:

@@ -41,7 +41,7 @@ from adaptlab.decide.wording import gain_interval, points
 from adaptlab.evaluation import ResultCache, RungResult
 from adaptlab.models import Backend
 from adaptlab.prompting import Strategy
-from adaptlab.runs import RunListener, RunOutcome, evaluate_rung
+from adaptlab.runs import RunListener, RunOutcome, evaluate_in_run
 
 SELECTION_SPLIT = "dev"
 
@@ -116,17 +116,10 @@ class Selection:
         plain = config.model_copy(
             update={"split": SELECTION_SPLIT, "consistency_sample": 0, "robustness_sample": 0}
         )
-        result = evaluate_rung(
-            plain,
-            outcome.task,
-            self.screen if screen else self.examples,
-            backend,
-            strategy,
-            cache,
-            listener,
-            scorers=outcome.task_scorers,
-            budget_from=outcome.split.train,
-            rung=f"{name} ({SELECTION_SPLIT})",
+        examples = self.screen if screen else self.examples
+        label = f"{name} ({SELECTION_SPLIT})"
+        result = evaluate_in_run(
+            plain, outcome, backend, strategy, cache, listener, examples=examples, rung=label
         )
         result = replace(result, rung=name)
         (self.screened if screen else self.results)[name] = result
