@@ -185,7 +185,6 @@ class Ladder:
         cache = ResultCache(store, backend.cache_identity()) if config.cache else None
         selection = self.selection
         started: list[Strategy] = []
-        screened: dict[str, RungResult] = {}
         for position, strategy in enumerate(strategies):
             if self.prompt_budget_spent([s.name for s in strategies[position:]]):
                 break
@@ -196,17 +195,15 @@ class Ladder:
             self.prepared[strategy.name] = strategy
             started.append(strategy)
             if selection is not None:
-                screened[strategy.name] = selection.score(
-                    config, outcome, backend, strategy, cache, listener, screen=True
-                )
+                selection.score(config, outcome, backend, strategy, cache, listener, screen=True)
         survivors = started
         contenders = {s.name for s in started}
         if selection is not None:
-            pruned = set(selection.prune(screened)) if len(screened) > 1 else set()
+            pruned = set(selection.prune()) if len(selection.screened) > 1 else set()
             for entry in selection.pruned:
                 self.skip(entry.rung, entry.reason)
             survivors = [s for s in started if s.name not in pruned]
-            leader = leading(screened, survivors)
+            leader = leading(selection.screened, survivors)
             for strategy in list(survivors):
                 if strategy.name != leader and self.prompt_budget_spent([strategy.name]):
                     survivors.remove(strategy)

@@ -148,10 +148,10 @@ class Selection:
         """`result` (a test result) carrying its rung's selection score."""
         return replace(result, selection=self.summary(result.rung))
 
-    def prune(self, screened: dict[str, RungResult]) -> list[str]:
-        """The rungs of `screened` (results on the screen) that are worse than the best there
-        beyond the interval; each is recorded in `pruned` with its reason."""
-        rows = {name: result.to_dict() for name, result in screened.items()}
+    def prune(self) -> list[str]:
+        """The screened rungs that are worse than the best on the screen beyond the interval;
+        each is recorded in `pruned` with its reason."""
+        rows = {name: result.to_dict() for name, result in self.screened.items()}
         best = best_rung(list(rows.values()))
         if best is None:
             return []
