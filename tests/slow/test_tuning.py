@@ -26,10 +26,17 @@ def test_lora_curve_on_the_bundled_model(tmp_path: Path) -> None:
     for rung in rungs[1:]:
         training = rung["training"]
         assert training["steps"] == 2 * training["examples"] // 8
-        assert training["dev_losses"][-1] < training["dev_losses"][0]  # it learned the task's answers
+        # The weights kept are those of the best dev loss (its second epoch may overfit 16 or 32
+        # examples: lora-32 measured 0.529 then 0.534).
+        assert training["best_dev_loss"] == pytest.approx(min(training["dev_losses"]))
         assert training["tokens_per_s"] > 0 and training["peak_memory_bytes"] > 0
         assert rung["forgetting"]["n"] == 60
         assert 0.0 <= rung["forgetting"]["agreement_with_base"] <= 1.0
+
+    # It learned the task's answers: twice the examples reach a lower dev loss than the smaller
+    # training had after its first epoch (measured 0.529 against 0.905).
+    small, large = (rung["training"] for rung in rungs[1:])
+    assert large["best_dev_loss"] < small["dev_losses"][0]
 
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
