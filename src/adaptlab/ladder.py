@@ -211,7 +211,7 @@ class Ladder:
                 selection.score(config, outcome, backend, strategy, cache, listener)
             contenders = selection.contenders([s.name for s in survivors])
         leader = leading(selection.results if selection else {}, survivors)
-        unprobed = config.model_copy(update={"consistency_sample": 0, "robustness_sample": 0})
+        unprobed = config.without_probes()
         for strategy in survivors:
             if strategy.name != leader and self.prompt_budget_spent([strategy.name]):
                 continue

@@ -286,9 +286,8 @@ def with_demo_draws(
     seeds = [config.seed + i for i in range(config.demo_seeds)]
     scores = [result.metrics.score]
     primary = outcome.task_scorers.primary_only()
-    unprobed = {"consistency_sample": 0, "robustness_sample": 0}
     for number, seed in enumerate(seeds[1:], start=2):
-        draw_config = config.model_copy(update={"seed": seed, **unprobed})
+        draw_config = config.without_probes(seed=seed)
         draw = get_strategy(strategy.name)
         prepare_strategy(draw, draw_config, outcome.task, outcome.split, backend, cache, listener, embedder)
         label = f"{strategy.name} (demo draw {number}/{len(seeds)})"

@@ -113,9 +113,7 @@ class Selection:
         """Score a rung on the screen or (kept in `results`) the whole selection sample: the
         run's evaluation without probes, on dev."""
         name = rung or strategy.name
-        plain = config.model_copy(
-            update={"split": SELECTION_SPLIT, "consistency_sample": 0, "robustness_sample": 0}
-        )
+        plain = config.without_probes(split=SELECTION_SPLIT)
         examples = self.screen if screen else self.examples
         label = f"{name} ({SELECTION_SPLIT})"
         result = evaluate_in_run(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal, TypeVar
 
 from pydantic import Field, field_validator
 
@@ -11,6 +11,7 @@ from adaptlab.prompting import DEFAULT_SHOTS
 from adaptlab.settings import Cli, Settings
 
 SplitName = Literal["train", "dev", "test"]
+SettingsT = TypeVar("SettingsT", bound="EvaluationSettings")
 DEFAULT_DEMO_SEEDS = 3
 MAX_DEMO_SEEDS = 10
 """Each draw costs a full evaluation of the rung; ten already show the spread well."""
@@ -45,6 +46,11 @@ class EvaluationSettings(Settings):
     demo_seeds: Annotated[int, Field(ge=1, le=MAX_DEMO_SEEDS)] = DEFAULT_DEMO_SEEDS
     """Demo draws per few-shot-random rung: each draw is evaluated on the same examples, and a
     difference smaller than the spread of their scores counts as noise; 1 turns it off."""
+
+    def without_probes(self: SettingsT, **changes: object) -> SettingsT:
+        """These settings with no consistency or robustness probes (and `changes`): how the
+        dev scores and the extra demo draws are measured, and rungs that are not contenders."""
+        return self.model_copy(update={"consistency_sample": 0, "robustness_sample": 0, **changes})
 
     @field_validator("strategies")
     @classmethod
