@@ -33,16 +33,20 @@ def hopeless_when_terse(text: str) -> str:
     return "banana" if TERSE in text else knows_the_answer(text)
 
 
-@pytest.fixture()
-def task_file(tmp_path: Path) -> Path:
-    """90 distinct inputs: ten numbered cases of each sentiment example."""
+def write_distinct_task(path: Path, repeat: int) -> Path:
+    """`repeat` numbered cases of each sentiment example: every input distinct."""
     rows = [
         {"id": f"r{i}", "input": f"{text} (case {i})", "output": label}
-        for i, (text, label) in enumerate(SENTIMENT_EXAMPLES * 10)
+        for i, (text, label) in enumerate(SENTIMENT_EXAMPLES * repeat)
     ]
-    path = tmp_path / "tweets.jsonl"
     path.write_text("".join(json.dumps(row) + "\n" for row in rows))
     return path
+
+
+@pytest.fixture()
+def task_file(tmp_path: Path) -> Path:
+    """90 distinct inputs."""
+    return write_distinct_task(tmp_path / "tweets.jsonl", repeat=10)
 
 
 def test_a_hopeless_rung_is_pruned_on_the_dev_screen_and_never_reaches_test(
@@ -195,12 +199,7 @@ def test_a_budgeted_run_prunes_hopeless_rungs_and_spends_the_time_on_the_curve(
     20-example dev screen they are pruned, so of an 8.4-minute budget the prompt rungs take
     about 220 s and the curve gets three sizes (each 80 test and 40 dev requests); chosen on
     test without pruning, the five rungs take 400 s with their probes and the curve gets two."""
-    rows = [
-        {"id": f"r{i}", "input": f"{text} (case {i})", "output": label}
-        for i, (text, label) in enumerate(SENTIMENT_EXAMPLES * 34)
-    ]
-    task = tmp_path / "tweets.jsonl"
-    task.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    task = write_distinct_task(tmp_path / "tweets.jsonl", repeat=34)
     clock = Clock()
     monkeypatch.setattr("adaptlab.budget.time", SimpleNamespace(monotonic=clock))
 

@@ -24,6 +24,10 @@ FORGETTING = {
 }
 
 
+RUNG_SUMMARY_KEYS = {"rung", "score", "score_low", "score_high", "selection_score", "selection_n"}
+"""How the decision names its best prompt and best tuned rung: test figures and the dev score."""
+
+
 def prompt_ladder(best: int = 140) -> list[dict]:
     """zero-shot, then an instruction variant and a few-shot rung that plateau at `best`/200."""
     return [
@@ -346,14 +350,7 @@ def test_the_decision_is_strict_json_in_the_documented_shape(name: str) -> None:
         "selection",
     ]
     assert data["recommendation"] in ("prompt", "fine-tune", "hybrid", "distil")
-    assert set(data["best_prompt"]) == {
-        "rung",
-        "score",
-        "score_low",
-        "score_high",
-        "selection_score",
-        "selection_n",
-    }
+    assert set(data["best_prompt"]) == RUNG_SUMMARY_KEYS
     assert set(data["plateau"]) == {"plateaued", "explanation", "rungs"}
     for row in data["plateau"]["rungs"]:
         assert set(row) == {"rung", "score", "best_before", "gain", "gain_low", "gain_high"}
@@ -372,14 +369,7 @@ def test_the_decision_is_strict_json_in_the_documented_shape(name: str) -> None:
     if data["tuning_gain"] is not None:
         assert set(data["tuning_gain"]) == {"rung", "vs", "gain", "low", "high", "significant", "draw_spread"}
     if data["best_tuned"] is not None:
-        assert set(data["best_tuned"]) == {
-            "rung",
-            "score",
-            "score_low",
-            "score_high",
-            "selection_score",
-            "selection_n",
-        }
+        assert set(data["best_tuned"]) == RUNG_SUMMARY_KEYS
     if data["data_needed"] is not None:
         assert set(data["data_needed"]) == {"rung", "examples", "score", "best_rung"}
     if data["break_even"] is not None:
