@@ -6,14 +6,19 @@ reply slower than the client's timeout. Answers are deterministic: the server fi
 its known inputs the last user message contains and answers that input's label.
 
 Faults are configured per server: `faults` are played, in order, on the first attempts of every
-distinct request (``"429"`` with ``Retry-After: 0``, ``"500"``, ``"400"``, ``"drop"``,
-``"slow"``), and inputs in `permanent` always get a 500 whose body quotes the request's
-``Authorization`` header (as a careless server might: the client must not repeat it). The
+distinct request (``"429"`` with ``Retry-After: 0``, ``"500"``, ``"400"``, ``"400-invalid"``
+— OpenAI's body for a ``max_tokens`` too large —, ``"drop"``, ``"slow"``), and inputs in
+`permanent` always get a 500 whose body quotes the request's ``Authorization`` header (as a
+careless server might: the client must not repeat it). The
 server counts attempts per distinct request body and the most requests it ever had in flight,
 and logs the last user message and the body of every chat request, so tests can check what
 the client did. A request's ``stop`` strings cut its answer as OpenAI does.
 `top_logprobs` sets, per known input, the first token's alternatives a logprobs request gets
 (a judge's spread over grades); without an entry they are derived from the answers.
+`refuses` makes it a reasoning model (o1/o3/gpt-5 style, `REASONING_MODEL`): it refuses those
+parameters with OpenAI's 400 bodies, counted in `refusals`. `reasoning_tokens` has it think that
+many tokens before each answer, inside the token budget as OpenAI's models do (a budget they
+fill leaves the answer empty), reported inside ``usage.completion_tokens`` as OpenAI counts them.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+REASONING_MODEL = ("max_tokens", "temperature", "logprobs")
+"""What OpenAI's reasoning models refuse of what adaptlab sends by default."""
 STATUS_TEXT = {200: "OK", 400: "Bad Request", 404: "Not Found", 429: "Too Many Requests", 500: "Server Error"}
 
 
@@ -48,6 +55,9 @@ class FakeOpenAIServer:
     slow_s: float = 3.0
     top_logprobs: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     """Known input text -> the (token, logprob) alternatives sent when logprobs are asked."""
+    refuses: tuple[str, ...] = ()
+    """Request fields refused with an OpenAI-style 400 when sent (temperature: unless it is 1)."""
+    reasoning_tokens: int = 0
 
     attempts: Counter[str] = field(default_factory=Counter)
     """Requests seen per distinct body (sha256 of it)."""
@@ -55,6 +65,8 @@ class FakeOpenAIServer:
     authorization: set[str] = field(default_factory=set)
     """Every Authorization header value received."""
     logprob_requests: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)
+    """The 400s sent for each parameter in `refuses`."""
     asked: list[str] = field(default_factory=list)
     """The last user message of every chat-completions request, in the order they came."""
     bodies: list[dict[str, Any]] = field(default_factory=list)
@@ -137,13 +149,39 @@ class FakeOpenAIServer:
             return 429, {"error": {"message": "rate limited"}}, {"Retry-After": "0"}
         if fault == "400":
             return 400, {"error": {"message": "bad request"}}, {}
+        if fault == "400-invalid":
+            return 400, self.error("max_tokens is too large: 100000.", "max_tokens", "invalid_value"), {}
         if fault == "500":
             return 500, {"error": {"message": "the model crashed"}}, {}
         if any(text in self.last_user(request) for text in self.permanent):
             return 500, {"error": {"message": f"the model crashed on a request with {authorization}"}}, {}
+        if refused := self.refused(request):
+            self.refusals[refused["error"]["param"]] += 1
+            return 400, refused, {}
         if request.get("logprobs") and self.logprobs == "reject":
             return 400, {"error": {"message": "logprobs are not supported"}}, {}
         return 200, self.completion(request), {}
+
+    @staticmethod
+    def error(message: str, param: str, code: str) -> dict[str, Any]:
+        return {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+
+    def refused(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """OpenAI's 400 body for the first field of `refuses` the request sends, else None."""
+        for param in self.refuses:
+            if param not in request or (param == "temperature" and request[param] == 1):
+                continue
+            if param == "temperature":
+                message = (
+                    f"Unsupported value: 'temperature' does not support {request[param]} with this model."
+                    " Only the default (1) value is supported."
+                )
+                return self.error(message, param, "unsupported_value")
+            message = f"Unsupported parameter: '{param}' is not supported with this model."
+            if param == "max_tokens":
+                message += " Use 'max_completion_tokens' instead."
+            return self.error(message, param, "unsupported_parameter")
+        return None
 
     # -- answers -------------------------------------------------------------------------------
 
@@ -167,7 +205,10 @@ class FakeOpenAIServer:
         ends = [answer.find(s) for s in ([stop] if isinstance(stop, str) else stop) if s in answer]
         answer = answer[: min(ends)] if ends else answer  # as OpenAI: the stop string is left out
         words = answer.split()
-        text = " ".join(words[: request.get("max_tokens", len(words))])
+        unlimited = len(words) + self.reasoning_tokens
+        limit = request.get("max_completion_tokens", request.get("max_tokens", unlimited))
+        reasoning = min(self.reasoning_tokens, limit)
+        text = " ".join(words[: limit - reasoning])
         choice: dict[str, Any] = {
             "index": 0,
             "message": {"role": "assistant", "content": text},
@@ -193,11 +234,14 @@ class FakeOpenAIServer:
         payload: dict[str, Any] = {"id": "fake", "object": "chat.completion", "choices": [choice]}
         if self.usage:
             prompt_tokens = sum(len(m["content"].split()) for m in request["messages"])
+            completion_tokens = len(text.split()) + reasoning
             payload["usage"] = {
                 "prompt_tokens": prompt_tokens,
-                "completion_tokens": len(text.split()),
-                "total_tokens": prompt_tokens + len(text.split()),
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
             }
+            if self.reasoning_tokens:
+                payload["usage"]["completion_tokens_details"] = {"reasoning_tokens": reasoning}
         return payload
 
 

@@ -20,9 +20,11 @@ from adaptlab.models import endpoint_model, load_backend, resolve_model_spec
 from adaptlab.models.openai.backend import OpenAIBackend
 from adaptlab.models.openai.client import RetryPolicy, backoff_delay
 from adaptlab.models.openai.labels import first_token_scores, generated_choice
+from adaptlab.models.openai.parameters import GREEDY, SAMPLED
+from adaptlab.models.openai.replies import output_tokens
 from adaptlab.prompting import get_strategy
 from adaptlab.store import Store
-from fake_openai_server import FakeOpenAIServer, serve
+from fake_openai_server import REASONING_MODEL, FakeOpenAIServer, serve
 
 LABELS = ("negative", "neutral", "positive")
 INPUTS = {f"tweet number {i} about the flight": LABELS[i % 3] for i in range(12)}
@@ -112,6 +114,7 @@ def test_a_request_that_keeps_failing_gives_an_error_not_an_exception(server: Fa
         ("slow", "timed out (no reply within 0.2 s) after 2 attempts"),
         ("drop", "connection failed after 2 attempts: RemoteProtocolError"),
         ("400", "HTTP 400: "),
+        ("400-invalid", "HTTP 400: "),
     ],
 )
 def test_each_kind_of_failure_is_described(server: FakeOpenAIServer, fault: str, message: str) -> None:
@@ -120,8 +123,10 @@ def test_each_kind_of_failure_is_described(server: FakeOpenAIServer, fault: str,
     backend = backend_for(server, policy=RetryPolicy(max_retries=1, timeout_s=0.2, backoff_base_s=0.01))
     (generation,) = backend.generate([asked(next(iter(INPUTS)))], max_new_tokens=4)
     assert generation.error is not None and generation.error.startswith(message)
-    # A 4xx other than 429 is the request's own fault: it is not retried.
-    assert list(server.attempts.values()) == [1 if fault == "400" else 2]
+    # A 4xx other than 429 is the request's own fault: it is not retried, nor learned from
+    # (a max_tokens too large is the request's fault, not a parameter the server lacks).
+    assert list(server.attempts.values()) == [1 if fault.startswith("400") else 2]
+    assert backend.describe()["request_parameters"]["learned_from"] == []
 
 
 def test_no_more_requests_are_in_flight_than_the_concurrency(server: FakeOpenAIServer) -> None:
@@ -280,6 +285,96 @@ def test_a_rung_whose_scores_name_no_label_is_unparsable_not_the_first_label(
     assert all(p.parsed is None and not p.correct for p in result.predictions)
     assert result.predictions[0].scores == dict.fromkeys(LABELS)
     assert result.strategy["scoring"] == "first-token top_logprobs"
+
+
+# -- reasoning models -----------------------------------------------------------------------
+
+
+def test_a_reasoning_model_is_asked_again_with_the_parameters_it_takes(server: FakeOpenAIServer) -> None:
+    """The first refusal of each parameter is learned, the request asked again at once (no
+    retry spent: there are none to spend) and every later request sent adjusted."""
+    server.refuses, server.reasoning_tokens = REASONING_MODEL, 5
+    backend = backend_for(server, concurrency=4, policy=RetryPolicy(max_retries=0, timeout_s=2.0))
+    texts = list(INPUTS)
+    generations = backend.generate([asked(t) for t in texts], max_new_tokens=8)
+    assert [(g.text, g.error) for g in generations] == [(INPUTS[t], None) for t in texts]
+    assert server.refusals == {"max_tokens": 1, "temperature": 1}
+    assert len(server.bodies) == len(texts) + 2
+    for body in server.bodies[2:]:
+        assert body["max_completion_tokens"] == 8 and "max_tokens" not in body and "temperature" not in body
+    # Reasoning tokens are output tokens (billed as such), and totalled apart.
+    assert all(g.output_tokens == 1 + 5 for g in generations)
+    described = backend.describe()
+    assert described["reasoning_tokens"] == 5 * len(texts) and described["cut_short_by_reasoning"] == 0
+    assert described["decoding"] == SAMPLED
+    parameters = described["request_parameters"]
+    assert parameters["max_tokens_field"] == "max_completion_tokens"
+    assert parameters["omitted"] == ["temperature"]
+    assert parameters["learned_from"] == [
+        "HTTP 400 for max_tokens: Unsupported parameter: 'max_tokens' is not supported with this model."
+        " Use 'max_completion_tokens' instead.",
+        "HTTP 400 for temperature: Unsupported value: 'temperature' does not support 0 with this model."
+        " Only the default (1) value is supported.",
+    ]
+
+    # Refused logprobs are label scoring's to handle (it generates instead), not learned.
+    rows = backend.score([asked(t) for t in texts[:3]], CANDIDATES)
+    assert all(row.error is None and max(row.logprobs) == 0.0 for row in rows)
+    assert backend.describe()["label_scoring"] == "generation (the server rejected logprobs: HTTP 400)"
+    assert server.refusals == {"max_tokens": 1, "temperature": 1, "logprobs": 1}
+    assert backend.describe()["request_parameters"] == parameters
+
+
+def test_requests_in_flight_when_the_server_refuses_are_all_asked_again(server: FakeOpenAIServer) -> None:
+    """The first request fails for another reason, so it teaches nothing: the rest go out
+    together, and every one refused before the lesson was learned is asked again."""
+    server.refuses, server.permanent, server.delay_s = REASONING_MODEL, {FIRST}, 0.05
+    backend = backend_for(server, concurrency=4, policy=RetryPolicy(max_retries=1, timeout_s=2.0))
+    texts = list(INPUTS)
+    generations = backend.generate([asked(t) for t in texts], max_new_tokens=8)
+    assert generations[0].error is not None and generations[0].error.startswith("HTTP 500 after 2 attempts")
+    assert [(g.text, g.error) for g in generations[1:]] == [(INPUTS[t], None) for t in texts[1:]]
+    assert 1 < server.refusals["max_tokens"] <= 4 and 1 <= server.refusals["temperature"] <= 4
+    assert len(backend.describe()["request_parameters"]["learned_from"]) == 2  # learned once each
+
+
+def test_a_refusal_that_teaches_nothing_new_is_an_error(server: FakeOpenAIServer) -> None:
+    server.refuses = ("max_tokens", "max_completion_tokens")
+    backend = backend_for(server)
+    (generation,) = backend.generate([asked(FIRST)], max_new_tokens=4)
+    assert generation.error is not None and generation.error.startswith("HTTP 400: ")
+    assert "'max_completion_tokens' is not supported" in generation.error
+    assert server.refusals == {"max_tokens": 1, "max_completion_tokens": 1}
+    assert backend.describe()["decoding"] == GREEDY
+
+
+def test_stop_strings_a_server_refuses_are_applied_here() -> None:
+    with serve(FakeOpenAIServer({"docstring": "Return the sum. The function adds them."})) as server:
+        server.refuses = ("stop",)
+        backend = backend_for(server)
+        (generation,) = backend.generate([asked("a docstring")], max_new_tokens=12, stop=[" The"])
+    assert (generation.text, generation.stopped) == ("Return the sum.", True)
+    assert server.refusals == {"stop": 1} and "stop" not in server.bodies[1]
+    assert backend.describe()["request_parameters"]["omitted"] == ["stop"]
+    assert backend.describe()["decoding"] == GREEDY
+
+
+def test_a_budget_spent_reasoning_leaves_no_answer_and_is_counted(server: FakeOpenAIServer) -> None:
+    server.refuses, server.reasoning_tokens = REASONING_MODEL, 6
+    backend = backend_for(server)
+    (generation,) = backend.generate([asked(FIRST)], max_new_tokens=4)
+    assert (generation.text, generation.stopped, generation.output_tokens) == ("", False, 4)
+    assert backend.describe()["cut_short_by_reasoning"] == 1
+
+
+def test_reasoning_tokens_count_as_output_whichever_way_usage_reports_them() -> None:
+    details = {"completion_tokens_details": {"reasoning_tokens": 24}}
+    openai = {"prompt_tokens": 9, "completion_tokens": 30, "total_tokens": 39, **details}
+    on_top = {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 39, **details}
+    assert output_tokens(openai) == output_tokens(on_top) == (30, 24)
+    assert output_tokens({"completion_tokens": 6, **details}) == (30, 24)  # more reasoning than output
+    assert output_tokens({"completion_tokens": 6}) == (6, None)
+    assert output_tokens({"completion_tokens_details": {"reasoning_tokens": 3}}) == (None, 3)
 
 
 # -- through the evaluation engine ----------------------------------------------------------

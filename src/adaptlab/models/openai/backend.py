@@ -5,10 +5,12 @@ Each conversation is one request; up to `concurrency` are in flight at once (an
 itself and a hosted API is not flooded. Answers come back in input order whatever order the
 requests finish in, and `on_progress(1)` fires as each one does.
 
-Decoding is greedy (temperature 0, n=1), like the local backend. Token counts come from the
-reply's ``usage``; a server that sends none gets an estimate of 4 characters per token, and
-`describe()` says so. A request that fails after its retries yields an answer with `error` set
-rather than an exception (see `client`).
+Decoding is greedy (temperature 0, n=1), like the local backend, unless the server refuses
+temperature 0 (reasoning models do): `parameters` learns what a server refuses from its first
+HTTP 400, asks again adjusted, and `describe()` records what was sent and why. Token counts come
+from the reply's ``usage``, reasoning tokens counted as output; a server that sends none gets
+an estimate of 4 characters per token, and `describe()` says so. A request that fails after its
+retries yields an answer with `error` set rather than an exception (see `client`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from typing import Any, TypeVar
 import httpx
 
 from adaptlab.errors import UsageError
-from adaptlab.models.base import Backend, Conversation, Generation, LabelScores, ProgressCallback
+from adaptlab.models.base import (
+    Backend,
+    Conversation,
+    Generation,
+    LabelScores,
+    ProgressCallback,
+    cut_at_stop,
+)
 from adaptlab.models.catalog import ENDPOINT_PREFIX
 from adaptlab.models.openai.client import (
     DEFAULT_MAX_RETRIES,
@@ -45,6 +54,7 @@ from adaptlab.models.openai.labels import (
     first_token_scores,
     generated_choice,
 )
+from adaptlab.models.openai.parameters import MAX_TOKENS, RequestParameters, refused_parameter
 from adaptlab.models.openai.replies import (
     CHARS_PER_TOKEN,
     ChatAnswer,
@@ -131,6 +141,13 @@ class OpenAIBackend(Backend):
         """How `score` works on this server: `LOGPROBS_METHOD`, or ``generation (why)`` once
         the server has shown it gives no log-probabilities (for the rest of the run)."""
         self._logprobs_confirmed = False
+        self.parameters = RequestParameters()
+        """What this server refuses (``max_tokens``, temperature 0 …), learned from its 400s."""
+        self._parameters_probed = False
+        """Whether a chat request has finished: until one has, they go one at a time, so a
+        server that refuses a parameter refuses it once rather than a whole wave of requests."""
+        self._reasoning_tokens = 0
+        self._cut_short_by_reasoning = 0
         self._usage_estimated = False
         self._tokenizer: str | None = None
         """The ``/tokenize`` URL that works, ``""`` when none does (estimate), None: not tried."""
@@ -160,6 +177,7 @@ class OpenAIBackend(Backend):
             lambda http, conversation: self._generate_one(http, conversation, max_new_tokens, stop),
             conversations,
             on_progress,
+            probing=lambda: not self._parameters_probed,
         )
 
     def score(
@@ -173,7 +191,10 @@ class OpenAIBackend(Backend):
             lambda http, conversation: self._score_one(http, conversation, candidates),
             conversations,
             on_progress,
-            probing=lambda: self.label_scoring == LOGPROBS_METHOD and not self._logprobs_confirmed,
+            probing=lambda: (
+                not self._parameters_probed
+                or (self.label_scoring == LOGPROBS_METHOD and not self._logprobs_confirmed)
+            ),
         )
 
     def count_tokens(self, text: str) -> int:
@@ -189,6 +210,11 @@ class OpenAIBackend(Backend):
         return [self._token_counts[text] for text in texts]
 
     def describe(self) -> dict[str, Any]:
+        """What the model is and how it was asked. `request_parameters` says what a server that
+        refused parameters was sent instead (and `decoding` whether answers are still greedy);
+        `reasoning_tokens` totals what the server reported over this backend's requests so far
+        (already counted in output tokens), and `cut_short_by_reasoning` the replies left empty
+        because the token budget ran out while the model was still reasoning."""
         if self._tokenizer is None:
             tokenizer = "not used"
         else:
@@ -202,6 +228,10 @@ class OpenAIBackend(Backend):
             "served_model": self.name,
             "base_url": self.base_url,
             "label_scoring": self.label_scoring,
+            "decoding": self.parameters.decoding,
+            "request_parameters": self.parameters.describe(),
+            "reasoning_tokens": self._reasoning_tokens,
+            "cut_short_by_reasoning": self._cut_short_by_reasoning,
             "token_counts": "estimated" if self._usage_estimated or self._tokenizer == "" else "server",
             "usage": f"{ESTIMATED} (the server sent none)" if self._usage_estimated else "the server's",
             "tokenizer": tokenizer,
@@ -250,14 +280,41 @@ class OpenAIBackend(Backend):
         return run_sync(run_all())
 
     def _chat_payload(self, conversation: Conversation, max_tokens: int, **extra: Any) -> dict[str, Any]:
+        """The request as adaptlab asks any server; `parameters` adjusts it to what this one takes."""
         return {
             "model": self.name,
             "messages": [dict(message) for message in conversation],
-            "max_tokens": max_tokens,
+            MAX_TOKENS: max_tokens,
             "temperature": 0,
             "n": 1,
             **extra,
         }
+
+    async def _post_chat(
+        self, http: httpx.AsyncClient, standard: dict[str, Any]
+    ) -> tuple[Reply, dict[str, Any]]:
+        """The reply to `standard` as this server takes it, and the payload that got it.
+
+        A refusal that names a parameter the server does not support is learned (see
+        `parameters`) and the request asked again at once, adjusted: a retry not counted against
+        `max_retries`, since it is a different request. So is one that another request in flight
+        was refused for first. A refusal that teaches nothing new is returned as it is.
+        """
+        sent = self.parameters.apply(standard)
+        try:
+            while True:
+                reply = await self.client.post(http, "chat/completions", sent)
+                refusal = refused_parameter(reply)
+                if refusal is None:
+                    return reply, sent
+                reason = f"HTTP {reply.status} for {refusal.param}: {short(refusal.message)}"
+                self.parameters.learn(refusal.param, self.client.redact(reason), sent)
+                adjusted = self.parameters.apply(standard)
+                if adjusted == sent:
+                    return reply, sent
+                sent = adjusted
+        finally:
+            self._parameters_probed = True
 
     async def _generate_one(
         self, http: httpx.AsyncClient, conversation: Conversation, max_tokens: int, stop: Sequence[str] = ()
@@ -267,13 +324,19 @@ class OpenAIBackend(Backend):
         not past its leading whitespace as `cut_at_stop` does: the two differ only for a reply
         that opens with a newline, which the assistant turn of a chat template makes rare)."""
         extra = {"stop": list(stop)} if stop else {}
-        payload = self._chat_payload(conversation, max_tokens, **extra)
-        reply = await self.client.post(http, "chat/completions", payload)
+        started = time.perf_counter()
+        reply, sent = await self._post_chat(http, self._chat_payload(conversation, max_tokens, **extra))
+        latency = time.perf_counter() - started
         answer, error = self._answer(reply, conversation)
         if answer is None:
-            return Generation("", 0, 0, reply.latency_s, error=error)
+            return Generation("", 0, 0, latency, error=error)
+        text, stopped = answer.text, answer.stopped
+        if stop and "stop" not in sent:
+            # The server refused stop strings: the answer is cut here, by the same rule.
+            text, found = cut_at_stop(text, stop)
+            stopped = True if found else stopped
         prompt_tokens, output_tokens = answer.prompt_tokens or 0, answer.output_tokens or 0
-        return Generation(answer.text, prompt_tokens, output_tokens, reply.latency_s, stopped=answer.stopped)
+        return Generation(text, prompt_tokens, output_tokens, latency, stopped=stopped)
 
     async def _score_one(
         self, http: httpx.AsyncClient, conversation: Conversation, candidates: Sequence[str]
@@ -282,7 +345,7 @@ class OpenAIBackend(Backend):
         failed = tuple(-math.inf for _ in candidates)
         if self.label_scoring == LOGPROBS_METHOD:
             payload = self._chat_payload(conversation, 1, logprobs=True, top_logprobs=TOP_LOGPROBS)
-            reply = await self.client.post(http, "chat/completions", payload)
+            reply, _ = await self._post_chat(http, payload)
             alternatives = top_logprobs(reply.body) if reply.body is not None else None
             answer, _ = self._answer(reply, conversation)
             if alternatives is not None and answer is not None:
@@ -317,6 +380,8 @@ class OpenAIBackend(Backend):
         if answer is None:
             error = f"HTTP {reply.status} without choices[0].message: {short(json.dumps(reply.body))}"
             return None, self.client.redact(error)
+        self._reasoning_tokens += answer.reasoning_tokens or 0
+        self._cut_short_by_reasoning += answer.cut_short_by_reasoning
         if answer.prompt_tokens is None or answer.output_tokens is None:
             self._usage_estimated = True  # describe() says the counts are estimates
             prompt = "".join(message["content"] for message in conversation)

@@ -21,7 +21,7 @@ import ssl
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import httpx
 
@@ -90,6 +90,9 @@ class Reply:
     `body` is the parsed JSON object of a successful reply; `error` (else None) says why there
     is none, in words fit for results.json. `latency_s` is the request's own wall time from its
     first attempt to its end, retries and waits included: what a caller of the server waited.
+    `error_body` is the JSON object a refusing server sent (a 4xx not retried), kept because
+    OpenAI-style errors name the parameter they refuse (see `parameters`); it is read, never
+    recorded as it is, since only `error` has the API key scrubbed out.
     """
 
     status: int | None
@@ -97,6 +100,7 @@ class Reply:
     error: str | None
     attempts: int
     latency_s: float
+    error_body: dict[str, Any] | None = None
 
     @property
     def refused(self) -> bool:
@@ -182,7 +186,8 @@ class EndpointClient:
                     return self._success(response, attempts, started)
                 failure, detail = f"HTTP {status}", short(response.text)
                 if not retryable_status(status):
-                    return self._reply(status, None, _joined(failure, detail), attempts, started)
+                    refusal = json_object(response)
+                    return self._reply(status, None, _joined(failure, detail), attempts, started, refusal)
                 retry_after = retry_after_seconds(response.headers.get("retry-after"))
             if attempts > self.policy.max_retries:
                 error = _joined(f"{failure} after {attempts} attempts", detail)
@@ -190,11 +195,8 @@ class EndpointClient:
             await asyncio.sleep(backoff_delay(attempts, self.rng, self.policy, retry_after))
 
     def _success(self, response: httpx.Response, attempts: int, started: float) -> Reply:
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
+        body = json_object(response)
+        if body is None:
             error = _joined(
                 f"HTTP {response.status_code} with a reply that is not a JSON object", short(response.text)
             )
@@ -208,8 +210,16 @@ class EndpointClient:
         error: str | None,
         attempts: int,
         started: float,
+        error_body: dict[str, Any] | None = None,
     ) -> Reply:
-        return Reply(status, body, self.redact(error), attempts, time.perf_counter() - started)
+        latency = time.perf_counter() - started
+        return Reply(status, body, self.redact(error), attempts, latency, error_body)
+
+    @overload
+    def redact(self, text: str) -> str: ...
+
+    @overload
+    def redact(self, text: None) -> None: ...
 
     def redact(self, text: str | None) -> str | None:
         """`text` with the API key and URL credentials replaced by ``***``."""
@@ -218,6 +228,15 @@ class EndpointClient:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The reply's body when it is a JSON object, else None (HTML error pages, bare text)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def _describe(error: Exception) -> str:

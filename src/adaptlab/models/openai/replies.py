@@ -23,16 +23,24 @@ class ChatAnswer:
     text: str
     prompt_tokens: int | None
     output_tokens: int | None
+    """Every generated token, reasoning included (see `output_tokens`)."""
     stopped: bool | None
     """Whether the model ended the answer itself (``finish_reason: stop``) rather than running
     out of tokens (``length``)."""
+    reasoning_tokens: int | None = None
+    """Of `output_tokens`, those a reasoning model thought in before answering."""
+
+    @property
+    def cut_short_by_reasoning(self) -> bool:
+        """The token budget ran out while the model was still reasoning: no answer at all."""
+        return not self.text and self.stopped is False and bool(self.reasoning_tokens)
 
 
 def read_chat(body: dict[str, Any]) -> ChatAnswer | None:
     """The answer in a chat-completions reply; None when it has no ``choices[0].message``.
 
     >>> read_chat({"choices": [{"message": {"content": " positive"}, "finish_reason": "stop"}]})
-    ChatAnswer(text='positive', prompt_tokens=None, output_tokens=None, stopped=True)
+    ChatAnswer(text='positive', prompt_tokens=None, output_tokens=None, stopped=True, reasoning_tokens=None)
     """
     try:
         choice = body["choices"][0]
@@ -40,14 +48,45 @@ def read_chat(body: dict[str, Any]) -> ChatAnswer | None:
     except (KeyError, IndexError, TypeError, AttributeError):
         return None
     usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-    prompt, output = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    prompt = usage.get("prompt_tokens")
+    output, reasoning = output_tokens(usage)
     finish = choice.get("finish_reason")
     return ChatAnswer(
         text=content.strip() if isinstance(content, str) else "",
         prompt_tokens=prompt if isinstance(prompt, int) else None,
-        output_tokens=output if isinstance(output, int) else None,
+        output_tokens=output,
         stopped={"stop": True, "length": False}.get(finish) if isinstance(finish, str) else None,
+        reasoning_tokens=reasoning,
     )
+
+
+def output_tokens(usage: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(output tokens, reasoning tokens) of a reply's ``usage``; output counts the reasoning
+    too, since a provider bills the tokens a model thought in as output.
+
+    OpenAI's ``completion_tokens`` already include them (``completion_tokens_details.
+    reasoning_tokens`` says how many of them there were). A server whose ``completion_tokens``
+    leave them out shows it by a ``total_tokens`` that adds them on top, or by more reasoning
+    than completion tokens; its reasoning tokens are added.
+
+    >>> details = {"reasoning_tokens": 24}
+    >>> output_tokens({"completion_tokens": 30, "completion_tokens_details": details})  # OpenAI
+    (30, 24)
+    >>> usage = {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 39}
+    >>> output_tokens({**usage, "completion_tokens_details": details})  # reasoning on top
+    (30, 24)
+    """
+    completion = usage.get("completion_tokens")
+    completion = completion if isinstance(completion, int) else None
+    details = usage.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    if not isinstance(reasoning, int):
+        return completion, None
+    if completion is None or reasoning <= 0:
+        return completion, reasoning
+    prompt, total = usage.get("prompt_tokens"), usage.get("total_tokens")
+    on_top = isinstance(prompt, int) and isinstance(total, int) and total == prompt + completion + reasoning
+    return (completion + reasoning if on_top or reasoning > completion else completion), reasoning
 
 
 def top_logprobs(body: dict[str, Any]) -> list[tuple[str, float]] | None:
