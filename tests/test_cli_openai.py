@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from adaptlab.cli import app
 from adaptlab.data import load_task, split_task
-from fake_openai_server import FakeOpenAIServer, serve
+from adaptlab.models.openai.parameters import SAMPLED
+from fake_openai_server import REASONING_MODEL, FakeOpenAIServer, serve
 from sample_tasks import SENTIMENT_EXAMPLES, write_sentiment_task
 
 runner = CliRunner()
@@ -165,6 +166,44 @@ def test_eval_run_and_tune_through_an_endpoint(
             assert SECRET.encode() not in path.read_bytes(), path
     for output in (result.output, again.output, ladder.output, tuned.output, caplog.text):
         assert SECRET not in output
+
+
+def test_eval_through_a_reasoning_model_records_what_it_was_sent(
+    task_file: Path, server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """A server that refuses max_tokens, temperature 0 and logprobs, as OpenAI's reasoning
+    models do: each refusal is met once, and the run records how the model was asked and
+    counts its reasoning as output."""
+    server.refuses, server.reasoning_tokens = REASONING_MODEL, 2
+    out = tmp_path / "runs"
+    command = ["eval", str(task_file), "--model", "openai:reasoner", "--base-url", server.base_url]
+    strategies = ["-s", "zero-shot,label-scoring", "--consistency-sample", "0", "--robustness-sample", "0"]
+    result = runner.invoke(app, [*command, *strategies, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert server.refusals == {"max_tokens": 1, "temperature": 1, "logprobs": 1}
+
+    (run_dir,) = [p for p in out.iterdir() if p.is_dir()]
+    results = json.loads((run_dir / "results.json").read_text())
+    model = results["model"]
+    assert model["decoding"] == SAMPLED
+    assert model["request_parameters"]["max_tokens_field"] == "max_completion_tokens"
+    assert model["request_parameters"]["omitted"] == ["temperature"]
+    assert [reason.split(":")[0] for reason in model["request_parameters"]["learned_from"]] == [
+        "HTTP 400 for max_tokens",
+        "HTTP 400 for temperature",
+    ]
+    answered = len(server.bodies) - sum(server.refusals.values())
+    assert model["reasoning_tokens"] == 2 * answered and model["cut_short_by_reasoning"] == 0
+    zero_shot, label_scoring = results["rungs"]
+    assert zero_shot["strategy"]["decoding"] == SAMPLED
+    assert label_scoring["strategy"]["scoring"] == "generation (the server rejected logprobs: HTTP 400)"
+    for rung in results["rungs"]:
+        assert rung["metrics"]["errors"] == 0 and rung["metrics"]["score"] == 1.0
+        # Each answer is one word; the two reasoning tokens before it are output too.
+        assert {p["output_tokens"] for p in rung["predictions"]} == {3}
+        assert rung["metrics"]["output_tokens_mean"] == 3
+    report = " ".join((run_dir / "report.html").read_text().split())
+    assert "the token budget went out as <code>max_completion_tokens</code>" in report
 
 
 def test_endpoint_mistakes_are_refused_with_a_reason_and_nothing_written(

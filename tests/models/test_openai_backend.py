@@ -20,7 +20,7 @@ from adaptlab.models import endpoint_model, load_backend, resolve_model_spec
 from adaptlab.models.openai.backend import OpenAIBackend
 from adaptlab.models.openai.client import RetryPolicy, backoff_delay
 from adaptlab.models.openai.labels import first_token_scores, generated_choice
-from adaptlab.models.openai.parameters import GREEDY, SAMPLED
+from adaptlab.models.openai.parameters import GREEDY, SAMPLED, UNCONFIRMED
 from adaptlab.models.openai.replies import output_tokens
 from adaptlab.prompting import get_strategy
 from adaptlab.store import Store
@@ -345,7 +345,7 @@ def test_a_refusal_that_teaches_nothing_new_is_an_error(server: FakeOpenAIServer
     assert generation.error is not None and generation.error.startswith("HTTP 400: ")
     assert "'max_completion_tokens' is not supported" in generation.error
     assert server.refusals == {"max_tokens": 1, "max_completion_tokens": 1}
-    assert backend.describe()["decoding"] == GREEDY
+    assert backend.describe()["decoding"] == UNCONFIRMED  # nothing was answered
 
 
 def test_stop_strings_a_server_refuses_are_applied_here() -> None:
@@ -406,6 +406,27 @@ def test_failed_requests_are_counted_recorded_and_asked_again_on_a_rerun(
         assert sum(server.attempts.values()) - before == 2  # only the two that failed
         assert second.metrics.errors == 0 and second.metrics.cache_hits == 10
         assert second.metrics.score == 1.0
+
+
+def test_answers_a_reasoning_model_sampled_are_reused_by_a_rerun_that_does_not_claim_them_greedy(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """The learned parameters are not part of the cache key: the same server and model refuse
+    the same parameters on every run, so every answer stored under its identity was asked the
+    same way. A re-run that finds them all asks nothing, and says it could not confirm how."""
+    server.refuses = REASONING_MODEL
+    strategy = get_strategy("zero-shot")
+    with Store.open(tmp_path / "adaptlab.db") as store:
+        results = []
+        for _ in range(2):
+            backend = backend_for(server)
+            cache = ResultCache(store, backend.cache_identity())
+            results.append(evaluate(TASK, TASK.examples, backend, strategy, cache=cache))
+    first, second = results
+    assert first.strategy["decoding"] == first.model["decoding"] == SAMPLED
+    assert second.metrics.cache_hits == len(TASK.examples) and second.metrics.score == first.metrics.score
+    assert second.strategy["decoding"] == second.model["decoding"] == UNCONFIRMED
+    assert server.refusals == {"max_tokens": 1, "temperature": 1}  # the re-run sent nothing
 
 
 # -- loading --------------------------------------------------------------------------------

@@ -206,6 +206,34 @@ def test_sections_without_data_are_left_out(tmp_path: Path) -> None:
     assert parse(render(bare, tmp_path)).sections == ["recommendation", "scores", "metrics", "run"]
 
 
+def test_the_model_section_says_which_request_parameters_an_endpoint_refused(tmp_path: Path) -> None:
+    refusal = "HTTP 400 for temperature: Unsupported value: 'temperature' does not support 0 <b>"
+    model = {
+        "model_id": "openai:o3-mini",
+        "decoding": "sampled at the server's default temperature (the server refused temperature 0)",
+        "request_parameters": {
+            "max_tokens_field": "max_completion_tokens",
+            "omitted": ["temperature"],
+            "learned_from": ["HTTP 400 for max_tokens: Unsupported parameter", refusal],
+        },
+        "reasoning_tokens": 1234,
+        "cut_short_by_reasoning": 2,
+    }
+    text = " ".join(render({"run_id": "r1", "rungs": [], "model": model}, tmp_path).split())
+    assert (
+        "The server refused some request parameters, so adaptlab asked it differently: the token budget"
+        " went out as <code>max_completion_tokens</code>; left out: <code>temperature</code>; decoding:"
+        " sampled at the server&#39;s default temperature (the server refused temperature 0)."
+    ) in text
+    assert "does not support 0 &lt;b&gt;" in text
+    assert "2 answers came back empty: the token budget ran out while the model was still reasoning" in text
+
+    model["request_parameters"] = {"max_tokens_field": "max_tokens", "omitted": [], "learned_from": []}
+    model["cut_short_by_reasoning"] = 0
+    text = render({"run_id": "r1", "rungs": [], "model": model}, tmp_path)
+    assert "refused some request parameters" not in text and "came back empty" not in text
+
+
 def test_the_report_replaces_an_existing_file_and_leaves_no_temporary_file(
     eval_results: dict[str, Any], tmp_path: Path
 ) -> None:

@@ -95,6 +95,9 @@ def evaluate(
     if request.mode == "score" and model.get("label_scoring"):
         # How this backend scored labels (an endpoint may have fallen back to generation).
         strategy_info["scoring"] = model["label_scoring"]
+    if request.mode == "generate" and model.get("decoding") not in (None, strategy_info["decoding"]):
+        # An endpoint that refused temperature 0 sampled at its default: not "greedy".
+        strategy_info["decoding"] = model["decoding"]
     if conversations:
         strategy_info["example_prompt"] = backend.render(conversations[0])
     return RungResult(

@@ -306,6 +306,7 @@ class OpenAIBackend(Backend):
                 reply = await self.client.post(http, "chat/completions", sent)
                 refusal = refused_parameter(reply)
                 if refusal is None:
+                    self.parameters.answered |= reply.body is not None
                     return reply, sent
                 reason = f"HTTP {reply.status} for {refusal.param}: {short(refusal.message)}"
                 self.parameters.learn(refusal.param, self.client.redact(reason), sent)

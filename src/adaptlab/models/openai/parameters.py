@@ -43,6 +43,10 @@ NOT_LEARNED = ("model", "messages", MAX_COMPLETION_TOKENS, "logprobs", "top_logp
 """Parameters a refusal of which is an error: see the module docstring."""
 GREEDY = "greedy"
 SAMPLED = "sampled at the server's default temperature (the server refused temperature 0)"
+UNCONFIRMED = (
+    "greedy as asked, not confirmed: the server answered no request"
+    " (answers from the result cache keep the decoding of the run that asked them)"
+)
 NAMED_IN_MESSAGE = re.compile(r"Unsupported (?:parameter|value): '([A-Za-z_]+)'")
 """OpenAI's wording, for servers that copy its message but not its ``param`` and ``code``."""
 
@@ -94,6 +98,8 @@ class RequestParameters:
         self.omitted: list[str] = []
         self.learned_from: list[str] = []
         """Why each adjustment was made: the refusal that taught it, one per adjustment."""
+        self.answered = False
+        """Whether the server has answered a request as `apply` builds it."""
 
     def apply(self, standard: dict[str, Any]) -> dict[str, Any]:
         """`standard` as this server accepts it: the token budget under the field it takes, the
@@ -117,8 +123,13 @@ class RequestParameters:
 
     @property
     def decoding(self) -> str:
-        """`GREEDY` while temperature 0 goes out; `SAMPLED` once the server refused it."""
-        return SAMPLED if TEMPERATURE in self.omitted else GREEDY
+        """`SAMPLED` once the server refused temperature 0, `GREEDY` once it answered with it,
+        and `UNCONFIRMED` before either: a re-run that finds every answer in the result cache
+        sends nothing, so learns nothing, and must not claim answers another run sampled were
+        greedy."""
+        if TEMPERATURE in self.omitted:
+            return SAMPLED
+        return GREEDY if self.answered else UNCONFIRMED
 
     def describe(self) -> dict[str, Any]:
         return {
