@@ -4,7 +4,8 @@ An answer is a pure function of the exact weights, the exact prompt text and the
 parameters (decoding is greedy, scoring deterministic), so that triple is the key. Re-running a
 ladder with one new rung, or after a crash, recomputes only the requests whose key is new —
 which is how a killed evaluation resumes where it stopped: answers are written batch by batch
-as they are computed.
+as they are computed. (An endpoint that refuses temperature 0 samples instead; why its answers
+are cached all the same: `adaptlab.models.openai.parameters`.)
 """
 
 from __future__ import annotations

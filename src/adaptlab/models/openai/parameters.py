@@ -25,6 +25,13 @@ Not learned, so still an error as before: a refusal of ``model``, ``messages`` o
 answers with its own fall-back to generation (and records why); and any 400 whose code is not
 one of `UNSUPPORTED_CODES` — ``max_tokens`` too large, a prompt too long — since those are the
 request's fault, not a parameter the server lacks.
+
+The result cache keys answers by model, prompt and the rung's decoding parameters, not by what
+was learned here: the same server and model refuse the same parameters on every run, so every
+answer stored under its identity was asked the same way, and a resumed or repeated run reuses
+them rather than paying for them again. A server that refused temperature 0 sampled those
+answers; a re-run reuses the samples (``--no-cache`` draws new ones), and one that finds every
+answer cached sends nothing, so it reports the decoding as `UNCONFIRMED` rather than greedy.
 """
 
 from __future__ import annotations
