@@ -293,13 +293,15 @@ class OpenAIBackend(Backend):
     async def _post_chat(
         self, http: httpx.AsyncClient, standard: dict[str, Any]
     ) -> tuple[Reply, dict[str, Any]]:
-        """The reply to `standard` as this server takes it, and the payload that got it.
+        """The reply to `standard` as this server takes it (its latency counting the refused
+        attempts too), and the payload that got it.
 
         A refusal that names a parameter the server does not support is learned (see
         `parameters`) and the request asked again at once, adjusted: a retry not counted against
         `max_retries`, since it is a different request. So is one that another request in flight
         was refused for first. A refusal that teaches nothing new is returned as it is.
         """
+        started = time.perf_counter()
         sent = self.parameters.apply(standard)
         try:
             while True:
@@ -307,15 +309,16 @@ class OpenAIBackend(Backend):
                 refusal = refused_parameter(reply)
                 if refusal is None:
                     self.parameters.answered |= reply.body is not None
-                    return reply, sent
+                    break
                 reason = f"HTTP {reply.status} for {refusal.param}: {short(refusal.message)}"
                 self.parameters.learn(refusal.param, self.client.redact(reason), sent)
                 adjusted = self.parameters.apply(standard)
                 if adjusted == sent:
-                    return reply, sent
+                    break
                 sent = adjusted
         finally:
             self._parameters_probed = True
+        return replace(reply, latency_s=time.perf_counter() - started), sent
 
     async def _generate_one(
         self, http: httpx.AsyncClient, conversation: Conversation, max_tokens: int, stop: Sequence[str] = ()
@@ -323,21 +326,19 @@ class OpenAIBackend(Backend):
         """One answer. `stop` is sent only when there is one, so a request without it is what it
         always was. The server applies it (OpenAI's rule counts from the reply's first character,
         not past its leading whitespace as `cut_at_stop` does: the two differ only for a reply
-        that opens with a newline, which the assistant turn of a chat template makes rare)."""
+        that opens with a newline, which the assistant turn of a chat template makes rare), or,
+        when the server refused it, `cut_at_stop` here."""
         extra = {"stop": list(stop)} if stop else {}
-        started = time.perf_counter()
         reply, sent = await self._post_chat(http, self._chat_payload(conversation, max_tokens, **extra))
-        latency = time.perf_counter() - started
         answer, error = self._answer(reply, conversation)
         if answer is None:
-            return Generation("", 0, 0, latency, error=error)
+            return Generation("", 0, 0, reply.latency_s, error=error)
         text, stopped = answer.text, answer.stopped
         if stop and "stop" not in sent:
-            # The server refused stop strings: the answer is cut here, by the same rule.
             text, found = cut_at_stop(text, stop)
             stopped = True if found else stopped
         prompt_tokens, output_tokens = answer.prompt_tokens or 0, answer.output_tokens or 0
-        return Generation(text, prompt_tokens, output_tokens, latency, stopped=stopped)
+        return Generation(text, prompt_tokens, output_tokens, reply.latency_s, stopped=stopped)
 
     async def _score_one(
         self, http: httpx.AsyncClient, conversation: Conversation, candidates: Sequence[str]
