@@ -20,7 +20,7 @@ from adaptlab.models import endpoint_model, load_backend, resolve_model_spec
 from adaptlab.models.openai.backend import OpenAIBackend
 from adaptlab.models.openai.client import RetryPolicy, backoff_delay
 from adaptlab.models.openai.labels import first_token_scores, generated_choice
-from adaptlab.models.openai.parameters import GREEDY, SAMPLED, UNCONFIRMED
+from adaptlab.models.openai.parameters import GREEDY, REASONING_ALLOWANCE, SAMPLED, UNCONFIRMED
 from adaptlab.models.openai.replies import output_tokens
 from adaptlab.prompting import get_strategy
 from adaptlab.store import Store
@@ -301,7 +301,9 @@ def test_a_reasoning_model_is_asked_again_with_the_parameters_it_takes(server: F
     assert server.refusals == {"max_tokens": 1, "temperature": 1}
     assert len(server.bodies) == len(texts) + 2
     for body in server.bodies[2:]:
-        assert body["max_completion_tokens"] == 8 and "max_tokens" not in body and "temperature" not in body
+        # The answer's budget, plus room for the model's reasoning (which shares the field).
+        assert body["max_completion_tokens"] == 8 + REASONING_ALLOWANCE
+        assert "max_tokens" not in body and "temperature" not in body
     # Reasoning tokens are output tokens (billed as such), and totalled apart.
     assert all(g.output_tokens == 1 + 5 for g in generations)
     described = backend.describe()
@@ -360,10 +362,11 @@ def test_stop_strings_a_server_refuses_are_applied_here() -> None:
 
 
 def test_a_budget_spent_reasoning_leaves_no_answer_and_is_counted(server: FakeOpenAIServer) -> None:
-    server.refuses, server.reasoning_tokens = REASONING_MODEL, 6
+    server.refuses, server.reasoning_tokens = REASONING_MODEL, REASONING_ALLOWANCE + 6
     backend = backend_for(server)
     (generation,) = backend.generate([asked(FIRST)], max_new_tokens=4)
-    assert (generation.text, generation.stopped, generation.output_tokens) == ("", False, 4)
+    budget = 4 + REASONING_ALLOWANCE
+    assert (generation.text, generation.stopped, generation.output_tokens) == ("", False, budget)
     assert backend.describe()["cut_short_by_reasoning"] == 1
 
 

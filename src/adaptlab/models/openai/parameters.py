@@ -12,8 +12,8 @@ the parameter::
       Only the default (1) value is supported.", "param": "temperature", "code": "unsupported_value"}}
 
 `RequestParameters` learns from such a refusal: from then on ``max_tokens`` goes out as
-``max_completion_tokens`` (the same budget under its newer name) and any other refused
-parameter is left out. The request is asked again at once, adjusted.
+``max_completion_tokens`` (the same budget under its newer name, plus `REASONING_ALLOWANCE` for
+the model's reasoning) and any other refused parameter is left out. The request is asked again at once, adjusted.
 
 Why ``max_tokens`` first rather than the newer name with a fall-back: a server mostly ignores a
 field it does not know rather than refusing it, so a server that predates
@@ -48,6 +48,11 @@ TEMPERATURE = "temperature"
 UNSUPPORTED_CODES = ("unsupported_parameter", "unsupported_value")
 NOT_LEARNED = ("model", "messages", MAX_COMPLETION_TOKENS, "logprobs", "top_logprobs")
 """Parameters a refusal of which is an error: see the module docstring."""
+REASONING_ALLOWANCE = 4096
+"""Tokens added to a request's budget once the server takes ``max_completion_tokens``: that
+field caps the reasoning and the answer together, and a rung's budget is sized for the answer
+alone (a label takes a few tokens), so a reasoning model would spend all of it thinking and
+answer nothing. It is a cap, not a charge: the cost counts the tokens the server reports used."""
 GREEDY = "greedy"
 SAMPLED = "sampled at the server's default temperature (the server refused temperature 0)"
 UNCONFIRMED = (
@@ -97,7 +102,7 @@ class RequestParameters:
     >>> standard = {"model": "o3", "messages": [], "max_tokens": 8, "temperature": 0}
     >>> parameters.learn("max_tokens", "HTTP 400: Unsupported parameter: …", standard)
     >>> parameters.apply(standard)
-    {'model': 'o3', 'messages': [], 'max_completion_tokens': 8, 'temperature': 0}
+    {'model': 'o3', 'messages': [], 'temperature': 0, 'max_completion_tokens': 4104}
     """
 
     def __init__(self) -> None:
@@ -109,13 +114,12 @@ class RequestParameters:
         """Whether the server has answered a request as `apply` builds it."""
 
     def apply(self, standard: dict[str, Any]) -> dict[str, Any]:
-        """`standard` as this server accepts it: the token budget under the field it takes, the
-        parameters it refused left out."""
-        return {
-            (self.max_tokens_field if name == MAX_TOKENS else name): value
-            for name, value in standard.items()
-            if name not in self.omitted
-        }
+        """`standard` as this server accepts it: the token budget under the field it takes (with
+        `REASONING_ALLOWANCE` for a reasoning model), the parameters it refused left out."""
+        adjusted = {name: value for name, value in standard.items() if name not in self.omitted}
+        if self.max_tokens_field == MAX_COMPLETION_TOKENS and MAX_TOKENS in adjusted:
+            adjusted[MAX_COMPLETION_TOKENS] = adjusted.pop(MAX_TOKENS) + REASONING_ALLOWANCE
+        return adjusted
 
     def learn(self, param: str, reason: str, sent: dict[str, Any]) -> None:
         """Adjust for a refusal of `param` in the request `sent`, unless it cannot be adjusted
@@ -141,6 +145,7 @@ class RequestParameters:
     def describe(self) -> dict[str, Any]:
         return {
             "max_tokens_field": self.max_tokens_field,
+            "reasoning_allowance": REASONING_ALLOWANCE if self.max_tokens_field == MAX_COMPLETION_TOKENS else 0,
             "omitted": list(self.omitted),
             "learned_from": list(self.learned_from),
         }
