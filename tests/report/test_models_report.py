@@ -104,3 +104,12 @@ def test_the_report_links_each_model_run_as_a_sibling_folder(tmp_path: Path) -> 
 
     links = re.findall(r'<a class="run-link" href="([^"]+)">', page)
     assert links == ["../p-1/report.html", "../p-2/report.html", "../p-3/report.html"]
+
+
+def test_a_parent_run_that_measured_nothing_still_reports_why(tmp_path: Path) -> None:
+    payload = parent_payload([(SMALL, {"model": {"model_id": SMALL}, "rungs": []})], settings())
+    page = write_models_report(payload, tmp_path / "report.html").read_text()
+
+    assert "No configuration was measured: there is nothing to choose from." in page
+    assert 'id="configurations-table"' not in page
+    assert 'href="../p-1/report.html"' in page

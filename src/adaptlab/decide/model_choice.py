@@ -45,6 +45,7 @@ from typing import Any, Literal
 from adaptlab.decide.configurations import Configuration, configurations
 from adaptlab.decide.costs import MEANINGFUL_SAVING, CostSettings
 from adaptlab.decide.frontier import pareto_frontier
+from adaptlab.decide.rungs import metric
 from adaptlab.decide.wording import CI, count, seconds, usd
 
 TargetSource = Literal["given", "best-interval", "best-score"]
@@ -160,19 +161,19 @@ def choose_configuration(
     configs = configurations(runs, costs)
     if not configs:
         return ModelChoice(
-            None,
-            "No configuration was measured: there is nothing to choose from.",
-            [f"The {count(len(runs))} runs hold no rung with a measured score."],
-            "",
-            "test",
-            None,
-            None,
-            None,
-            None,
-            [],
-            [],
-            [],
-            costs,
+            chosen=None,
+            headline="No configuration was measured: there is nothing to choose from.",
+            reasons=[f"The {count(len(runs))} runs hold no rung with a measured score."],
+            selection="",
+            chosen_on="test",
+            target=None,
+            best=None,
+            runner_up=None,
+            break_even=None,
+            configurations=[],
+            reaching=[],
+            frontier=[],
+            settings=costs,
         )
     on = chosen_on(configs)
     best = min(configs, key=lambda c: (-judged(c, on), c.simplicity()))
@@ -184,10 +185,8 @@ def choose_configuration(
     chosen = ranked[0] if ranked else best
     runner_up = ranked[1] if len(ranked) > 1 else (best if best is not chosen else None)
     payback = break_even(chosen, runner_up) if runner_up else None
-    on_frontier = pareto_frontier(
-        {c: (c.usd_per_1k_requests, c.score) for c in configs if c.usd_per_1k_requests is not None}
-    )
-    frontier = sorted(on_frontier, key=lambda c: (c.usd_per_1k_requests or 0.0, -c.score))
+    placed = {c: (c.usd_per_1k_requests or 0.0, c.score) for c in configs if c.usd_per_request is not None}
+    frontier = sorted(pareto_frontier(placed), key=lambda c: placed[c])
     facts = Facts(configs, on, goal, best, reaching, ranked, chosen, runner_up, payback, costs)
     return ModelChoice(
         chosen=chosen,
@@ -222,9 +221,9 @@ def judged(config: Configuration, on: ChosenOn) -> float:
 def target_for(best: Configuration, given: float | None, on: ChosenOn) -> Target:
     if given is not None:
         return Target(given, "given", on)
-    low = best.selection_bound("score_low") if on == "dev" else best.rung["metrics"].get("score_low")
-    if isinstance(low, int | float):
-        return Target(float(low), "best-interval", on)
+    low = best.selection_bound("score_low") if on == "dev" else metric(best.rung, "score_low")
+    if low is not None:
+        return Target(low, "best-interval", on)
     return Target(judged(best, on), "best-score", on)
 
 
