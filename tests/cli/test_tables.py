@@ -19,6 +19,7 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
+from adaptlab.cli.model_choice import print_configuration_table, print_models_outcome
 from adaptlab.cli.tables import (
     Column,
     print_comparison,
@@ -30,6 +31,9 @@ from adaptlab.cli.tables import (
 from adaptlab.data import Example, LengthStats, Task, TaskSplit, TaskSummary, describe_task
 from adaptlab.evaluation.result import Metrics, RungKind, RungResult
 from adaptlab.runs import RunOutcome
+from model_runs import large, parent_payload, settings, small, student, three_models
+from model_runs import run as model_run
+from model_runs import rung as model_rung
 
 WIDTHS = (30, 60, 80, 160)
 
@@ -408,3 +412,85 @@ def test_progress_bars_never_cut_a_count_or_a_time(width: int) -> None:
     shown = screen.getvalue()
     assert "0/120 steps" in shown and "1200/1200 examples" in shown
     assert "…" not in shown
+
+
+LONG_ENDPOINT = "openai:Qwen/Qwen2.5-7B-Instruct"
+
+
+def across_models(requests: int | None = 20_000) -> dict[str, Any]:
+    """A parent run over a small local model (tuned on gold labels and on the large one's
+    answers), a large one and an unpriced endpoint with a long name; totals at `requests`."""
+    endpoint = model_run(LONG_ENDPOINT, model_rung("few-shot-knn-4", "prompt", 0.80, 0.80), backend="openai")
+    costs = settings(labelling_usd_per_example=0.01, expected_requests=requests)
+    return parent_payload([small(student()), large(), (LONG_ENDPOINT, endpoint)], costs)
+
+
+HEADERS_AFTER_SCORE = ("kind", "dev", "$/1k", "one-off", "total")
+CONFIGURATIONS = {
+    # model and rung (* chosen, + frontier): accuracy (95% CI), kind, dev, $/1k, one-off, total
+    # at 20,000 requests (see model_runs.py for the prices); every row has tok 102, p50 s 0.10
+    "smollm2-135m zero-shot": ("50.0%", "(45.0–55.0)", "prompt", "50.0%", "$0.0200", "$0", "$0.400"),
+    "smollm2-135m lora-64 +": ("74.0%", "(69.0–79.0)", "tuned", "72.0%", "$0.0200", "$0.700", "$1.10"),
+    "smollm2-135m teacher-lora-64 *": (
+        "73.0%", "(68.0–78.0)", "distilled", "71.0%", "$0.0200", "$0.0664", "$0.466",
+    ),
+    "gemma3-270m zero-shot": ("60.0%", "(55.0–65.0)", "prompt", "60.0%", "$0.100", "$0", "$2.00"),
+    "gemma3-270m few-shot-knn-4 +": ("75.0%", "(70.0–80.0)", "prompt", "75.0%", "$0.100", "$0", "$2.00"),
+    f"{LONG_ENDPOINT} few-shot-knn-4": (
+        "80.0%", "(75.0–85.0)", "prompt", "80.0%", "unpriced", "$0", "unknown",
+    ),
+}  # fmt: skip
+
+
+def configuration_cells() -> dict[str, dict[str, list[str]]]:
+    cells = {}
+    for name, (score, interval, *rest) in CONFIGURATIONS.items():
+        cells[name] = {"model and rung": [name], "accuracy (95% CI)": [score, interval]}
+        cells[name] |= {header: [value] for header, value in zip(HEADERS_AFTER_SCORE, rest, strict=True)}
+        cells[name] |= {"tok": ["102"], "p50 s": ["0.10"]}
+    return cells
+
+
+def draw_configurations(console: Console, wide: bool) -> None:
+    print_configuration_table(console, across_models(), wide=wide)
+
+
+@pytest.mark.parametrize("width", [60, 80, 160])
+def test_the_configuration_table_fits_a_terminal_without_cutting_anything(width: int) -> None:
+    output = render(draw_configurations, width)
+    assert_readable(output, width, configuration_cells(), {"model and rung", "accuracy (95% CI)", "total"})
+
+
+def test_at_80_columns_the_configuration_table_keeps_what_the_choice_rests_on() -> None:
+    three = render(lambda console, wide: print_configuration_table(console, three_models()), 80)
+    assert hidden_columns(three) == {"kind", "p50 s"}
+    assert "*: chosen, +: on the cost-score frontier" in three
+
+    # a long endpoint name takes the room of the dev score and the one-off cost
+    output = render(lambda console, wide: print_configuration_table(console, across_models(None)), 80)
+    assert hidden_columns(output) == {"kind", "p50 s", "tok", "dev", "one-off"}
+    cells = configuration_cells()
+    for row in cells.values():
+        del row["total"]
+    assert_readable(output, 80, cells, {"model and rung", "accuracy (95% CI)", "$/1k"})
+
+    # at an expected volume, the total is what the choice compared: it stays, the price goes
+    with_total = render(draw_configurations, 80)
+    assert hidden_columns(with_total) == {"kind", "p50 s", "tok", "dev", "one-off", "$/1k"}
+    assert "total: one-off + 20,000 requests, $" in " ".join(with_total.split())
+
+
+def test_a_log_gets_the_whole_configuration_table_and_the_choice(tmp_path: Path) -> None:
+    out = io.StringIO()
+    payload = across_models()
+    console = Console(file=out, width=80, force_terminal=False, color_system=None)
+    print_models_outcome(console, payload, tmp_path / "p")
+    output = out.getvalue()
+
+    assert not hidden_columns(output)
+    assert_readable(output, None, configuration_cells(), set())
+    flat = " ".join(output.split())
+    assert payload["decision"]["headline"] in flat
+    assert all(f"- {reason}" in flat for reason in payload["decision"]["reasons"])
+    assert f"report: {tmp_path / 'p' / 'report.html'}" in output
+    assert "smollm2-135m: /runs/p-1/report.html" in output

@@ -1,7 +1,8 @@
 """The report of a real run in headless Chromium: every chart renders, nothing errs, nothing is
 fetched, the drill-down filters work; leaves a screenshot in test-artifacts/report.png. The
 report of a free-text run: its drill-down switches rungs and sorts by score
-(test-artifacts/report-free-text.png).
+(test-artifacts/report-free-text.png). The report of a run across models: its table, its
+frontier chart and its links to the model runs (test-artifacts/report-models.png).
 
 Needs /usr/bin/chromium (Debian: ``apt-get install -y chromium``): skipped without it, except
 under CI (the CI variable set), where a browser test that cannot run is a failure.
@@ -18,12 +19,15 @@ from typing import Any
 
 import pytest
 
-from adaptlab.report import write_report
+from adaptlab.report import write_models_report, write_report
 from adaptlab.report.examples import drilldown
+from adaptlab.report.model_figures import FRONTIER_TRACE
+from model_runs import three_models
 
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "test-artifacts" / "report.png"
 FREE_TEXT_SCREENSHOT = REPO / "test-artifacts" / "report-free-text.png"
+MODELS_SCREENSHOT = REPO / "test-artifacts" / "report-models.png"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
@@ -136,3 +140,37 @@ def test_the_free_text_drilldown_switches_rungs_and_sorts_by_score(
         browser_script.screenshot(page, FREE_TEXT_SCREENSHOT)
         assert problems == []
     assert FREE_TEXT_SCREENSHOT.stat().st_size > 50_000
+
+
+def test_the_report_across_models_tables_charts_and_links_the_model_runs(
+    browser_script: ModuleType, tmp_path: Path
+) -> None:
+    payload = three_models()
+    decision = payload["decision"]
+    report = write_models_report(payload, tmp_path / "p" / "report.html")
+
+    with browser_script.open_report(report) as (page, problems):
+        table = page.locator("#configurations-table tbody tr")
+        assert table.count() == len(decision["configurations"])
+        chosen = page.locator("#configurations-table tbody tr.chosen")
+        assert chosen.count() == 1
+        assert chosen.get_attribute("data-rung") == decision["chosen"]["rung"]
+        assert page.locator("#configurations-table tr.frontier").count() == len(decision["frontier"])
+
+        assert page.locator(".js-plotly-plot").count() == 2  # the frontier chart and the student's
+        traces = page.evaluate("() => document.getElementById('fig-frontier').data.map((t) => t.name)")
+        assert FRONTIER_TRACE in traces
+        frontier = page.locator("#fig-frontier .scatterlayer .trace")
+        assert frontier.count() == len(traces)
+        assert page.locator("#unpriced-list li").count() == len(decision["unpriced"])
+
+        links = page.locator("#models-table a.run-link")
+        assert links.count() == len(payload["models"])
+        for link, model in zip(links.all(), payload["models"], strict=True):
+            href = link.get_attribute("href")
+            assert href == f"../{model['run_id']}/report.html"
+            assert link.evaluate("(a) => a.href") == (tmp_path / model["run_id"] / "report.html").as_uri()
+
+        browser_script.screenshot(page, MODELS_SCREENSHOT)
+        assert problems == []
+    assert MODELS_SCREENSHOT.stat().st_size > 50_000

@@ -61,7 +61,8 @@ class CostSettings(BaseModel):
     """What one more correct answer (a full score) is worth: makes score gains count toward
     break-even."""
     expected_requests: int | None = Field(None, ge=1)
-    """How many requests you expect to serve: only used as context in the reasons."""
+    """How many requests you expect to serve: context in a run's reasons; across models, the
+    choice compares the total cost of serving this many (one-off + requests × per request)."""
 
 
 @dataclass(frozen=True)

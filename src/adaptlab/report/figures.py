@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from adaptlab.decide.frontier import pareto_frontier
 from adaptlab.report.formatting import finite, num
 from adaptlab.report.summary import (
     KINDS,
@@ -131,7 +132,7 @@ def score_figure(results: dict[str, Any]) -> go.Figure | None:
             annotation_position="top",
             annotation_font_color=BASELINE_COLOUR,
         )
-    _layout(fig, height=_bar_height(len(measured)), x_title=scale.title(" on the test split"))
+    layout(fig, height=_bar_height(len(measured)), x_title=scale.title(" on the test split"))
     if floor is not None and floor.score < 0.5:
         # The line's label sits above the plot's left half, where the legend starts: move it right.
         fig.update_layout(legend={"x": 1, "xanchor": "right"})
@@ -201,9 +202,9 @@ def learning_curve_figure(results: dict[str, Any]) -> go.Figure | None:
             annotation_font_color=BASELINE_COLOUR,
         )
     sizes = sorted({_examples(r) or 0 for r in tuned})
-    _layout(fig, height=420, x_title="training examples", y_title=scale.title())
+    layout(fig, height=420, x_title="training examples", y_title=scale.title())
     scale.axis(fig, "y", margin=True)
-    fig.update_xaxes(tickvals=sizes, type="log" if _spans(sizes, 4) else "linear")
+    fig.update_xaxes(tickvals=sizes, type="log" if spans(sizes, 4) else "linear")
     return fig
 
 
@@ -222,7 +223,9 @@ def cost_figure(results: dict[str, Any]) -> go.Figure | None:
     if not placed:
         return None
     scale = ScoreScale(primary_metric(results))
-    efficient = _efficient({r["rung"]: (per_1k[r["rung"]] or 0.0, metric(r, "score") or 0.0) for r in placed})
+    efficient = pareto_frontier(
+        {r["rung"]: (per_1k[r["rung"]] or 0.0, metric(r, "score") or 0.0) for r in placed}
+    )
     fig = go.Figure()
     for kind, group in _by_kind(placed):
         names = _names(group)
@@ -243,9 +246,9 @@ def cost_figure(results: dict[str, Any]) -> go.Figure | None:
             )
         )
     values = [per_1k[r["rung"]] or 0.0 for r in placed]
-    _layout(fig, height=440, x_title=title, y_title=scale.title())
+    layout(fig, height=440, x_title=title, y_title=scale.title())
     scale.axis(fig, "y", margin=True)
-    fig.update_xaxes(type="log" if _spans(values, 20) else "linear", rangemode="tozero")
+    fig.update_xaxes(type="log" if spans(values, 20) else "linear", rangemode="tozero")
     return fig
 
 
@@ -266,7 +269,7 @@ def latency_figure(results: dict[str, Any]) -> go.Figure | None:
                 hovertemplate=f"%{{y}}: %{{x:.3g}} s<extra>{name}</extra>",
             )
         )
-    _layout(fig, height=_bar_height(len(measured), 1.4), x_title="seconds per example")
+    layout(fig, height=_bar_height(len(measured), 1.4), x_title="seconds per example")
     fig.update_layout(barmode="group")
     _rung_axis(fig, _names(measured))
     return fig
@@ -293,7 +296,7 @@ def robustness_figure(results: dict[str, Any]) -> go.Figure | None:
                 hovertemplate=f"%{{y}}: %{{x:.1f}}% {name}<extra></extra>",
             )
         )
-    _layout(fig, height=_bar_height(len(measured), 1.4), x_title="% of probed examples")
+    layout(fig, height=_bar_height(len(measured), 1.4), x_title="% of probed examples")
     fig.update_layout(barmode="group")
     _rung_axis(fig, _names(measured))
     return fig
@@ -319,7 +322,7 @@ def tokens_figure(results: dict[str, Any]) -> go.Figure | None:
                 hovertemplate=f"%{{y}}: %{{x:.1f}} {name} tokens<extra></extra>",
             )
         )
-    _layout(fig, height=_bar_height(len(measured), 1.4), x_title="tokens per request (mean)")
+    layout(fig, height=_bar_height(len(measured), 1.4), x_title="tokens per request (mean)")
     fig.update_layout(barmode="stack", legend_traceorder="normal")
     _rung_axis(fig, _names(measured))
     return fig
@@ -363,9 +366,9 @@ def break_even_figure(results: dict[str, Any]) -> go.Figure | None:
                 hovertemplate="break-even: %{x:,.0f} requests, $%{y:,.2f}<extra></extra>",
             )
         )
-    _layout(fig, height=420, x_title="requests served", y_title="total cost (USD)")
+    layout(fig, height=420, x_title="requests served", y_title="total cost (USD)")
     fig.update_yaxes(tickprefix="$", rangemode="tozero")
-    fig.update_xaxes(type="log" if _spans(requests, 20) else "linear")
+    fig.update_xaxes(type="log" if spans(requests, 20) else "linear")
     return fig
 
 
@@ -397,7 +400,7 @@ def comparison_figure(
                 + "</extra>",
             )
         )
-    _layout(fig, height=_bar_height(len(pairs), 1.6), x_title=scale.title(" on the test split"))
+    layout(fig, height=_bar_height(len(pairs), 1.6), x_title=scale.title(" on the test split"))
     fig.update_layout(barmode="group")
     scale.axis(fig, "x", margin=False)
     _rung_axis(fig, names)
@@ -436,18 +439,6 @@ def _curve_name(rung: str) -> str:
     return re.sub(r"-\d+(?=$|\W)", "", rung, count=1)
 
 
-def _efficient(points: dict[str, tuple[float, float]]) -> set[str]:
-    """Rungs no other rung beats on both cost and score (the ones worth naming on the chart)."""
-    return {
-        name
-        for name, (cost, score) in points.items()
-        if not any(
-            other_cost <= cost and other_score >= score and (other_cost, other_score) != (cost, score)
-            for other_cost, other_score in points.values()
-        )
-    }
-
-
 def _seconds_per_1k(rung: dict[str, Any], cost: dict[str, Any]) -> float | None:
     per_request = finite(cost.get("seconds_per_request"))
     if per_request is None:
@@ -456,7 +447,7 @@ def _seconds_per_1k(rung: dict[str, Any], cost: dict[str, Any]) -> float | None:
     return None if per_request is None else per_request * 1000.0
 
 
-def _spans(values: Sequence[float], ratio: float) -> bool:
+def spans(values: Sequence[float], ratio: float) -> bool:
     """Whether positive `values` span at least `ratio`, so a log axis reads better."""
     return bool(values) and min(values) > 0 and max(values) / min(values) >= ratio
 
@@ -465,7 +456,7 @@ def _bar_height(rows: int, per_row: float = 1.0) -> int:
     return int(150 + ROW_HEIGHT * per_row * rows)
 
 
-def _layout(fig: go.Figure, *, height: int, x_title: str, y_title: str | None = None) -> None:
+def layout(fig: go.Figure, *, height: int, x_title: str, y_title: str | None = None) -> None:
     fig.update_layout(
         template="plotly_white",
         height=height,

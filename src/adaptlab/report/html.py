@@ -11,6 +11,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 import plotly.graph_objects as go
@@ -21,7 +22,7 @@ from plotly.io.json import to_json_plotly
 
 import adaptlab
 from adaptlab.files import atomic_write_text
-from adaptlab.report import figures
+from adaptlab.report import figures, model_figures
 from adaptlab.report.comparison import compare
 from adaptlab.report.examples import drilldown
 from adaptlab.report.formatting import FILTERS
@@ -65,6 +66,11 @@ SECTION_TITLES = {
     "runs": "Runs",
     "side-by-side": "{metric} side by side",
     "unmatched": "Unmatched rungs",
+    "choice": "Choice",
+    "configurations": "Configurations",
+    "frontier": "{metric} vs cost",
+    "student": "Student and teacher",
+    "models": "Model runs",
 }
 """Section titles; ``{metric}`` is the primary metric's heading (``Accuracy``, ``chrF``)."""
 
@@ -82,6 +88,19 @@ def write_comparison(a: dict[str, Any], b: dict[str, Any], path: Path) -> Path:
     """Write a report comparing two runs (two models, or before/after a change) to `path`:
     the rungs both measured side by side, matched by name, with the difference in score."""
     atomic_write_text(path, render_comparison(a, b))
+    return path
+
+
+def write_models_report(payload: dict[str, Any], path: Path) -> Path:
+    """Write the report of a run across models (the parent run's parsed ``results.json``) to
+    `path`, atomically: the choice, every model × rung configuration, the score-vs-cost chart
+    with its frontier, the student's curves when a teacher labelled, and links to each model
+    run's own report (a sibling folder of `path`'s).
+
+    >>> write_models_report(json.loads(Path("runs/<run-id>/results.json").read_text()),
+    ...                     Path("runs/<run-id>/report.html"))
+    """
+    atomic_write_text(path, render_models_report(payload))
     return path
 
 
@@ -154,6 +173,42 @@ def render_comparison(a: dict[str, Any], b: dict[str, Any]) -> str:
         labels=labels,
         comparison=comparison,
     )
+
+
+def render_models_report(payload: dict[str, Any]) -> str:
+    builders = {"frontier": model_figures.frontier_figure, "student": model_figures.student_figure}
+    plots = {name: build(payload) for name, build in builders.items()}
+    plots = {name: fig for name, fig in plots.items() if fig is not None}
+    made = decision(payload)
+    rows = model_figures.configurations(payload)
+    unpriced = [c for c in rows if c not in model_figures.priced(payload)]
+    present = {
+        "choice": True,
+        "configurations": bool(rows),
+        "frontier": "frontier" in plots or bool(unpriced),
+        "student": "student" in plots,
+        "models": bool(payload.get("models")),
+    }
+    return _render(
+        "models.html.j2",
+        plots,
+        [name for name, shown in present.items() if shown],
+        primary_metric(payload),
+        results=payload,
+        decision=made,
+        configurations=rows,
+        unpriced=unpriced,
+        models=[{**model, "href": _sibling_report(model)} for model in payload.get("models") or []],
+        best_of_model={
+            spec: max(group, key=lambda c: c["score"]) for spec, group in model_figures.by_model(rows)
+        },
+    )
+
+
+def _sibling_report(model: dict[str, Any]) -> str | None:
+    """The link from a parent run's report to a model run's: its folder is a sibling."""
+    run_id = model.get("run_id")
+    return f"../{quote(str(run_id))}/report.html" if run_id else None
 
 
 def _render(
