@@ -10,15 +10,17 @@ transformers — because ``adaptlab --help`` imports it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any, ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from adaptlab.data.problems import did_you_mean
 from adaptlab.data.settings import TaskSettings
 from adaptlab.decide.costs import CostSettings
 from adaptlab.errors import UsageError
 from adaptlab.evaluation.settings import EvaluationSettings
+from adaptlab.models.catalog import DEFAULT_MODEL, endpoint_model
 from adaptlab.models.settings import ModelSettings
 from adaptlab.settings import Cli, Settings
 from adaptlab.tuning.config import DEFAULT_SIZES, TuneConfig, TuneMode
@@ -150,11 +152,87 @@ class BudgetSettings(Settings):
     below override single values."""
 
 
-class RunConfig(BudgetSettings, TrainingSettings):
+class ModelsSettings(Settings):
+    """Several models in one run: each climbs its ladder on the same test examples, a teacher
+    may label the training inputs of the others, and the decision names the cheapest
+    configuration (model x rung) that reaches a target (`adaptlab.multi_model`)."""
+
+    group: ClassVar[str] = "Several models"
+
+    models: Annotated[list[str], Cli("--model", "-m", metavar="MODEL", group="Model")] = Field(
+        default_factory=lambda: [DEFAULT_MODEL]
+    )
+    """Model to climb the ladder with, repeated for several: a bundled name (see `adaptlab
+    models`), a HF model directory, a .gguf file, or openai:NAME behind --base-url (prompt rungs
+    only). With several, the decision names the cheapest that reaches --target."""
+    teacher: Annotated[str | None, Cli(metavar="MODEL[:RUNG]")] = None
+    """One of the --model models whose prompted answers (its best prompt rung on dev, or RUNG)
+    label the training inputs of the other local models: they are also tuned on them."""
+    unlabeled: Annotated[Path | None, Cli(metavar="FILE")] = None
+    """Inputs without gold outputs (JSONL, CSV or chat messages) that the --teacher labels as
+    extra training data for the other models."""
+    target: Annotated[float | None, Field(ge=0, le=1)] = None
+    """The primary-metric level a configuration must reach (0.8: 80% accuracy, or chrF 80)
+    [default: within the 95% interval of the best configuration measured]."""
+
+
+class RunConfig(ModelsSettings, BudgetSettings, TrainingSettings):
     """Everything ``adaptlab run`` does; saved as the run's ``config.yaml`` and re-runnable
-    with ``adaptlab run --config config.yaml``."""
+    with ``adaptlab run --config config.yaml``.
+
+    ``model`` follows ``models``: it is the first of them, the one a single-model run asks (a
+    config with ``model`` alone, as runs before several models wrote, means that one model).
+    """
 
     group: ClassVar[str] = "Ladder"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_is_the_first_of_models(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        models = data.get("models")
+        if isinstance(models, list) and models:
+            return {**data, "model": models[0]}
+        if models is None and data.get("model") is not None:
+            return {**data, "models": [data["model"]]}
+        return data  # the field validators say what is wrong with the value
+
+    @field_validator("models")
+    @classmethod
+    def _distinct_models(cls, models: list[str]) -> list[str]:
+        if not models:
+            raise ValueError("give at least one model")
+        repeated = sorted({spec for spec in models if models.count(spec) > 1})
+        if repeated:
+            raise ValueError(f"{', '.join(repeated)} is given more than once; give each model once")
+        return models
+
+    @model_validator(mode="after")
+    def _several_models_for_teacher_and_target(self) -> RunConfig:
+        if len(self.models) == 1:
+            given = (("--teacher", self.teacher), ("--unlabeled", self.unlabeled), ("--target", self.target))
+            for flag, value in given:
+                if value is not None:
+                    raise UsageError(
+                        f"{flag} is for several models (give --model twice or more): the teacher is"
+                        " one of them and labels the others' training inputs; the target chooses"
+                        " among their configurations"
+                    )
+        if self.unlabeled is not None and self.teacher is None:
+            raise UsageError("--unlabeled inputs are labelled by a --teacher: give one")
+        return self
+
+    def model_specs(self) -> list[str]:
+        return list(self.models)
+
+    def for_model(self, spec: str) -> RunConfig:
+        """This config for one of its models alone: what that model's own run climbs (the
+        endpoint settings only for a model behind an endpoint)."""
+        data = self.model_dump() | {"models": [spec], "teacher": None, "unlabeled": None}
+        if endpoint_model(spec) is None:
+            data["base_url"] = None
+        return RunConfig.model_validate(data)
 
     strategies: Annotated[list[str], Cli("--strategies", "--strategy", "-s", metavar="RUNG,...")] = Field(
         default_factory=lambda: [LADDER_KEYWORD]

@@ -33,6 +33,7 @@ from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult
 from adaptlab.learning_curve import (
     NothingToDistil,
+    TeacherLabels,
     TuneListener,
     Tuner,
     cannot_tune,
@@ -80,11 +81,16 @@ def run_ladder(
     resume: str | None = None,
     backend_factory: Callable[..., Backend] = load_backend,
     embedder_factory: Callable[[], Any] | None = None,
+    run_id: str | None = None,
+    teacher: TeacherLabels | None = None,
 ) -> RunOutcome:
-    """Run every rung `config` asks for (or resume run `resume`), decide, and write the run.
+    """Run every rung `config` asks for (or resume run `resume`), decide, and write the run
+    (under `run_id` when given: a run of several models names its model runs).
 
-    Inputs are checked before anything is written; the run directory (results, predictions,
-    config, report) appears, complete, only when the ladder has finished.
+    With `teacher`, another model's answers to the training inputs, the model is also tuned on
+    them (a student's curve, `Ladder.student_rungs`). Inputs are checked before anything is
+    written; the run directory (results, predictions, config, report) appears, complete, only
+    when the ladder has finished.
     """
     if not is_main_process():
         raise UsageError(
@@ -94,7 +100,7 @@ def run_ladder(
     listener = listener or LadderListener()
     left_out: list[tuple[str, str]] = []
     outcome, backend, strategies = opened_run(
-        config, out_dir, listener, backend_factory, resume, left_out=left_out
+        config, out_dir, listener, backend_factory, resume, left_out=left_out, run_id=run_id
     )
     with (
         Store.open(out_dir / DB_FILENAME) as store,
@@ -102,11 +108,12 @@ def run_ladder(
             store, outcome, config, backend, command="run", listener=listener, resume=resume is not None
         ),
     ):
-        ladder = Ladder(config, outcome, backend, out_dir, store, listener)
+        ladder = Ladder(config, outcome, backend, out_dir, store, listener, teacher=teacher)
         for rung, reason in left_out:
             ladder.skip(rung, reason)
         ladder.prompt_rungs(strategies, embedder_factory or default_embedder)
         ladder.tuning_rungs()
+        ladder.student_rungs()
         write_run_directory(
             outcome, config, backend, command="run", extras=ladder.extras(), costs=config.costs
         )
@@ -132,8 +139,12 @@ class Ladder:
         out_dir: Path,
         store: Store,
         listener: LadderListener,
+        *,
+        teacher: TeacherLabels | None = None,
     ) -> None:
         self.config = config
+        self.teacher = teacher
+        """Another model's answers to the training inputs, for a student's curve (or None)."""
         self.outcome = outcome
         self.backend = backend
         self.out_dir = out_dir
@@ -246,9 +257,7 @@ class Ladder:
             return
         config, best = self.config, self.best_prompt()
         assert isinstance(self.backend, LocalBackend) and best is not None  # why_not_tune checked
-        tune_config = TuneRunConfig(
-            **config.training_fields() | {"strategies": [TRAINING_PROMPT]}, base_rung=False
-        )
+        tune_config = self.training_prompt_config()
         sizes = curve_sizes(config.sizes, len(self.outcome.split.train))
         hybrid = [best.rung] if config.hybrid and best.rung != TRAINING_PROMPT else []
         if config.hybrid and not hybrid:
@@ -262,8 +271,9 @@ class Ladder:
         if curve:
             self.distilled_rung(tune_config, best, curve[-1])
 
-    def tuner(self, config: TuneRunConfig) -> Tuner:
-        """A tuner on this run's base model, prepared prompts and selection sample."""
+    def tuner(self, config: TuneRunConfig, teacher: TeacherLabels | None = None) -> Tuner:
+        """A tuner on this run's base model, prepared prompts and selection sample (trained on
+        `teacher`'s answers when given)."""
         assert isinstance(self.backend, LocalBackend), "why_not_tune checked"
         return Tuner(
             config,
@@ -274,7 +284,41 @@ class Ladder:
             self.listener,
             self.prepared,
             selection=self.selection,
+            teacher=teacher,
         )
+
+    def training_prompt_config(self) -> TuneRunConfig:
+        """How the curves train: the run's training settings, with the short training prompt."""
+        return TuneRunConfig(
+            **self.config.training_fields() | {"strategies": [TRAINING_PROMPT]}, base_rung=False
+        )
+
+    def student_rungs(self) -> None:
+        """The learning curve on another model's answers (`teacher`): what a small model gains
+        from a big one's labels, measured on the same gold test examples as the gold curve.
+
+        The sizes are the run's, up to the inputs the teacher answered (train and unlabeled).
+        """
+        teacher = self.teacher
+        if teacher is None:
+            return
+        phase = f"teacher labels ({teacher.model})"
+        reason = self.why_not_tune()
+        if reason is not None:
+            self.skip(phase, reason, phase=True)
+            return
+        tune_config = self.training_prompt_config()
+        sizes = curve_sizes(self.config.sizes, len(teacher.answered()))
+        if not sizes:
+            self.skip(phase, f"{teacher.model} gave no parsable answer to learn from", phase=True)
+            return
+        self.curve_stopped_because = None
+        curve = self.tuner(tune_config, teacher).climb(
+            TRAINING_PROMPT, sizes, stop_reason=self.curve_stop_reason
+        )
+        for size in sizes[len(curve) :]:
+            name = tuned_rung_name(tune_config, size, TRAINING_PROMPT, teacher=teacher)
+            self.skip(name, self.curve_stopped_because or "")
 
     def why_not_tune(self) -> str | None:
         best = self.best_prompt()
@@ -302,7 +346,13 @@ class Ladder:
 
     def curve_stop_reason(self, result: RungResult, next_size: int) -> str | None:
         """Why the learning curve should not train `next_size` examples after `result`, if so."""
-        curve = [self.chosen_on(r) for r in self.outcome.results if r.kind == "tuned"]
+        # The curve `result` is on: the rungs trained on the same answers (gold, or a teacher's).
+        targets = (result.training or {}).get("targets")
+        curve = [
+            self.chosen_on(r)
+            for r in self.outcome.results
+            if r.kind in ("tuned", "distilled") and (r.training or {}).get("targets") == targets
+        ]
         split = "dev" if self.selection else "test"
         reason: str | None = None
         if self.chosen_on(result).metrics.score >= 1.0:

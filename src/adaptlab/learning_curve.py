@@ -18,7 +18,7 @@ import gc
 import os
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,32 @@ all share one label, and a dev loss on one label rewards a model that only says 
 
 class NothingToDistil(UsageError):
     """The teacher prompt gave no parsable answer to learn from."""
+
+
+@dataclass(frozen=True)
+class TeacherLabels:
+    """Another model's answers to training inputs: what a student model is tuned on.
+
+    `pool` is the inputs in training order — the train split in the order every curve takes
+    it, then the ``--unlabeled`` inputs — and `answers` the teacher's parsed answer to each
+    (inputs it answered unparsably are absent: a student would learn a failure).
+    """
+
+    model: str
+    """The teacher's model spec, as given to ``--model``."""
+    rung: str
+    """The prompt rung the teacher answered with."""
+    pool: tuple[Example, ...]
+    answers: dict[str, str]
+
+    @property
+    def targets(self) -> str:
+        """What a student's ``training.targets`` says it learned: ``teacher:MODEL:RUNG``."""
+        return f"teacher:{self.model}:{self.rung}"
+
+    def answered(self) -> list[Example]:
+        """The inputs of the pool the teacher answered, in training order."""
+        return [example for example in self.pool if example.id in self.answers]
 
 
 class TuneListener(RunListener):
@@ -174,8 +200,11 @@ class Tuner:
         prepared: dict[str, Strategy] | None = None,
         *,
         selection: Selection | None = None,
+        teacher: TeacherLabels | None = None,
     ) -> None:
         self.config = config
+        self.teacher = teacher
+        """Another model's answers to train on instead of the gold ones (a student's curve)."""
         self.selection = selection
         """Where every measured rung is also scored on dev, to choose on (None: on test)."""
         self.outcome = outcome
@@ -187,7 +216,7 @@ class Tuner:
         self.listener = listener
         self.registry = WeightsRegistry(out_dir / ADAPTERS_DIR)
         split = outcome.split
-        self.ordered = _stratified_order(split.train, config.seed)
+        self.ordered = stratified_order(split.train, config.seed)
         self.dev = stratified_sample(split.dev, DEV_LOSS_EXAMPLES, seed=config.seed) if split.dev else ()
         self._base_probe: ProbeAnswers | None = None
 
@@ -252,7 +281,8 @@ class Tuner:
     def train(self, strategy: Strategy, size: int, rung: str, targets: dict[str, str] | None) -> TrainingRun:
         """Train on the first `size` examples; answers are gold, or the teacher's (distillation)."""
         config, base, task = self.config, self.base, self.task
-        selected = [e for e in self.ordered[:size] if targets is None or e.id in targets]
+        pool = self.teacher.answered() if self.teacher else self.ordered
+        selected = [e for e in pool[:size] if targets is None or e.id in targets]
         answers = [targets[e.id] if targets else e.output for e in selected]
         rows = build_rows(base, strategy.render_many(selected, task), answers)
         dev_rows = build_rows(base, strategy.render_many(self.dev, task), [e.output for e in self.dev])
@@ -275,7 +305,8 @@ class Tuner:
         strategy = self.prepared(prompt)
         targets = self.teacher_answers(sizes[-1])
         for size in sizes:
-            self.train(strategy, size, tuned_rung_name(self.config, size, prompt), targets)
+            rung = tuned_rung_name(self.config, size, prompt, teacher=self.teacher)
+            self.train(strategy, size, rung, targets)
 
     def climb(
         self,
@@ -293,11 +324,12 @@ class Tuner:
         config = self.config
         strategy = self.prepared(prompt)
         targets = self.teacher_answers(sizes[-1])
-        kind = "distilled" if config.distill else "tuned"
+        teacher = self.teacher
+        kind = "distilled" if config.distill or teacher else "tuned"
         tuned: LocalBackend | None = None
         results: list[RungResult] = []
         for position, size in enumerate(sizes):
-            rung = tuned_rung_name(config, size, prompt)
+            rung = tuned_rung_name(config, size, prompt, teacher=teacher)
             run = self.train(strategy, size, rung, targets)
             del tuned
             gc.collect()
@@ -306,7 +338,11 @@ class Tuner:
                 base.directory, base.model_id, base.fingerprint, run.weights, max_batch_size=config.batch_size
             )
             training = {"examples": size, "reused": run.reused, "key": run.weights.key}
-            training["targets"] = f"teacher:{config.distill}" if config.distill else "gold"
+            if teacher is not None:
+                training["targets"] = teacher.targets
+                training["teacher"] = {"model": teacher.model, "rung": teacher.rung}
+            else:
+                training["targets"] = f"teacher:{config.distill}" if config.distill else "gold"
             training.update(run.training)
             training["weights"] = str(run.weights.directory)
             details = {"training": training, "forgetting": self.forgetting(tuned)}
@@ -335,6 +371,8 @@ class Tuner:
         learn a failure); None when not distilling (train on gold answers).
         """
         config = self.config
+        if self.teacher is not None:
+            return self.teacher.answers
         if not config.distill:
             return None
         examples = self.ordered[:size]
@@ -363,12 +401,17 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def tuned_rung_name(config: TuneRunConfig, size: int, prompt: str) -> str:
+def tuned_rung_name(
+    config: TuneRunConfig, size: int, prompt: str, *, teacher: TeacherLabels | None = None
+) -> str:
     """``lora-100``; ``lora-100@few-shot-knn-4`` when trained and evaluated with that prompt;
-    ``distill-lora-100`` when trained on a teacher prompt's answers. Hybrid rungs (the tuned
+    ``distill-lora-100`` when trained on the model's own answers under a long prompt;
+    ``teacher-lora-100`` when trained on another model's answers. Hybrid rungs (the tuned
     weights asked with another prompt) append ``+<prompt>``."""
     name = f"{config.mode}-{size}"
-    if config.distill:
+    if teacher is not None:
+        name = f"teacher-{name}"
+    elif config.distill:
         name = f"distill-{name}"
     return name if prompt == "zero-shot" else f"{name}@{prompt}"
 
@@ -386,7 +429,7 @@ def _single_prompt(config: TuneRunConfig, task: Task, split: TaskSplit) -> str:
     return names[0]
 
 
-def _stratified_order(pool: Sequence[Example], seed: int) -> list[Example]:
+def stratified_order(pool: Sequence[Example], seed: int) -> list[Example]:
     """Train examples in an order whose every prefix keeps the label mix, so each curve size
     contains the smaller ones and differences come from the added data, not a reshuffle."""
     by_label: dict[str, list[Example]] = {}

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 from pydantic import BaseModel
@@ -188,14 +188,15 @@ def opened_run(
     resume: str | None,
     *,
     left_out: list[tuple[str, str]] | None = None,
+    run_id: str | None = None,
 ) -> tuple[RunOutcome, Backend, list[Strategy]]:
     """The start of a run that asks a model: its inputs checked, the model loaded, and its id
-    (a new one, or that of the run to finish); `left_out` as in `checked_inputs`."""
+    (that of the run to finish, `run_id`, or a new one); `left_out` as in `checked_inputs`."""
     task, split, examples, strategies = checked_inputs(config, left_out=left_out)
     scorers = run_scorers(task)
     listener.model_loading(config.model)
     backend = backend_factory(config.model, **config.backend_options())
-    run_id = resume or new_run_id()
+    run_id = resume or run_id or new_run_id()
     outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples, scorers=scorers)
     return outcome, backend, strategies
 
@@ -298,12 +299,19 @@ def with_demo_draws(
     return replace(result, draws=demo_draws(seeds, scores))
 
 
+class Identified(Protocol):
+    """What the store records of the model a run asks: a backend, or a run's models."""
+
+    model_id: str
+    fingerprint: str
+
+
 @contextlib.contextmanager
 def recorded_run(
     store: Store,
     outcome: RunOutcome,
     config: BaseModel,
-    backend: Backend,
+    backend: Identified,
     *,
     command: str,
     listener: RunListener | None = None,
@@ -576,15 +584,39 @@ def find_results(ref: str, runs_dir: Path) -> Path:
     raise UsageError(f'no run "{ref}": give a run id in {runs_dir}, a run folder or a results.json')
 
 
-def load_results(path: Path) -> dict[str, Any]:
-    """A run's ``results.json``, refusing files that are not one."""
+def load_results(path: Path, *, several_models: bool = False) -> dict[str, Any]:
+    """A run's ``results.json``, refusing files that are not one — and the parent run of
+    several models unless the caller reads those (`several_models`): it has no rungs of its
+    own, and the error names its model runs instead."""
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise UsageError(f"{path}: cannot read it as JSON ({error})") from None
+    if isinstance(results, dict) and is_models_run(results):
+        if several_models:
+            return results
+        raise refuse_models_run(results)
     if not isinstance(results, dict) or "rungs" not in results or "run_id" not in results:
         raise UsageError(f"{path}: not an adaptlab results.json (no run_id and rungs)")
     return upgraded(results)
+
+
+def is_models_run(results: dict[str, Any]) -> bool:
+    """Whether a ``results.json`` is the parent run of several models (`adaptlab.multi_model`)."""
+    return "models" in results and "rungs" not in results
+
+
+def refuse_models_run(results: dict[str, Any]) -> UsageError:
+    """What to tell someone who asks a parent run for rungs (serve, export, compare): which
+    model run to ask instead, the chosen one first."""
+    chosen = ((results.get("decision") or {}).get("chosen") or {}).get("spec")
+    runs = sorted(results.get("models") or [], key=lambda m: m.get("spec") != chosen)
+    listed = ", ".join(
+        f"{m['run_id']} ({m['spec']}{', chosen' if m['spec'] == chosen else ''})" for m in runs
+    )
+    return UsageError(
+        f"run {results.get('run_id')} compared several models; ask one of its model runs: {listed}"
+    )
 
 
 ACCURACY_KEYS = {"accuracy": "score", "accuracy_low": "score_low", "accuracy_high": "score_high"}

@@ -57,6 +57,10 @@ def test_every_config_field_is_an_option_with_its_default_and_bounds(command: st
             # A mapping of model → prices: set through the --costs file, as the help says.
             assert "prices" in params["costs"].help
             continue
+        if (command, name) == ("run", "model"):
+            # `run` takes --model repeated (`models`); `model` is the first of them.
+            assert params["models"].opts == ["--model", "-m"]
+            continue
         assert name in params, f"{model.__name__}.{name} has no option on `adaptlab {command}`"
         param = params[name]
         default = info.get_default(call_default_factory=True)

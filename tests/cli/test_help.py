@@ -54,6 +54,7 @@ def test_help_groups_options_by_the_settings_they_set() -> None:
         "Selection",
         "Training",
         "Budget and costs",
+        "Several models",
         "Ladder",
         "Options",
     ]

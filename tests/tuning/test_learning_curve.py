@@ -15,9 +15,9 @@ from adaptlab.configs import TuneRunConfig
 from adaptlab.data import Example
 from adaptlab.errors import UsageError
 from adaptlab.learning_curve import (
-    _stratified_order,
     curve_sizes,
     run_tune,
+    stratified_order,
     tuned_rung_name,
 )
 from adaptlab.models.local import LocalBackend
@@ -44,13 +44,13 @@ def test_rung_names_say_mode_size_training_prompt_and_distillation() -> None:
 
 def test_training_order_keeps_the_label_mix_in_every_prefix() -> None:
     pool = [Example(id=str(i), input=f"x{i}", output="a" if i % 3 else "b") for i in range(60)]
-    ordered = _stratified_order(pool, seed=1)
+    ordered = stratified_order(pool, seed=1)
     assert sorted(e.id for e in ordered) == sorted(e.id for e in pool)
     for size in (6, 12, 30):
         counts = Counter(e.output for e in ordered[:size])
         assert abs(counts["b"] - size / 3) <= 1
-    assert _stratified_order(pool, seed=1) == ordered
-    assert _stratified_order(pool, seed=2) != ordered
+    assert stratified_order(pool, seed=1) == ordered
+    assert stratified_order(pool, seed=2) != ordered
 
 
 def test_config_refuses_bad_sizes_and_several_prompts(task_file: Path, tiny_model_dir: Path) -> None:

@@ -143,3 +143,16 @@ class LadderConsoleListener(TuneConsoleListener):
 
     def skipped(self, what: str, reason: str) -> None:
         self.progress.console.print(f"skipping {what}: {reason}", highlight=False)
+
+
+class ModelsConsoleListener(LadderConsoleListener):
+    """Adds a heading per model of a run of several, and a line when the teacher labels."""
+
+    def model_started(self, spec: str, position: int, total: int, run_id: str) -> None:
+        self.progress.console.rule(f"model {position} of {total}: {spec} (run {run_id})")
+
+    def teacher_labelling(self, spec: str, rung: str, inputs: int) -> None:
+        self.progress.console.print(
+            f"teacher {spec} answers {inputs} training inputs with {rung}, for the other models to learn",
+            highlight=False,
+        )

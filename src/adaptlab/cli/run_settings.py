@@ -35,7 +35,7 @@ class RunRequest(Generic[M]):
 Body = Callable[[RunRequest[M]], None]
 
 
-def run_command(name: str, model: type[M]) -> Callable[[Body[M]], Body[M]]:
+def run_command(name: str, model: type[M], *, exclude: tuple[str, ...] = ()) -> Callable[[Body[M]], Body[M]]:
     """Register `adaptlab name`, a command that makes a run of `model`'s settings: one option
     per setting, plus ``--resume``, ``--config``, ``--out`` and ``--wide``. The decorated
     function gets a `RunRequest` whose rung names are already checked (before a model loads)."""
@@ -55,7 +55,7 @@ def run_command(name: str, model: type[M]) -> Callable[[Body[M]], Body[M]]:
             body(RunRequest(settings, out, wide, resume))
 
         invoke.__doc__ = body.__doc__
-        command(name)(takes_config(model)(invoke))
+        command(name)(takes_config(model, exclude=exclude)(invoke))
         return body
 
     return register

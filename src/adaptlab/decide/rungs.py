@@ -21,8 +21,9 @@ from adaptlab.decide.wording import ACCURACY, score_interval, score_text
 TUNED_KINDS = ("tuned", "hybrid", "distilled")
 """The families that change the weights; each is compared with the best prompt rung."""
 
-TUNED_NAME = re.compile(r"^(?:distill-)?(?P<mode>lora|full)-(?P<size>\d+)(?P<prompt>@[^+]+)?")
-"""``lora-100``, ``full-50@cot``, ``distill-lora-100``: mode, training size, training prompt."""
+TUNED_NAME = re.compile(r"^(?:distill-|teacher-)?(?P<mode>lora|full)-(?P<size>\d+)(?P<prompt>@[^+]+)?")
+"""``lora-100``, ``full-50@cot``, ``distill-lora-100``, ``teacher-lora-100``: mode, training size,
+training prompt."""
 
 
 def number(value: Any) -> float | None:

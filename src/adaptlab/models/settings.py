@@ -57,12 +57,17 @@ class ModelSettings(Settings):
 
     @model_validator(mode="after")
     def _base_url_needs_an_endpoint(self) -> ModelSettings:
-        if self.base_url is not None and endpoint_model(self.model) is None:
+        specs = self.model_specs()
+        if self.base_url is not None and all(endpoint_model(spec) is None for spec in specs):
             raise UsageError(
-                f"--base-url is for models behind an endpoint (--model openai:NAME); {self.model} is"
-                " a local model"
+                f"--base-url is for models behind an endpoint (--model openai:NAME); {', '.join(specs)}"
+                f" {'is a local model' if len(specs) == 1 else 'are local models'}"
             )
         return self
+
+    def model_specs(self) -> list[str]:
+        """Every model the config asks (a run may climb several)."""
+        return [self.model]
 
     @field_serializer("base_url", when_used="json")
     def _without_credentials(self, value: str | None) -> str | None:

@@ -13,7 +13,8 @@ the parameter::
 
 `RequestParameters` learns from such a refusal: from then on ``max_tokens`` goes out as
 ``max_completion_tokens`` (the same budget under its newer name, plus `REASONING_ALLOWANCE` for
-the model's reasoning) and any other refused parameter is left out. The request is asked again at once, adjusted.
+the model's reasoning) and any other refused parameter is left out. The request is asked again
+at once, adjusted.
 
 Why ``max_tokens`` first rather than the newer name with a fall-back: a server mostly ignores a
 field it does not know rather than refusing it, so a server that predates
@@ -145,7 +146,9 @@ class RequestParameters:
     def describe(self) -> dict[str, Any]:
         return {
             "max_tokens_field": self.max_tokens_field,
-            "reasoning_allowance": REASONING_ALLOWANCE if self.max_tokens_field == MAX_COMPLETION_TOKENS else 0,
+            "reasoning_allowance": (
+                REASONING_ALLOWANCE if self.max_tokens_field == MAX_COMPLETION_TOKENS else 0
+            ),
             "omitted": list(self.omitted),
             "learned_from": list(self.learned_from),
         }
