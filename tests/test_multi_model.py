@@ -67,7 +67,7 @@ def test_two_local_models_and_an_endpoint_teacher_in_one_run(
     out = tmp_path / "runs"
     args = ["run", str(task_file), "--model", str(tiny_model_dir), "--model", str(smaller_model_dir)]
     args += ["--model", "openai:fake", "--base-url", server.base_url, "--teacher", "openai:fake"]
-    args += ["--unlabeled", str(unlabeled_file), "-s", "zero-shot,few-shot-random-4", "--sizes", "4,12"]
+    args += ["--unlabeled", str(unlabeled_file), "-s", "zero-shot,few-shot-random-4", "--sizes", "4,24"]
     args += ["--limit", "9", "--machine-usd-per-hour", "2.0", "--out", str(out), *FAST]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -94,11 +94,14 @@ def test_two_local_models_and_an_endpoint_teacher_in_one_run(
     assert teacher["spec"] == "openai:fake" and teacher["rung"] in {"zero-shot", "few-shot-random-4"}
     assert teacher["chosen_on"] == "dev"
     assert teacher["unlabeled_given"] == 10 and teacher["unlabeled_dropped"] == []
-    assert teacher["inputs"] == 12 and teacher["answered"] == 12
+    # The 20 train examples, then 4 of the 10 unlabeled inputs: as many as the largest size (24).
+    assert (teacher["examples"], teacher["train_examples"], teacher["unlabeled"]) == (24, 20, 4)
+    assert teacher["answered"] == 24
     for run in runs[:2]:
         rungs = {r["rung"]: r for r in run["rungs"]}
         assert rungs["lora-4"]["training"]["targets"] == "gold"
-        student = rungs["teacher-lora-12"]
+        assert "lora-24" not in rungs and "lora-20" in rungs  # gold labels end with the train split
+        student = rungs["teacher-lora-24"]
         assert student["kind"] == "distilled"
         assert student["training"]["targets"] == f"teacher:openai:fake:{teacher['rung']}"
         assert student["training"]["teacher"] == {"model": "openai:fake", "rung": teacher["rung"]}
@@ -124,6 +127,13 @@ def test_two_local_models_and_an_endpoint_teacher_in_one_run(
         ],
     )
     assert compared.exit_code == 0, compared.output
+    (parent_dir / "report.html").unlink()
+    rebuilt = runner.invoke(
+        app, ["report", parent["run_id"], "--out", str(out), "--machine-usd-per-hour", "9"]
+    )
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert (parent_dir / "report.html").is_file()
+    assert json.loads((parent_dir / "results.json").read_text()) == parent  # the stored run is kept
     exported = runner.invoke(app, ["export", parent["run_id"], "--out", str(out)])
     assert exported.exit_code != 0 and "compared several models" in exported.output
     assert parent["models"][0]["run_id"] in exported.output
@@ -215,3 +225,65 @@ def test_the_same_weights_under_two_names_are_refused(task_file: Path, tiny_mode
     config = RunConfig(task=str(task_file), models=[str(tiny_model_dir), f"{tiny_model_dir}/"])
     with pytest.raises(UsageError, match="are the same model"):
         run_models(config, out_dir=tiny_model_dir.parent / "never")
+
+
+def test_the_teacher_is_one_of_the_models_with_an_optional_rung(
+    task_file: Path, tiny_model_dir: Path
+) -> None:
+    from adaptlab.data import load_task
+    from adaptlab.multi_model import TeacherChoice, parse_teacher
+
+    task = load_task(str(task_file))
+    local = str(tiny_model_dir)
+
+    def teacher(given: str) -> TeacherChoice:
+        return parse_teacher(
+            RunConfig(task=str(task_file), models=["openai:gpt-4o", local], teacher=given), task
+        )
+
+    assert teacher("openai:gpt-4o") == TeacherChoice("openai:gpt-4o", None)
+    assert teacher("openai:gpt-4o:few-shot-knn-4") == TeacherChoice("openai:gpt-4o", "few-shot-knn-4")
+    with pytest.raises(UsageError, match="name one prompt rung"):
+        teacher("openai:gpt-4o:few-shot-knn")  # a family, not one rung
+    with pytest.raises(UsageError, match="few-shot-magic"):
+        teacher("openai:gpt-4o:few-shot-magic")
+    with pytest.raises(UsageError, match="has no student"):
+        parse_teacher(
+            RunConfig(task=str(task_file), models=["openai:a", "openai:b"], teacher="openai:b"), task
+        )
+
+
+def test_unlabeled_inputs_that_repeat_a_measured_input_are_left_out(task_file: Path, tmp_path: Path) -> None:
+    from adaptlab.data import load_task, split_task
+    from adaptlab.data.unlabeled import load_unlabeled
+    from adaptlab.multi_model import teacher_pool
+
+    split = split_task(load_task(str(task_file)))
+    tested = split.test[0].input
+    path = tmp_path / "more.jsonl"
+    path.write_text(
+        json.dumps({"input": f"  {tested.upper()} "}) + "\n" + json.dumps({"input": "brand new"}) + "\n"
+    )
+    config = RunConfig(task=str(task_file), models=["openai:a", "b"], sizes=[4, 100])
+    pool, dropped = teacher_pool(config, split, load_unlabeled(path))
+    assert [e.input for e in pool[len(split.train) :]] == ["brand new"]
+    (left_out,) = dropped
+    twins = {e.source for e in (*split.dev, *split.test) if e.input == tested}
+    assert left_out["source"] == f"{path} line 1" and left_out["same_as"] in twins
+    assert len(pool) == len(split.train) + 1
+
+    small = RunConfig(task=str(task_file), models=["openai:a", "b"], sizes=[4, 8])
+    assert len(teacher_pool(small, split, load_unlabeled(path))[0]) == 8  # the largest size
+
+
+def test_each_model_gets_an_even_share_of_what_is_left_of_the_budget(task_file: Path) -> None:
+    from adaptlab.multi_model import budget_share
+
+    config = RunConfig(
+        task=str(task_file), models=["openai:a", "openai:b", "openai:c"], budget_tokens=900, budget_usd=3.0
+    )
+    first = budget_share(config, config.for_model("openai:a"), {}, 0.0, 1)
+    assert (first.budget_tokens, first.budget_usd) == (300, 1.0)
+    finished = {"openai:a": (None, {"budget": {"spent": {"tokens": 100, "usd": 0.5}}})}
+    second = budget_share(config, config.for_model("openai:b"), finished, 0.0, 2)
+    assert (second.budget_tokens, second.budget_usd) == (400, 1.25)  # a's unspent share passes on

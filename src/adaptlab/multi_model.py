@@ -43,6 +43,7 @@ from adaptlab.configs import RunConfig
 from adaptlab.data import Example, Task, TaskSplit
 from adaptlab.data.quality import duplicate_key
 from adaptlab.data.unlabeled import UnlabeledInputs, load_unlabeled
+from adaptlab.decide import CostSettings
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, evaluate
 from adaptlab.evaluation.scoring.task_scorers import TaskScorers
@@ -59,6 +60,7 @@ from adaptlab.runs import (
     default_embedder,
     environment,
     expand_rungs,
+    load_results,
     new_run_id,
     prepare_strategy,
     recorded_run,
@@ -383,9 +385,9 @@ def label_with_teacher(
     train_ids = {example.id for example in split.train}
     from_train = sum(1 for example in pool if example.id in train_ids)
     summary |= {
-        "inputs": len(pool),
-        "train_inputs": from_train,
-        "unlabeled_inputs": len(pool) - from_train,
+        "examples": len(pool),
+        "train_examples": from_train,
+        "unlabeled": len(pool) - from_train,
         "unlabeled_given": len(checked.unlabeled.examples) if checked.unlabeled else 0,
         "unlabeled_dropped": dropped,
         "answered": len(answers),
@@ -473,3 +475,21 @@ def write_parent_directory(outcome: ModelsOutcome, config: RunConfig) -> None:
         if isinstance(error, OSError):
             raise unwritable_run(final, "run", error) from None
         raise
+
+
+def redecide(results: dict[str, Any], costs: CostSettings, report: Path) -> Path:
+    """Decide a finished parent run again from its model runs' stored measurements, priced
+    with `costs` (``adaptlab report``), and write its report to `report`; `results` gets the
+    new decision."""
+    from adaptlab.decide import choose_configuration
+    from adaptlab.report import write_models_report
+
+    runs = []
+    for model in results.get("models") or []:
+        path = Path(model["directory"]) / "results.json"
+        if not path.is_file():
+            raise UsageError(f"run {results.get('run_id')}: its model run {model['run_id']} has no {path}")
+        runs.append((str(model["spec"]), load_results(path)))
+    target = (results.get("config") or {}).get("target")
+    results["decision"] = choose_configuration(runs, costs, target).to_dict()
+    return write_models_report(results, report)

@@ -27,7 +27,8 @@ def report_command(
 ) -> None:
     """Rebuild a run's HTML report, optionally re-priced.
 
-    The recommendation is decided again from the stored measurements, with the run's own cost
+    The recommendation is decided again from the stored measurements (of every model's
+    run, for a run of several models), with the run's own cost
     settings unless --costs or the single cost options change them; nothing is re-evaluated.
 
     \b
@@ -38,13 +39,18 @@ def report_command(
     """
     from adaptlab.decide import CostSettings, recommend
     from adaptlab.report import write_report
-    from adaptlab.runs import REPORT_FILENAME, find_results, load_results
+    from adaptlab.runs import REPORT_FILENAME, find_results, is_models_run, load_results
 
     path = find_results(run, out)
-    results = load_results(path)
+    results = load_results(path, several_models=True)
     stored = (results.get("config") or {}).get("costs") or {}
     costs = config.build({"costs": CostSettings.model_validate(stored).model_dump()}).costs
-    results["decision"] = recommend(results, costs).to_dict()
-    target = write_report(results, output or path.parent / REPORT_FILENAME)
+    if is_models_run(results):
+        from adaptlab.multi_model import redecide
+
+        target = redecide(results, costs, output or path.parent / REPORT_FILENAME)
+    else:
+        results["decision"] = recommend(results, costs).to_dict()
+        target = write_report(results, output or path.parent / REPORT_FILENAME)
     console.print(f"{results['decision']['headline']}", highlight=False)
     console.print(f"report: {target}", highlight=False)
