@@ -189,12 +189,16 @@ def test_a_killed_run_of_several_models_resumes_reusing_the_finished_model(
 
 
 def test_bad_model_lists_fail_before_anything_loads(
-    task_file: Path, tiny_model_dir: Path, tmp_path: Path
+    task_file: Path, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "runs"
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
 
-    def run(*extra: str) -> str:
-        result = runner.invoke(app, ["run", str(task_file), *extra, "--out", str(out)])
+    def run(*extra: str, endpoint: bool = True) -> str:
+        url = (
+            ["--base-url", "http://127.0.0.1:9/v1"] if endpoint and any("openai:" in e for e in extra) else []
+        )
+        result = runner.invoke(app, ["run", str(task_file), *extra, *url, "--out", str(out)])
         assert result.exit_code != 0
         return " ".join(result.output.split())
 
@@ -202,6 +206,9 @@ def test_bad_model_lists_fail_before_anything_loads(
     assert "more than once" in run("--model", str(tiny_model_dir), "--model", str(tiny_model_dir))
     assert "must be one of the --model models" in run(
         "--model", str(tiny_model_dir), "--model", "openai:x", "--teacher", "openai:y"
+    )
+    assert "needs the server's address" in run(
+        "--model", str(tiny_model_dir), "--model", "openai:x", endpoint=False
     )
     assert "has no student" in run("--model", "openai:a", "--model", "openai:b", "--teacher", "openai:a")
     assert "is for several models" in run("--model", str(tiny_model_dir), "--teacher", str(tiny_model_dir))

@@ -198,9 +198,12 @@ def model_run_id(parent_id: str, index: int) -> str:
 def check_models(config: RunConfig, task: Task, warn: Callable[[str], None]) -> CheckedModels:
     """Every model spec resolves (a local one to weights on this machine), no two name the same
     weights, the teacher is one of the models and has a student, the unlabeled file reads."""
+    from adaptlab.models.openai.backend import endpoint_url
+
     seen: dict[Path, str] = {}
     for spec in config.models:
-        if endpoint_model(spec) is not None:
+        if (served := endpoint_model(spec)) is not None:
+            endpoint_url(served, config.base_url)
             continue
         path = resolve_model_spec(spec).path
         if path in seen:

@@ -89,20 +89,26 @@ def load_openai_backend(
 
     >>> backend = load_openai_backend("Qwen/Qwen2.5-7B-Instruct", base_url="http://localhost:8000/v1")
     """
+    return OpenAIBackend(
+        name,
+        base_url=endpoint_url(name, base_url),
+        api_key=os.environ.get(api_key_env) or None,
+        api_key_env=api_key_env,
+        concurrency=concurrency,
+        policy=RetryPolicy(max_retries=max_retries, timeout_s=request_timeout_s),
+    )
+
+
+def endpoint_url(name: str, base_url: str | None) -> str:
+    """The server address of ``openai:NAME``: `base_url`, else ``$OPENAI_BASE_URL``; a
+    `UsageError` saying how to give one when neither is set (checked before any model loads)."""
     url = base_url or os.environ.get(BASE_URL_ENV)
     if not url:
         raise UsageError(
             f"{ENDPOINT_PREFIX}{name} needs the server's address: pass --base-url (e.g."
             f" http://localhost:8000/v1 for vLLM) or set {BASE_URL_ENV}"
         )
-    return OpenAIBackend(
-        name,
-        base_url=url,
-        api_key=os.environ.get(api_key_env) or None,
-        api_key_env=api_key_env,
-        concurrency=concurrency,
-        policy=RetryPolicy(max_retries=max_retries, timeout_s=request_timeout_s),
-    )
+    return url
 
 
 class OpenAIBackend(Backend):
