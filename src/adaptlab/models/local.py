@@ -477,9 +477,22 @@ def quiet_peft() -> Iterator[None]:
 
 def plain_prompt(conversation: Conversation) -> str:
     """Prompt text for a model without a chat template (a base model): the messages' contents
-    separated by blank lines, ending with an ``Answer:`` cue the model can complete."""
-    parts = [message["content"] for message in conversation if message["role"] != "assistant"]
-    return "\n\n".join(parts) + "\nAnswer:"
+    separated by blank lines, each assistant turn (a few-shot demo's answer) as an ``Answer:``
+    line under the turn it answers, ending with an ``Answer:`` cue the model can complete.
+
+    Demos thus show a base model the very pattern it is asked to continue:
+
+    >>> plain_prompt([{"role": "user", "content": "Input: 2+2"}, {"role": "assistant", "content": "4"},
+    ...               {"role": "user", "content": "Input: 3+3"}])
+    'Input: 2+2\\nAnswer: 4\\n\\nInput: 3+3\\nAnswer:'
+    """
+    text = ""
+    for message in conversation:
+        if message["role"] == "assistant":
+            text += f"\nAnswer: {message['content']}"
+        else:
+            text += ("\n\n" if text else "") + message["content"]
+    return text + "\nAnswer:"
 
 
 def length_buckets(lengths: Sequence[int], max_batch_tokens: int, max_batch_size: int) -> list[list[int]]:
