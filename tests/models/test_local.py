@@ -8,7 +8,15 @@ import pytest
 import torch
 
 from adaptlab.models import load_backend
-from adaptlab.models.local import LocalBackend, StopStrings, left_pad, length_buckets, plain_prompt
+from adaptlab.models.local import (
+    PLAIN_PROMPT_VERSION,
+    PLAIN_TURN_END,
+    LocalBackend,
+    StopStrings,
+    left_pad,
+    length_buckets,
+    plain_prompt,
+)
 
 
 def test_length_buckets_cover_every_index_once_within_budget() -> None:
@@ -202,3 +210,23 @@ def test_a_reply_of_blank_lines_is_not_ended_by_a_newline_stop(tiny_backend: Loc
     (without,) = tiny_backend.generate([conversation], max_new_tokens=6)
     assert with_stop == replace(without, latency_s=with_stop.latency_s)
     assert (with_stop.output_tokens, with_stop.stopped) == (6, False)
+
+
+def test_a_model_without_chat_template_ends_its_answer_at_the_next_turn(
+    tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = LocalBackend(tiny_model_dir, model_id="tiny")
+    chat_identity = backend.cache_identity()
+    asked: list[tuple[str, ...]] = []
+
+    def generate_batch(prompts, max_new_tokens, stop=()):
+        asked.append(tuple(stop))
+        return [("neutral", 2, True) for _ in prompts]
+
+    monkeypatch.setattr(backend, "_generate_batch", generate_batch)
+    backend.generate([[{"role": "user", "content": "hi"}]], max_new_tokens=4, stop=["."])
+    monkeypatch.setattr(backend, "has_chat_template", False)
+    backend.generate([[{"role": "user", "content": "hi"}]], max_new_tokens=4, stop=["."])
+    assert asked == [(".",), (".", PLAIN_TURN_END)]
+    # Its answers are cached apart from those asked before answers ended there.
+    assert backend.cache_identity() == f"{chat_identity}+{PLAIN_PROMPT_VERSION}"

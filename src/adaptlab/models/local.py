@@ -110,6 +110,8 @@ class LocalBackend(Backend):
 
     def cache_identity(self) -> str:
         base = super().cache_identity()
+        if not self.has_chat_template:
+            base = f"{base}+{PLAIN_PROMPT_VERSION}"  # answers from before its turn end differ
         return f"{base}+adapter:{self.adapter_id}" if self.adapter is not None else base
 
     def render(self, conversation: Conversation) -> str:
@@ -138,6 +140,8 @@ class LocalBackend(Backend):
         on_progress: ProgressCallback | None = None,
     ) -> list[Generation]:
         prompts = self.encode_prompts(conversations)
+        if not self.has_chat_template:
+            stop = (*stop, PLAIN_TURN_END)
         results: list[Generation | None] = [None] * len(prompts)
         for batch in length_buckets([len(p) for p in prompts], self.max_batch_tokens, self.max_batch_size):
             started = time.perf_counter()
@@ -475,12 +479,22 @@ def quiet_peft() -> Iterator[None]:
         yield
 
 
+PLAIN_TURN_END = "\n\n"
+"""Where a base model's answer ends: `plain_prompt` separates turns with a blank line, so a model
+that writes one has begun the next turn (``Input: …``), as a chat model ends its turn with a
+special token. Without it a base model fills its whole token budget with made-up turns: Gemma 3
+270M answered "negative, neutral, positive\n\nInput: …" up to the budget on every tweet."""
+PLAIN_PROMPT_VERSION = "plain-turns"
+"""Part of a template-less model's cache identity since answers end at `PLAIN_TURN_END`."""
+
+
 def plain_prompt(conversation: Conversation) -> str:
     """Prompt text for a model without a chat template (a base model): the messages' contents
     separated by blank lines, each assistant turn (a few-shot demo's answer) as an ``Answer:``
     line under the turn it answers, ending with an ``Answer:`` cue the model can complete.
 
-    Demos thus show a base model the very pattern it is asked to continue:
+    Demos thus show a base model the very pattern it is asked to continue, and its answer ends
+    at the blank line that would begin the next turn (`PLAIN_TURN_END`):
 
     >>> plain_prompt([{"role": "user", "content": "Input: 2+2"}, {"role": "assistant", "content": "4"},
     ...               {"role": "user", "content": "Input: 3+3"}])
