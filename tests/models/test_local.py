@@ -212,7 +212,7 @@ def test_a_reply_of_blank_lines_is_not_ended_by_a_newline_stop(tiny_backend: Loc
     assert (with_stop.output_tokens, with_stop.stopped) == (6, False)
 
 
-def test_a_model_without_chat_template_ends_its_answer_at_the_next_turn(
+def test_a_model_without_chat_template_ends_its_answers_at_the_next_turn(
     tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     backend = LocalBackend(tiny_model_dir, model_id="tiny")
@@ -230,3 +230,6 @@ def test_a_model_without_chat_template_ends_its_answer_at_the_next_turn(
     assert asked == [(".",), (".", PLAIN_TURN_END)]
     # Its answers are cached apart from those asked before answers ended there.
     assert backend.cache_identity() == f"{chat_identity}+{PLAIN_PROMPT_VERSION}"
+    # Tuning and label scoring take the same end: a tuned model learns where to stop.
+    ended = backend.tokenizer(" positive" + PLAIN_TURN_END, add_special_tokens=False)["input_ids"]
+    assert backend.answer_ids([{"role": "user", "content": "hi"}], "positive") == ended

@@ -209,10 +209,14 @@ class LocalBackend(Backend):
 
         Taken from the chat template itself (the conversation rendered with the answer, minus
         the prompt), so the scored continuation is token for token what generation would have
-        to produce. Without a chat template, the answer follows the ``Answer:`` cue after a space.
+        to produce. Without a chat template, the answer follows the ``Answer:`` cue after a space
+        and ends with the blank line that ends a plain-prompt turn (`PLAIN_TURN_END`): a model
+        tuned on answers without it never learns where to stop (Gemma 3 270M tuned on 16 tweets
+        answered "neutral\nAnswer with exactly one of: …"), and a label scored without it could
+        be the first word of a longer answer.
         """
         if not self.has_chat_template:
-            return self.tokenizer(" " + answer, add_special_tokens=False)["input_ids"]
+            return self.tokenizer(" " + answer + PLAIN_TURN_END, add_special_tokens=False)["input_ids"]
         prompt = self.render(conversation)
         full = self.tokenizer.apply_chat_template(
             [*conversation, {"role": "assistant", "content": answer}], tokenize=False
