@@ -81,6 +81,9 @@ def test_two_local_models_and_an_endpoint_teacher_in_one_run(
     ]
     assert [m["run_id"] for m in parent["models"]] == [f"{parent['run_id']}-{i}" for i in (1, 2, 3)]
     runs = model_runs(out, parent)
+    printed = " ".join(result.output.split())
+    assert f"model run {parent['run_id']}-1, part of run {parent['run_id']}" in printed
+    assert f"adaptlab run --resume {parent['run_id']} --out" in printed  # the whole run resumes
 
     # The same test examples for every model, and the same dev sample chose their winners.
     test_ids = [sorted(p["example_id"] for p in run["rungs"][0]["predictions"]) for run in runs]

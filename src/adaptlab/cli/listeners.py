@@ -146,7 +146,17 @@ class LadderConsoleListener(TuneConsoleListener):
 
 
 class ModelsConsoleListener(LadderConsoleListener):
-    """Adds a heading per model of a run of several, and a line when the teacher labels."""
+    """Adds a heading per model of a run of several, and a line when the teacher labels; the
+    way to resume is the whole run's (it finishes the model run that stopped)."""
+
+    parent: str | None = None
+
+    def run_started(self, run_id: str, directory: Path, command: str) -> None:
+        if self.parent is None:
+            self.parent = run_id
+            super().run_started(run_id, directory, command)
+        else:
+            self.progress.console.print(f"model run {run_id}, part of run {self.parent}", highlight=False)
 
     def model_started(self, spec: str, position: int, total: int, run_id: str) -> None:
         self.progress.console.rule(f"model {position} of {total}: {spec} (run {run_id})")
