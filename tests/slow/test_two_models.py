@@ -5,12 +5,12 @@ test-artifacts/report-two-models.png)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
 
 import pytest
+from report_script import REPO, report_script
 from typer.testing import CliRunner
 
 from adaptlab.cli import app
@@ -18,8 +18,6 @@ from adaptlab.models.catalog import BUNDLED_MODELS
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 SMALL, LARGE = "smollm2-135m", "gemma3-270m"
 
 
@@ -57,16 +55,7 @@ def test_two_bundled_models_with_the_larger_as_teacher(tmp_path: Path) -> None:
     assert any(ch.isdigit() for ch in decision["headline"])
     assert decision["headline"][:30] in " ".join(result.output.split())
 
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing under CI")
-        pytest.skip(f"{CHROMIUM} is missing: the report was written but not opened")
-    spec = importlib.util.spec_from_file_location(
-        "screenshot_report", REPO / "scripts" / "screenshot_report.py"
-    )
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = report_script()
     with script.open_report(parent_dir / "report.html") as (page, problems):
         assert page.locator("#fig-frontier .main-svg").count() >= 1
         assert decision["headline"][:30] in page.locator("body").text_content()

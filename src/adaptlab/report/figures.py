@@ -171,26 +171,8 @@ def learning_curve_figure(results: dict[str, Any]) -> go.Figure | None:
             )
         )
     best = best_prompt(results)
-    best_score = finite((best or {}).get("score"))
-    if best is not None and best_score is not None:
-        low, high = finite(best.get("score_low")), finite(best.get("score_high"))
-        if low is not None and high is not None:
-            fig.add_hrect(
-                y0=scale.value(low),
-                y1=scale.value(high),
-                fillcolor=KIND_COLOURS["prompt"],
-                opacity=0.15,
-                line_width=0,
-                layer="below",
-            )
-        fig.add_hline(
-            y=scale.value(best_score),
-            line_dash="dot",
-            line_color=KIND_COLOURS["prompt"],
-            annotation_text=f"best prompt: {html.escape(str(best['rung']))} {scale.metric.text(best_score)}",
-            annotation_position="top left",
-            annotation_font_color=KIND_COLOURS["prompt"],
-        )
+    if best is not None and finite(best.get("score")) is not None:
+        reference_line(fig, best, scale, f"best prompt: {html.escape(str(best['rung']))}")
     floor = baseline(results)
     if floor is not None:
         fig.add_hline(
@@ -409,6 +391,30 @@ def comparison_figure(
 
 def _measured(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for r in candidates if metric(r, "score") is not None]
+
+
+def reference_line(fig: go.Figure, reference: dict[str, Any], scale: ScoreScale, label: str) -> None:
+    """A prompted configuration a curve is measured against (the best prompt rung, a teacher):
+    its score as a dotted line labelled `label` (already HTML-escaped) and its 95% interval as a
+    band behind the curve."""
+    low, high = finite(reference.get("score_low")), finite(reference.get("score_high"))
+    if low is not None and high is not None:
+        fig.add_hrect(
+            y0=scale.value(low),
+            y1=scale.value(high),
+            fillcolor=KIND_COLOURS["prompt"],
+            opacity=0.15,
+            line_width=0,
+            layer="below",
+        )
+    fig.add_hline(
+        y=scale.value(reference["score"]),
+        line_dash="dot",
+        line_color=KIND_COLOURS["prompt"],
+        annotation_text=f"{label} {scale.metric.text(reference['score'])}",
+        annotation_position="top left",
+        annotation_font_color=KIND_COLOURS["prompt"],
+    )
 
 
 def _baseline_text(floor: Baseline, scale: ScoreScale) -> str:

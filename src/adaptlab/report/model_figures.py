@@ -15,7 +15,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from adaptlab.report.figures import KIND_COLOURS, ScoreScale, layout, spans
+from adaptlab.report.figures import KIND_COLOURS, ScoreScale, layout, reference_line, spans
 from adaptlab.report.formatting import finite
 from adaptlab.report.summary import decision, primary_metric
 
@@ -163,7 +163,7 @@ def student_figure(payload: dict[str, Any]) -> go.Figure | None:
             )
     own = next((c for c in configs if c["spec"] == spec and c["rung"] == rung), None)
     if own is not None:
-        _teacher_line(fig, own, scale)
+        reference_line(fig, own, scale, _escaped(f"teacher: {own['spec']} {own['rung']}"))
     layout(fig, height=420, x_title="training examples", y_title=scale.title(" on the test split"))
     scale.axis(fig, "y", margin=True)
     fig.update_xaxes(tickvals=sorted(sizes), type="log" if spans(sorted(sizes), 4) else "linear")
@@ -194,28 +194,6 @@ def _target_line(fig: go.Figure, payload: dict[str, Any], scale: ScoreScale) -> 
         annotation_text=f"target {scale.metric.text(score)} (judged on {target.get('split') or 'test'})",
         annotation_position="bottom right",
         annotation_font_color="#7f7f7f",
-    )
-
-
-def _teacher_line(fig: go.Figure, teacher: dict[str, Any], scale: ScoreScale) -> None:
-    low, high = finite(teacher.get("score_low")), finite(teacher.get("score_high"))
-    if low is not None and high is not None:
-        fig.add_hrect(
-            y0=scale.value(low),
-            y1=scale.value(high),
-            fillcolor=KIND_COLOURS["prompt"],
-            opacity=0.15,
-            line_width=0,
-            layer="below",
-        )
-    fig.add_hline(
-        y=scale.value(teacher["score"]),
-        line_dash="dot",
-        line_color=KIND_COLOURS["prompt"],
-        annotation_text=_escaped(f"teacher: {teacher['spec']} {teacher['rung']} ")
-        + scale.metric.text(teacher["score"]),
-        annotation_position="top left",
-        annotation_font_color=KIND_COLOURS["prompt"],
     )
 
 
