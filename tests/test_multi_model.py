@@ -68,7 +68,7 @@ def test_two_local_models_and_an_endpoint_teacher_in_one_run(
     args = ["run", str(task_file), "--model", str(tiny_model_dir), "--model", str(smaller_model_dir)]
     args += ["--model", "openai:fake", "--base-url", server.base_url, "--teacher", "openai:fake"]
     args += ["--unlabeled", str(unlabeled_file), "-s", "zero-shot,few-shot-random-4", "--sizes", "4,24"]
-    args += ["--limit", "9", "--machine-usd-per-hour", "2.0", "--out", str(out), *FAST]
+    args += ["--limit", "9", "--machine-usd-per-hour", "2.0", "--target", "0.5", "--out", str(out), *FAST]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
 
@@ -113,6 +113,7 @@ def test_two_local_models_and_an_endpoint_teacher_in_one_run(
     # The decision across models, and the report with its frontier.
     decision = parent["decision"]
     assert decision["headline"][:40] in " ".join(result.output.split())
+    assert decision["target"]["score"] == 0.5 and decision["target"]["source"] == "given"
     assert (parent_dir / "report.html").stat().st_size > 10_000
     assert f"report: {parent_dir / 'report.html'}" in result.output.replace("\n", "")
 

@@ -229,7 +229,7 @@ class RunConfig(ModelsSettings, BudgetSettings, TrainingSettings):
     def for_model(self, spec: str) -> RunConfig:
         """This config for one of its models alone: what that model's own run climbs (the
         endpoint settings only for a model behind an endpoint)."""
-        data = self.model_dump() | {"models": [spec], "teacher": None, "unlabeled": None}
+        data = self.model_dump() | {"models": [spec], "teacher": None, "unlabeled": None, "target": None}
         if endpoint_model(spec) is None:
             data["base_url"] = None
         return RunConfig.model_validate(data)
