@@ -138,5 +138,5 @@ def _attaches(text: str, index: int) -> bool:
         or unicodedata.category(char) in ("Mn", "Me")
         or char in JOINERS
         or "\U0001f3fb" <= char <= "\U0001f3ff"  # skin tone modifiers
-        or text[index - 1] == "\u200d"  # the emoji after a zero-width joiner
+        or (text[index - 1] == "\u200d" and unicodedata.category(char) == "So")  # 👨‍👩 joined
     )

@@ -76,8 +76,8 @@ def load_corpus(path: Path) -> Corpus:
     problems.extend(_duplicate_ids(documents))
     if not documents and not problems:
         problems.append(Problem(display, None, "the corpus has no documents"))
-    if problems:
-        raise TaskFileError(problems)
+    if problems:  # in file and line order, as task files report them
+        raise TaskFileError(sorted(problems, key=lambda problem: (problem.file, problem.line or 0)))
     return Corpus(tuple(located.document for located in documents))
 
 
@@ -120,7 +120,7 @@ def _read_jsonl(path: Path, display: str) -> tuple[list[_Located], list[Problem]
         text = _field(row.values, "text", row.line, raw.problem)
         if doc_id is not None and text is not None:
             documents.append(_Located(Document(doc_id, text), display, row.line))
-    return documents, sorted(raw.problems, key=lambda problem: problem.line or 0)
+    return documents, raw.problems
 
 
 Report = Callable[[int | None, str], None]
