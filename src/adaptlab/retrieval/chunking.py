@@ -13,7 +13,6 @@ in one of the two passages when it is shorter than the overlap.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +25,6 @@ DEFAULT_MAX_TOKENS = 200
 DEFAULT_OVERLAP = 40  # a fifth of a window: one or two sentences carried across each cut
 SENTENCE_ENDS = frozenset(".!?…。！？")
 WIDE_SENTENCE_ENDS = frozenset("。！？")  # Chinese and Japanese end a sentence with no space after
-# Characters that belong to the character before them: a cut must not separate them from it.
-JOINERS = frozenset("\u200d\ufe0e\ufe0f")
 
 
 @dataclass(frozen=True)
@@ -99,7 +96,7 @@ def _spans(text: str, offsets: list[tuple[int, int]], max_tokens: int, overlap: 
             return spans
         cut = _best_cut(text, offsets, first + max(1, max_tokens // 2), limit)
         start = _char_start(text, offsets, first, text_start)
-        spans.append((start, _char_end(text, offsets[cut - 1][1])))
+        spans.append((start, _char_end(text, offsets[cut - 1][1], offsets[cut][0])))
         first = max(cut - overlap, first + 1)
 
 
@@ -123,20 +120,8 @@ def _char_start(text: str, offsets: list[tuple[int, int]], token: int, text_star
     return text_start if token == 0 else offsets[token][0]
 
 
-def _char_end(text: str, end: int) -> int:
-    """Move `end` past marks that attach to the character before it (accents, emoji skin
-    tones and joiners), which the tokenizer may have dropped from its offsets."""
-    while end < len(text) and _attaches(text, end):
-        end += 1
-    return end
-
-
-def _attaches(text: str, index: int) -> bool:
-    char = text[index]
-    return (
-        unicodedata.combining(char) > 0
-        or unicodedata.category(char) in ("Mn", "Me")
-        or char in JOINERS
-        or "\U0001f3fb" <= char <= "\U0001f3ff"  # skin tone modifiers
-        or (text[index - 1] == "\u200d" and unicodedata.category(char) == "So")  # 👨‍👩 joined
-    )
+def _char_end(text: str, end: int, next_start: int) -> int:
+    """Move `end` over what the tokenizer dropped before the next token (combining accents,
+    control characters) up to any whitespace: a base letter keeps its accents, and nothing
+    but whitespace is left between passages."""
+    return end + len(text[end:next_start].rstrip())
