@@ -37,6 +37,11 @@ INDEX_FORMAT = 1  # bump when the files an index is saved as change
 # Passages per `encode` call while building: bounds the token lists and vectors in flight,
 # while each call is still big enough for the embedder's length-sorted batching to pay.
 EMBED_CHUNK = 1024
+# Texts per forward pass. Passages are long (up to 200 tokens) and attention grows with the
+# square of length, so on CPU small batches win: on 2 cores, 200 python-docstrings functions
+# embed in 3.05 s one at a time, 1.95 s by 16, 2.76 s by 64 (the embedder's default, tuned for
+# short texts such as tweets).
+EMBED_BATCH = 16
 
 
 class TextEmbedder(Protocol):
@@ -120,7 +125,7 @@ def open_retriever(
 def embed_passages(embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     """A ``len(texts) x dim`` float32 matrix of unit rows, embedded `EMBED_CHUNK` at a time."""
     parts = [
-        embedder.encode(texts[start : start + EMBED_CHUNK]).numpy().astype(np.float32, copy=False)
+        embedder.encode(texts[start : start + EMBED_CHUNK], batch_size=EMBED_BATCH).numpy()
         for start in range(0, len(texts), EMBED_CHUNK)
     ]
     return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
