@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,22 @@ def test_a_changed_text_or_setting_builds_a_new_index(tmp_path: Path, embedder: 
     open_retriever(Corpus(DOCS), tmp_path, embedder, IndexSettings(max_tokens=64))
     assert embedder.texts_embedded == 9
     assert len(list(tmp_path.iterdir())) == 3  # and no staging folders left behind
+
+
+@pytest.mark.parametrize("damage", ["dense.npy", "passages.json", "bm25"])
+def test_a_damaged_cache_is_rebuilt(tmp_path: Path, embedder: HashingEmbedder, damage: str) -> None:
+    first = open_retriever(Corpus(DOCS), tmp_path, embedder)
+    (folder,) = tmp_path.iterdir()
+    target = folder / damage
+    if target.is_dir():
+        shutil.rmtree(target)
+    else:
+        target.write_bytes(b"damaged")
+    again = open_retriever(Corpus(DOCS), tmp_path, embedder)
+    assert embedder.texts_embedded == 6
+    assert again.passages == first.passages
+    open_retriever(Corpus(DOCS), tmp_path, embedder)
+    assert embedder.texts_embedded == 6  # the rebuilt index is cached in turn
 
 
 def test_search_fuses_dense_and_bm25(tmp_path: Path, embedder: HashingEmbedder) -> None:

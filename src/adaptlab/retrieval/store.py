@@ -53,13 +53,24 @@ def save_index(
 
 def load_index(folder: Path) -> tuple[list[Passage], np.ndarray, Any] | None:
     """The passages, dense matrix and BM25 index in `folder`, or None when there is no
-    complete index there."""
+    complete index there.
+
+    A folder that cannot be read back (a file deleted or damaged since) is removed, so that
+    the caller's rebuild can take its place: a cache is never worth an error.
+    """
     import bm25s
 
     if not (folder / MANIFEST).is_file():
         return None
-    rows = json.loads((folder / PASSAGES).read_text(encoding="utf-8"))
-    passages = [Passage(**row) for row in rows]
-    dense = np.load(folder / DENSE, allow_pickle=False)
-    bm25 = bm25s.BM25.load(str(folder / BM25_FOLDER))
+    try:
+        rows = json.loads((folder / PASSAGES).read_text(encoding="utf-8"))
+        passages = [Passage(**row) for row in rows]
+        dense = np.load(folder / DENSE, allow_pickle=False)
+        bm25 = bm25s.BM25.load(str(folder / BM25_FOLDER))
+    except (OSError, ValueError, TypeError):  # JSON and numpy errors are ValueErrors
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
+    if len(passages) != len(dense):
+        shutil.rmtree(folder, ignore_errors=True)
+        return None
     return passages, dense, bm25
