@@ -115,8 +115,12 @@ def open_retriever(
         passages = chunk(corpus.documents, embedder.tokenizer, settings.max_tokens, settings.overlap)
         dense = embed_passages(embedder, [passage.text for passage in passages])
         bm25 = build_bm25([passage.text for passage in passages], settings.stopwords)
-        manifest = {"key": key, "passages": len(passages), "settings": asdict(settings)}
-        manifest["embedder"] = embedder.model_id
+        manifest = {
+            "key": key,
+            "passages": len(passages),
+            "settings": asdict(settings),
+            "embedder": embedder.model_id,
+        }
         save_index(folder, manifest, passages, dense, bm25)
         loaded = passages, dense, bm25
     return Retriever(*loaded, embedder=embedder, stopwords=settings.stopwords)
