@@ -377,23 +377,48 @@ class Tuner:
             return None
         examples = self.ordered[:size]
         teacher = self.prepared(config.distill)
-        result = evaluate(
-            self.task,
-            examples,
-            self.base,
-            teacher,
-            split="train",
-            cache=self.cache(self.base),
-            scorers=TaskScorers.cheapest(self.task),
-            budget_from=self.outcome.split.train,
+        answers, _ = teacher_answers(
+            self.task, examples, self.base, teacher, self.cache(self.base), self.outcome.split.train
         )
-        answers = {p.example_id: p.parsed for p in result.predictions if p.parsed is not None}
         if not answers:
             raise NothingToDistil(
                 f"the teacher prompt {config.distill} gave no parsable answer on {len(examples)} train"
                 " examples: there is nothing to distil; try a teacher rung with better format compliance"
             )
         return answers
+
+
+def teacher_answers(
+    task: Task,
+    inputs: Sequence[Example],
+    backend: Backend,
+    strategy: Strategy,
+    cache: ResultCache | None,
+    train: Sequence[Example],
+    *,
+    max_new_tokens: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[dict[str, str], RungResult]:
+    """A prompted model's parsed answers to training `inputs`, by example id, and the
+    measurement they came from: what context distillation and a student model are tuned on.
+
+    Inputs answered unparsably are left out (a student would learn a failure); the answers are
+    as long as `train`'s gold outputs, and scored by the cheapest metric (nobody reports on them).
+    """
+    result = evaluate(
+        task,
+        inputs,
+        backend,
+        strategy,
+        split="train",
+        max_new_tokens=max_new_tokens,
+        cache=cache,
+        on_progress=on_progress,
+        scorers=TaskScorers.cheapest(task),
+        budget_from=train,
+    )
+    answers = {p.example_id: p.parsed for p in result.predictions if p.parsed is not None}
+    return answers, result
 
 
 def is_main_process() -> bool:

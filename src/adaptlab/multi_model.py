@@ -45,11 +45,10 @@ from adaptlab.data.quality import duplicate_key
 from adaptlab.data.unlabeled import UnlabeledInputs, load_unlabeled
 from adaptlab.decide import CostSettings
 from adaptlab.errors import UsageError
-from adaptlab.evaluation import ResultCache, evaluate
-from adaptlab.evaluation.scoring.task_scorers import TaskScorers
+from adaptlab.evaluation import ResultCache
 from adaptlab.files import atomic_write_json, atomic_write_text
 from adaptlab.ladder import LadderListener, run_ladder
-from adaptlab.learning_curve import TeacherLabels, curve_sizes, stratified_order
+from adaptlab.learning_curve import TeacherLabels, curve_sizes, stratified_order, teacher_answers
 from adaptlab.models import Backend, endpoint_model, load_backend, resolve_model_spec
 from adaptlab.prompting import get_strategy
 from adaptlab.runs import (
@@ -370,21 +369,18 @@ def label_with_teacher(
     strategy = get_strategy(rung)
     prepare_strategy(strategy, config, task, split, backend, cache, listener, embedder, scorers)
     on_progress = listener.rung_started(f"{teacher.model} {rung} (labels training inputs)", len(pool))
-    result = evaluate(
+    answers, result = teacher_answers(
         task,
         pool,
         backend,
         strategy,
-        split="train",
+        cache,
+        split.train,
         max_new_tokens=config.max_new_tokens,
-        cache=cache,
         on_progress=on_progress,
-        scorers=TaskScorers.cheapest(task),
-        budget_from=split.train,
     )
     del backend
     gc.collect()
-    answers = {p.example_id: p.parsed for p in result.predictions if p.parsed is not None}
     train_ids = {example.id for example in split.train}
     from_train = sum(1 for example in pool if example.id in train_ids)
     summary |= {
