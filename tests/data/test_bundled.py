@@ -47,7 +47,7 @@ def test_bundled_task_split_and_quality() -> None:
 
 
 def test_registry() -> None:
-    assert list_bundled_tasks() == ["python-docstrings", "tweet-sentiment"]
+    assert list_bundled_tasks() == ["country-facts", "python-docstrings", "tweet-sentiment"]
     for name in list_bundled_tasks():
         path = bundled_task_path(name)
         assert path is not None and path.name == BUNDLED_TASKS[name] and path.is_file()

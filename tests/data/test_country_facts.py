@@ -16,10 +16,13 @@ def rows(name: str) -> list[dict]:
     return [json.loads(line) for line in (TASKS / name).read_text(encoding="utf-8").splitlines()]
 
 
-def test_the_country_facts_task_loads_as_an_exact_match_task() -> None:
-    task = load_task(str(TASKS / "country_facts.yaml"))
+def test_the_country_facts_task_loads_with_its_corpus_and_each_question_s_passage() -> None:
+    task = load_task("country-facts")
     assert (task.name, len(task.examples), task.labels) == ("country-facts", 1017, None)
-    assert task.primary_metric.name == "exact"
+    # Whole-word containment: a small model answers in a sentence ("... the numeric code is 020.").
+    assert (task.primary_metric.name, [m.name for m in task.reported_metrics]) == ("contains", ["exact"])
+    assert task.corpus is not None and Path(task.corpus).name == "country_facts_corpus.jsonl"
+    assert task.examples[0].context_id == "country-ad"
 
 
 def test_every_answer_is_in_the_passage_its_question_names() -> None:

@@ -214,7 +214,7 @@ def test_directory(workdir: Path, problems: Problems) -> None:
 def test_unknown_name_suggests_a_bundled_task(workdir: Path, problems: Problems) -> None:
     assert problems("tweet-sentimnt") == [
         'tweet-sentimnt: no such file, and not a bundled task (did you mean "tweet-sentiment"?); '
-        "bundled tasks: python-docstrings, tweet-sentiment"
+        "bundled tasks: country-facts, python-docstrings, tweet-sentiment"
     ]
 
 

@@ -10,6 +10,7 @@ from importlib.resources import files
 from pathlib import Path
 
 BUNDLED_TASKS: dict[str, str] = {
+    "country-facts": "country_facts.yaml",
     "python-docstrings": "python_docstrings.yaml",
     "tweet-sentiment": "tweet_sentiment.yaml",
 }

@@ -35,6 +35,9 @@ MAX_INFERRED_LABELS = 20
 MAX_LABEL_CHARS = 40
 MIN_EXAMPLES_PER_INFERRED_LABEL = 2
 METADATA_FIELD = "metadata"
+EVIDENCE_FIELDS = ("context_id", "context")
+"""Optional fields naming the passage (or quoting the text) that holds an example's answer; read
+at the top level of a row, as CSV columns, or inside its ``metadata`` object."""
 TYPE_NAMES: dict[OutputType, str] = {"text": "a string", "number": "a number", "boolean": "a boolean"}
 
 
@@ -55,6 +58,8 @@ class Content(NamedTuple):
     output: str | None = None
     system: str | None = None
     output_type: OutputType = "text"
+    context_id: str | None = None
+    context: str | None = None
 
 
 class OutputSeen(NamedTuple):
@@ -125,6 +130,7 @@ def load_task(
         metrics=metrics,
         answer_format=answer_format,
         judge=judge,
+        corpus=spec.corpus_path(),
     )
 
 
@@ -390,8 +396,8 @@ class ExampleCollector:
         if not self.settings.allow_extra_fields:
             expected = (names.input, names.output, names.id)
             for column in header:
-                if column not in expected:
-                    raw.problem(raw.header_line, unexpected_field(column, expected))
+                if column not in expected and column not in EVIDENCE_FIELDS:
+                    raw.problem(raw.header_line, unexpected_field(column, expected, EVIDENCE_FIELDS))
 
     def plain_content(self, row: RawRow, raw: RawFile) -> tuple[Content, list[str]]:
         names = self.settings.fields
@@ -399,14 +405,17 @@ class ExampleCollector:
         text, input_error = text_field(row.values, names.input)
         output, output_type, output_error = output_field(row.values, names.output)
         errors += [error for error in (input_error, output_error) if error]
-        return Content(text, output, output_type=output_type), errors
+        (context_id, context), evidence_errors = evidence_fields(row.values)
+        return Content(text, output, None, output_type, context_id, context), errors + evidence_errors
 
     def chat_content(self, row: RawRow, raw: RawFile) -> tuple[Content, list[str]]:
         errors = self.extra_field_errors(row, ("messages", self.settings.fields.id), raw)
         turn, chat_errors = parse_chat(row.values["messages"], self.settings.allow_extra_fields)
         if turn is None:
             return Content(), errors + chat_errors
-        return Content(turn.user, turn.assistant, turn.system), errors
+        (context_id, context), evidence_errors = evidence_fields(row.values)
+        content = Content(turn.user, turn.assistant, turn.system, "text", context_id, context)
+        return content, errors + evidence_errors
 
     def extra_field_errors(self, row: RawRow, expected: tuple[str, ...], raw: RawFile) -> list[str]:
         """JSONL only (CSV columns are checked once, in the header): ``metadata`` is accepted
@@ -419,10 +428,11 @@ class ExampleCollector:
                 f'field "{METADATA_FIELD}" must be an object, got {json_type(row.values[METADATA_FIELD])}'
             )
         if not self.settings.allow_extra_fields:
+            accepted = (METADATA_FIELD, *EVIDENCE_FIELDS)
             errors += [
-                unexpected_field(key, expected, (METADATA_FIELD,))
+                unexpected_field(key, expected, accepted)
                 for key in row.values
-                if key not in expected and key != METADATA_FIELD
+                if key not in expected and key not in accepted
             ]
         return errors
 
@@ -449,6 +459,8 @@ class ExampleCollector:
             source=f"{file.display} line {row.line}",
             system=content.system,
             split=file.split,
+            context_id=content.context_id,
+            context=content.context,
         )
 
     def example_id(self, row: RawRow, raw: RawFile, file: DataFile) -> tuple[str | None, str | None]:
@@ -495,6 +507,26 @@ class ExampleCollector:
                 f"output {shown_output(seen.text, seen.type)} is {TYPE_NAMES[seen.type]}, but {where}'s "
                 f"output is {TYPE_NAMES[main]}; write every output as the same type",
             )
+
+
+def evidence_fields(values: dict[str, Any]) -> tuple[tuple[str | None, str | None], list[str]]:
+    """A row's ``context_id`` and ``context`` (top level first, else in ``metadata``), and what
+    is wrong with them: each must be a non-empty string (an integer id is read as its text)."""
+    metadata = values.get(METADATA_FIELD)
+    found: list[str | None] = []
+    errors: list[str] = []
+    for key in EVIDENCE_FIELDS:
+        value = values.get(key)
+        if value is None and isinstance(metadata, dict):
+            value = metadata.get(key)
+        if value is None or value == "":
+            found.append(None)
+        elif isinstance(value, bool) or not isinstance(value, str | int):
+            found.append(None)
+            errors.append(f'field "{key}" must be a string, got {json_type(value)}')
+        else:
+            found.append(str(value))
+    return (found[0], found[1]), errors
 
 
 def missing_column(role: str, name: str, header: Sequence[str]) -> str:

@@ -69,6 +69,9 @@ class TaskSpec(BaseModel):
     format: str | dict[str, Any] | None = None
     """``{regex: PATTERN}`` or ``{json_schema: FILE}`` (or an inline schema): every answer's layout."""
     judge: JudgeSpec | None = None
+    corpus: str | None = None
+    """The documents the questions are about: a folder of .txt/.md files or a JSONL file of
+    ``id`` and ``text``, relative to the spec (the retrieval rungs read it)."""
     _folder: Path | None = PrivateAttr(None)
 
     @property
@@ -96,6 +99,24 @@ class TaskSpec(BaseModel):
         if value is not None:
             parse_format(value, base=spec_folder(info))
         return value
+
+    @field_validator("corpus")
+    @classmethod
+    def corpus_exists(cls, corpus: str | None, info: ValidationInfo) -> str | None:
+        if corpus is None:
+            return None
+        if not corpus.strip():
+            raise ValueError("must not be empty")
+        folder = spec_folder(info)
+        if folder is not None and not (folder / corpus).exists():
+            raise ValueError(f'no such file or folder "{corpus}" (relative to {folder})')
+        return corpus
+
+    def corpus_path(self) -> str | None:
+        """The corpus as a path from here (the spec names it relative to itself)."""
+        if self.corpus is None:
+            return None
+        return str(self.folder / self.corpus) if self.folder is not None else self.corpus
 
     @field_validator("name", "data")
     @classmethod

@@ -40,6 +40,17 @@ class Example:
     source: str = ""
     system: str | None = None
     split: str | None = None  # preassigned split ("train" / "dev" / "test") when the user gave split files
+    context_id: str | None = None
+    """The corpus passage or document that holds the answer (a ``context_id`` field): retrieval
+    is scored on finding it, and a test question is "seen" when a train example shares it."""
+    context: str | None = None
+    """The text that holds the answer (a ``context`` field), for the same uses as `context_id`
+    when the examples quote their evidence instead of naming it."""
+
+    @property
+    def evidence(self) -> str | None:
+        """What names this example's evidence: its `context_id`, else its `context`."""
+        return self.context_id or self.context
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,9 @@ class Task:
     """The layout every answer must have; format compliance is measured against it."""
     judge: JudgeSpec | None = None
     """The grader of the ``judge`` metric, when a metric names it."""
+    corpus: str | None = None
+    """The documents the task's questions are about (a folder or JSONL file, from the spec's
+    ``corpus:``), for the retrieval rungs; ``--corpus`` overrides it."""
 
     @property
     def primary_metric(self) -> MetricSpec:

@@ -43,6 +43,18 @@ def test_contains_finds_the_normalised_reference_inside_a_sentence() -> None:
     assert scores == [1.0, 0.0, 0.0, 0.0]
 
 
+def test_contains_wants_whole_words_not_part_of_a_word_or_number() -> None:
+    scores = ContainsScorer().score_many(
+        [
+            item("The alpha-3 code of Andorra is AND.", "AND"),
+            item("Andorra", "AND"),
+            item("It was 2020.", "20"),
+            item("code 020", "020"),
+        ]
+    )
+    assert scores == [1.0, 0.0, 0.0, 1.0]
+
+
 def test_contains_with_a_reference_that_normalises_to_nothing_wants_nothing() -> None:
     # "" is in every string; crediting every answer would make the metric meaningless.
     scores = ContainsScorer().score_many([item("!", "..."), item("anything at all", "...")])

@@ -7,6 +7,7 @@ label, equality or containment after normalising, and a pattern the raw output m
 
 from __future__ import annotations
 
+import re
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import Any
@@ -57,9 +58,11 @@ class ExactScorer(ItemScorer):
 
 
 class ContainsScorer(ItemScorer):
-    """The normalised reference occurs in the normalised answer, so a reply that wraps the right
-    value in a sentence still counts. A reference that normalises to nothing (``"..."``) would
-    be contained in every answer; it only credits an answer that normalises to nothing too."""
+    """The normalised reference occurs in the normalised answer as whole words, so a reply that
+    wraps the right value in a sentence still counts, and a part of a word or number does not
+    (the code "AND" is not in "Andorra", "20" not in "2020"). A reference that normalises to
+    nothing (``"..."``) would be contained in every answer; it only credits an answer that
+    normalises to nothing too."""
 
     name = "contains"
     display = "contains"
@@ -67,7 +70,9 @@ class ContainsScorer(ItemScorer):
     def score_one(self, answer: str, item: Scored) -> float:
         reference = normalize_answer(item.reference)
         answer = normalize_answer(answer)
-        return float(reference in answer if reference else not answer)
+        if not reference:
+            return float(not answer)
+        return float(re.search(rf"(?<!\w){re.escape(reference)}(?!\w)", answer) is not None)
 
 
 class RegexScorer(ItemScorer):
