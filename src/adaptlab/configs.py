@@ -22,6 +22,7 @@ from adaptlab.errors import UsageError
 from adaptlab.evaluation.settings import EvaluationSettings
 from adaptlab.models.catalog import DEFAULT_MODEL, endpoint_model
 from adaptlab.models.settings import ModelSettings
+from adaptlab.retrieval.settings import RetrievalSettings
 from adaptlab.settings import Cli, Settings
 from adaptlab.tuning.config import DEFAULT_SIZES, TuneConfig, TuneMode
 
@@ -29,10 +30,10 @@ LADDER_KEYWORD = "ladder"
 """The strategy name that stands for every prompt rung."""
 
 
-class EvalConfig(EvaluationSettings, ModelSettings, TaskSettings):
+class EvalConfig(RetrievalSettings, EvaluationSettings, ModelSettings, TaskSettings):
     """Everything that determines an evaluation run; saved as the run's ``config.yaml``.
 
-    The fields are declared on the groups it is made of (task, model, evaluation); the command
+    The fields are declared on the groups it is made of (task, model, evaluation, retrieval); the command
     line is derived from them (`adaptlab.cli.config_options`).
     """
 
@@ -247,6 +248,9 @@ class RunConfig(ModelsSettings, BudgetSettings, TrainingSettings):
     longer than zero-shot."""
     distill_size: Annotated[int | None, Field(ge=1)] = None
     """Training examples of the distilled rung [default: the largest size the curve trained]."""
+    documents: bool = True
+    """With a corpus, also tune on its text (continued training: the knowledge in the weights),
+    alone and together with the question-answer pairs, and ask it closed-book."""
 
 
 @dataclass(frozen=True)
@@ -298,6 +302,21 @@ DEMOS = {
         distill_size=None,
         selection_examples=20,
         demo_seeds=2,
+        consistency_sample=5,
+        robustness_sample=5,
+    ),
+    # Knowledge the model lacks: closed-book prompts against retrieval (rag-3, alone and with kNN
+    # demos), a question-answer curve, tuning on the corpus (alone and with the pairs) and the
+    # tuned model asked with retrieval. Every answer is generated, so few test examples and
+    # probes; no random demos (nothing to draw) and no distillation (the kNN prompt is short).
+    "country-facts": DemoPlan(
+        rungs=("zero-shot", "few-shot-knn-4", "rag-3", "rag-3-few-shot-knn-4"),
+        limit=40,
+        sizes=(64, 256),
+        epochs=2.0,
+        distill_size=None,
+        selection_examples=20,
+        demo_seeds=1,
         consistency_sample=5,
         robustness_sample=5,
     ),

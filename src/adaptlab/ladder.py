@@ -113,6 +113,7 @@ def run_ladder(
             ladder.skip(rung, reason)
         ladder.prompt_rungs(strategies, embedder_factory or default_embedder)
         ladder.tuning_rungs()
+        ladder.document_rungs()
         ladder.student_rungs()
         write_run_directory(
             outcome, config, backend, command="run", extras=ladder.extras(), costs=config.costs
@@ -201,7 +202,16 @@ class Ladder:
                 break
             scorers = outcome.task_scorers
             prepare_strategy(
-                strategy, config, outcome.task, outcome.split, backend, cache, listener, embedder, scorers
+                strategy,
+                config,
+                outcome.task,
+                outcome.split,
+                backend,
+                cache,
+                listener,
+                embedder,
+                scorers,
+                retriever=outcome.retriever,
             )
             self.prepared[strategy.name] = strategy
             started.append(strategy)
@@ -242,9 +252,14 @@ class Ladder:
             self.skip(name, reason)
         return True
 
-    def best_prompt(self) -> RungResult | None:
-        """The best prompt rung as the decision will judge it (`adaptlab.decide.best_rung`)."""
-        prompts = {r.rung: r for r in self.outcome.results if r.kind == "prompt"}
+    def best_prompt(self, *, retrieving: bool = False) -> RungResult | None:
+        """The best prompt rung as the decision will judge it (`adaptlab.decide.best_rung`);
+        with `retrieving`, the best of those that put corpus passages in the prompt."""
+        prompts = {
+            r.rung: r
+            for r in self.outcome.results
+            if r.kind == "prompt" and (not retrieving or r.retrieval is not None)
+        }
         best = best_rung([r.to_dict(with_predictions=False) for r in prompts.values()])
         return prompts[best["rung"]] if best else None
 
@@ -260,6 +275,9 @@ class Ladder:
         tune_config = self.training_prompt_config()
         sizes = curve_sizes(config.sizes, len(self.outcome.split.train))
         hybrid = [best.rung] if config.hybrid and best.rung != TRAINING_PROMPT else []
+        reading = self.best_prompt(retrieving=True)
+        if config.hybrid and reading is not None and reading.rung not in hybrid:
+            hybrid.append(reading.rung)  # the tuned model that also reads the documents
         if config.hybrid and not hybrid:
             self.skip(
                 "hybrid", f"the best prompt rung is {TRAINING_PROMPT}, the tuned rungs' own", phase=True
@@ -319,6 +337,38 @@ class Ladder:
         for size in sizes[len(curve) :]:
             name = tuned_rung_name(tune_config, size, TRAINING_PROMPT, teacher=teacher)
             self.skip(name, self.curve_stopped_because or "")
+
+    def document_rungs(self) -> None:
+        """Tuning on the corpus (continued training on its passages), asked closed-book: alone,
+        then with the gold curve's largest training set mixed in. Set against the retrieval
+        rungs on the same test questions, it answers "learn it into the weights, or read it at
+        run time?" with measurements."""
+        corpus = self.outcome.corpus
+        if corpus is None:
+            return
+        phase = "tuning on the documents"
+        if not self.config.documents:
+            self.skip(phase, "not asked for (--no-documents)", phase=True)
+            return
+        reason = self.why_not_tune()
+        if reason is not None:
+            self.skip(phase, reason, phase=True)
+            return
+        texts = [passage.text for passage in corpus.retriever().passages]
+        tuner = self.tuner(self.training_prompt_config())
+        tuner.tune_on_documents(texts, TRAINING_PROMPT)
+        gold = [
+            int((r.training or {}).get("examples", 0))
+            for r in self.outcome.results
+            if r.kind == "tuned" and (r.training or {}).get("targets") == "gold"
+        ]
+        if not gold:
+            return
+        reason = self.budget.exhausted()
+        if reason is not None:
+            self.skip(f"{phase} with {max(gold)} question-answer pairs", reason, phase=True)
+            return
+        tuner.tune_on_documents(texts, TRAINING_PROMPT, pairs=max(gold))
 
     def why_not_tune(self) -> str | None:
         best = self.best_prompt()

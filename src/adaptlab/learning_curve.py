@@ -42,6 +42,7 @@ from adaptlab.runs import (
     prepare_strategy,
     record_result,
     recorded_run,
+    run_corpus,
     run_scorers,
     rung_names,
     with_demo_draws,
@@ -50,6 +51,7 @@ from adaptlab.runs import (
 from adaptlab.selection import Selection
 from adaptlab.store import DB_FILENAME, Store
 from adaptlab.tuning import StoredWeights, WeightsRegistry, build_rows
+from adaptlab.tuning.documents import document_rows, mixed
 from adaptlab.tuning.sft import TrainingRun, finetune
 from adaptlab.tuning.trainer import StepReport
 
@@ -131,11 +133,14 @@ def run_tune(
     if config.limit is not None:
         examples = stratified_sample(examples, config.limit, seed=config.seed)
     scorers = run_scorers(task)
+    corpus = run_corpus(config, task, out_dir, listener)
 
     listener.model_loading(config.model)
     base = local_base(backend_factory(config.model, **config.backend_options()), config.model)
     run_id = resume or new_run_id()
-    outcome = RunOutcome(run_id, out_dir / run_id, task, split, tuple(examples), scorers=scorers)
+    outcome = RunOutcome(
+        run_id, out_dir / run_id, task, split, tuple(examples), scorers=scorers, corpus=corpus
+    )
 
     if not is_main_process():
         # Another rank under `accelerate launch`: train in step with the main process, which
@@ -244,6 +249,7 @@ class Tuner:
             self.listener,
             default_embedder,
             self.outcome.task_scorers,
+            retriever=self.outcome.retriever,
         )
         if model is self.base:
             self.strategies[name] = strategy
@@ -355,6 +361,51 @@ class Tuner:
                 break
         return results
 
+    def tune_on_documents(self, texts: Sequence[str], prompt: str, pairs: int = 0) -> RungResult:
+        """Continued training on the corpus `texts` (`adaptlab.tuning.documents`), with the first
+        `pairs` question-answer pairs of the curve's order mixed in when `pairs` > 0; the model
+        is then asked closed-book with `prompt`: what the weights learnt from reading the
+        documents, set against reading them at run time (retrieval) on the same questions."""
+        config, base, task = self.config, self.base, self.task
+        strategy = self.prepared(prompt)
+        rows = document_rows(base.tokenizer, texts)
+        dev_rows: list[Any] = []
+        selected = self.ordered[:pairs]
+        if selected:
+            answers = [e.output for e in selected]
+            rows = mixed(rows, build_rows(base, strategy.render_many(selected, task), answers), config.seed)
+            dev_rows = build_rows(base, strategy.render_many(self.dev, task), [e.output for e in self.dev])
+        rung = documents_rung_name(config, len(texts), len(selected))
+        run = finetune(
+            base.directory,
+            rows,
+            dev_rows,
+            config.tune_config(),
+            registry=self.registry,
+            base_fingerprint=base.cache_identity(),
+            checkpoint_steps=config.checkpoint_steps,
+            on_step=self.listener.training_started(rung, len(rows)),
+        )
+        if run.reused:
+            self.listener.training_reused(rung, run)
+        tuned = tuned_backend(
+            base.directory, base.model_id, base.fingerprint, run.weights, max_batch_size=config.batch_size
+        )
+        training = {
+            "examples": len(selected),
+            "documents": len(texts),
+            "targets": "documents+gold" if selected else "documents",
+            "reused": run.reused,
+            "key": run.weights.key,
+            **run.training,
+            "weights": str(run.weights.directory),
+        }
+        details = {"training": training, "forgetting": self.forgetting(tuned)}
+        result = self.record(replace(self.measure(tuned, strategy, rung), kind="tuned", **details))
+        del tuned
+        gc.collect()
+        return result
+
     def forgetting(self, tuned: LocalBackend) -> dict[str, Any] | None:
         """The general-ability probe, tuned vs base (the base answers once per run)."""
         if not self.config.forgetting:
@@ -439,6 +490,12 @@ def tuned_rung_name(
     elif config.distill:
         name = f"distill-{name}"
     return name if prompt == "zero-shot" else f"{name}@{prompt}"
+
+
+def documents_rung_name(config: TuneRunConfig, documents: int, pairs: int = 0) -> str:
+    """``docs-lora-426``: trained on 426 corpus passages; ``docs-qa-lora-64``: on the passages
+    and 64 question-answer pairs."""
+    return f"docs-qa-{config.mode}-{pairs}" if pairs else f"docs-{config.mode}-{documents}"
 
 
 def _single_prompt(config: TuneRunConfig, task: Task, split: TaskSplit) -> str:

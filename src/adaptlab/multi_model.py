@@ -63,6 +63,7 @@ from adaptlab.runs import (
     new_run_id,
     prepare_strategy,
     recorded_run,
+    run_corpus,
     run_scorers,
     unsupported,
     unwritable_run,
@@ -245,7 +246,7 @@ def parse_teacher(config: RunConfig, task: Task) -> TeacherChoice:
             " optionally with :RUNG"
         )
     if choice.rung is not None:
-        names = expand_rungs([choice.rung], config.shots)
+        names = expand_rungs([choice.rung], config.shots, passages=config.passages)
         if len(names) != 1:
             raise UsageError(f"--teacher {given}: name one prompt rung, e.g. {choice.model}:few-shot-knn-4")
         strategy = get_strategy(names[0])
@@ -367,7 +368,11 @@ def label_with_teacher(
     cache = ResultCache(store, backend.cache_identity()) if config.cache else None
     scorers = run_scorers(task)
     strategy = get_strategy(rung)
-    prepare_strategy(strategy, config, task, split, backend, cache, listener, embedder, scorers)
+    corpus = run_corpus(config, task, store.path.parent, listener)
+    retriever = corpus.retriever if corpus is not None else None
+    prepare_strategy(
+        strategy, config, task, split, backend, cache, listener, embedder, scorers, retriever=retriever
+    )
     on_progress = listener.rung_started(f"{teacher.model} {rung} (labels training inputs)", len(pool))
     answers, result = teacher_answers(
         task,

@@ -49,7 +49,9 @@ from adaptlab.prompting import (
     expand_strategy_names,
     get_strategy,
 )
+from adaptlab.prompting.rag import DEFAULT_PASSAGES, RAG, Rag, rag_name
 from adaptlab.report import write_report
+from adaptlab.retrieval.run_corpus import RunCorpus, seen_and_unseen
 from adaptlab.store import DB_FILENAME, Store
 
 RESULTS_SCHEMA_VERSION = 6
@@ -66,6 +68,29 @@ class RunOutcome:
     results: list[RungResult] = field(default_factory=list)
     scorers: TaskScorers | None = None
     """The task's metrics, built before the model loads (None: built on first use)."""
+    corpus: RunCorpus | None = None
+    """The documents the retrieval rungs search (``--corpus`` or the spec's), None without."""
+
+    @property
+    def retriever(self) -> Callable[[], Any] | None:
+        """What a rung opens the corpus index with (None: the run has no corpus)."""
+        return self.corpus.retriever if self.corpus is not None else None
+
+    def knowledge(self) -> dict[str, Any] | None:
+        """The run's knowledge block of ``results.json``: its corpus, and which test examples
+        ask about evidence a train example also names (seen) or none does (unseen)."""
+        groups = seen_and_unseen(self.split.train, self.examples)
+        if self.corpus is None and groups is None:
+            return None
+        named = [e for e in self.examples if e.evidence is not None]
+        field_name = None
+        if named:
+            field_name = "context_id" if any(e.context_id is not None for e in named) else "context"
+        return {
+            "field": field_name,
+            "corpus": self.corpus.describe() if self.corpus is not None else None,
+            **(groups or {"seen": [], "unseen": []}),
+        }
 
     @property
     def task_scorers(self) -> TaskScorers:
@@ -85,6 +110,9 @@ class RunListener:
 
     def model_loading(self, spec: str) -> None:
         """Called before the model loads (the first load of a GGUF model converts it)."""
+
+    def corpus_indexing(self, documents: int) -> None:
+        """Called before the corpus index is opened (built and cached the first time)."""
 
     def run_started(self, run_id: str, directory: Path, command: str) -> None:
         """Called once the run is recorded in the store, before the long work: from here on
@@ -110,16 +138,24 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-def rung_names(config: EvalConfig) -> list[str]:
-    """The rungs `config` asks for, with ``ladder`` and bare few-shot families expanded."""
-    return expand_rungs(config.strategies, config.shots)
+def rung_names(config: EvalConfig, *, corpus: bool = False) -> list[str]:
+    """The rungs `config` asks for, with ``ladder`` and bare few-shot families expanded (and,
+    with a `corpus`, the retrieval rungs in ``ladder``)."""
+    return expand_rungs(config.strategies, config.shots, passages=config.passages, corpus=corpus)
 
 
-def expand_rungs(names: Sequence[str], shots: Sequence[int]) -> list[str]:
-    """Strategy names with ``ladder`` replaced by every prompt rung and families given K."""
+def expand_rungs(
+    names: Sequence[str], shots: Sequence[int], *, passages: int = DEFAULT_PASSAGES, corpus: bool = False
+) -> list[str]:
+    """Strategy names with ``ladder`` replaced by every prompt rung (with a `corpus`, also
+    ``rag-K`` alone and with kNN demos), bare ``rag`` by ``rag-K`` and families given K."""
+    retrieval = [rag_name(passages), rag_name(passages, f"few-shot-knn-{shots[0]}")] if corpus else []
     expanded: list[str] = []
     for name in names:
-        expanded.extend(PROMPT_LADDER if name == LADDER_KEYWORD else [name])
+        if name == LADDER_KEYWORD:
+            expanded.extend([*PROMPT_LADDER, *retrieval])
+        else:
+            expanded.append(rag_name(passages) if name == RAG else name)
     return expand_strategy_names(expanded, shots)
 
 
@@ -194,11 +230,28 @@ def opened_run(
     (that of the run to finish, `run_id`, or a new one); `left_out` as in `checked_inputs`."""
     task, split, examples, strategies = checked_inputs(config, left_out=left_out)
     scorers = run_scorers(task)
+    corpus = run_corpus(config, task, out_dir, listener)
     listener.model_loading(config.model)
     backend = backend_factory(config.model, **config.backend_options())
     run_id = resume or run_id or new_run_id()
-    outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples, scorers=scorers)
+    outcome = RunOutcome(run_id, out_dir / run_id, task, split, examples, scorers=scorers, corpus=corpus)
     return outcome, backend, strategies
+
+
+def corpus_path(config: EvalConfig, task: Task) -> str | None:
+    """The corpus the run searches: ``--corpus``, else the task spec's."""
+    return str(config.corpus) if config.corpus is not None else task.corpus
+
+
+def run_corpus(config: EvalConfig, task: Task, runs_dir: Path, listener: RunListener) -> RunCorpus | None:
+    """The run's corpus, read and checked (file and line for every problem) before a model
+    loads; its index opens when a rung first searches it, under the runs directory."""
+    path = corpus_path(config, task)
+    if path is None:
+        return None
+    corpus = RunCorpus.read(path, config.index_settings(), runs_dir)
+    corpus.on_indexing = listener.corpus_indexing
+    return corpus
 
 
 def run_scorers(task: Task) -> TaskScorers:
@@ -228,7 +281,14 @@ def checked_inputs(
     examples = split[config.split]
     if config.limit is not None:
         examples = stratified_sample(examples, config.limit, seed=config.seed)
-    strategies = [get_strategy(name) for name in rung_names(config)]
+    has_corpus = corpus_path(config, task) is not None
+    strategies = [get_strategy(name) for name in rung_names(config, corpus=has_corpus)]
+    retrieving = [s.name for s in strategies if isinstance(s, Rag)]
+    if retrieving and not has_corpus:
+        raise UsageError(
+            f"{retrieving[0]} puts passages of a corpus in the prompt: give --corpus PATH (a folder"
+            " of .txt/.md files or a JSONL file of id and text) or corpus: in the task spec"
+        )
     if left_out is not None:
         left_out.extend((s.name, reason) for s in strategies if (reason := unsupported(s, task)))
         strategies = [s for s in strategies if unsupported(s, task) is None]
@@ -257,6 +317,7 @@ def run_prompt_rung(
         listener,
         embedder,
         outcome.task_scorers,
+        retriever=outcome.retriever,
     )
     result = evaluate_in_run(config, outcome, backend, strategy, cache, listener)
     result = with_demo_draws(result, strategy, config, outcome, backend, cache, listener, embedder)
@@ -290,7 +351,17 @@ def with_demo_draws(
     for number, seed in enumerate(seeds[1:], start=2):
         draw_config = config.without_probes(seed=seed)
         draw = get_strategy(strategy.name)
-        prepare_strategy(draw, draw_config, outcome.task, outcome.split, backend, cache, listener, embedder)
+        prepare_strategy(
+            draw,
+            draw_config,
+            outcome.task,
+            outcome.split,
+            backend,
+            cache,
+            listener,
+            embedder,
+            retriever=outcome.retriever,
+        )
         label = f"{strategy.name} (demo draw {number}/{len(seeds)})"
         measured = evaluate_in_run(
             draw_config, outcome, backend, draw, cache, listener, scorers=primary, rung=label
@@ -358,11 +429,14 @@ def prepare_strategy(
     listener: RunListener,
     embedder: Callable[[], Any],
     scorers: TaskScorers | None = None,
+    *,
+    retriever: Callable[[], Any] | None = None,
 ) -> None:
     """Let `strategy` prepare from the train/dev splits (demos, prompt search on dev, scored by
-    the primary metric of `scorers`)."""
+    the primary metric of `scorers`; a retrieval rung opens the corpus index with `retriever`)."""
     context = strategy_context(config, task, split, backend, cache, listener, strategy.name, scorers)
     context.embedder = embedder
+    context.retriever = retriever
     strategy.prepare(context)
 
 
@@ -697,6 +771,7 @@ def results_payload(
         "model": backend.describe(),
         "scoring": scorers.describe(),
         "baseline": floor.to_dict() if (floor := outcome.floor) else None,
+        "knowledge": outcome.knowledge(),
         "rungs": [result.to_dict() for result in outcome.results],
     }
 

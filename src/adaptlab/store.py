@@ -263,6 +263,7 @@ class Store:
                             "kind": data["kind"],
                             "robustness": data["robustness"],
                             "draws": data["draws"],
+                            "retrieval": data["retrieval"],
                         }
                     ),
                     utc_now(),

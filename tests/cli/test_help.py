@@ -51,6 +51,7 @@ def test_help_groups_options_by_the_settings_they_set() -> None:
         "Scoring",
         "Model",
         "Evaluation",
+        "Retrieval",
         "Selection",
         "Training",
         "Budget and costs",

@@ -69,7 +69,8 @@ def test_family_members_take_their_shot_count_from_the_name() -> None:
 def test_unknown_names_are_refused_with_a_close_one_and_the_known_ones(name: str, hint: str) -> None:
     known = (
         "cot, few-shot-knn[-K], few-shot-random[-K], format-json, format-label, instruction-detailed, "
-        "instruction-role, instruction-terse, label-scoring, label-scoring-calibrated, search, zero-shot"
+        "instruction-role, instruction-terse, label-scoring, label-scoring-calibrated, search, zero-shot, "
+        "rag-K[-RUNG]"
     )
     for refuse in (get_strategy, lambda name: expand_strategy_names([name])):
         with pytest.raises(UsageError) as caught:

@@ -18,7 +18,10 @@ def demo(
         str,
         typer.Option(
             metavar="TASK",
-            help=f"The bundled task to climb the ladder on: {', '.join(DEMOS)} (free text, scored by chrF).",
+            help=(
+                f"The bundled task to climb the ladder on: {', '.join(DEMOS)} (python-docstrings: free"
+                " text scored by chrF; country-facts: knowledge questions, retrieval against tuning)."
+            ),
         ),
     ] = DEMO_TASK,
     limit: Annotated[
@@ -31,13 +34,16 @@ def demo(
     """Run the whole ladder on a bundled task and model (~13 min).
 
     The bundled tweet-sentiment task (or, with --task, python-docstrings: free text scored by
-    chrF) and SmolLM2-135M-Instruct, sized to finish in under 15 minutes on a 2-core CPU;
-    prints the rungs, the recommendation and the report's path.
+    chrF; or country-facts: questions about ISO codes with a corpus that holds the answers,
+    where retrieval rungs meet tuning on the documents) and SmolLM2-135M-Instruct, sized to
+    finish in under 15 minutes on a 2-core CPU; prints the rungs, the recommendation and the
+    report's path.
 
     \b
     Examples:
       adaptlab demo
       adaptlab demo --task python-docstrings
+      adaptlab demo --task country-facts
     """
     from adaptlab.cli.run import run_ladder_and_report
 

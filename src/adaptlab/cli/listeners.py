@@ -50,6 +50,12 @@ class ConsoleListener:
         self.progress = progress
         self.search_bars: dict[str, Any] = {}
 
+    def corpus_indexing(self, documents: int) -> None:
+        console.print(
+            f"opening the index of the corpus ({documents:,} documents; built and cached the first time) …",
+            highlight=False,
+        )
+
     def model_loading(self, spec: str) -> None:
         from adaptlab.models import endpoint_model, resolve_model_spec
         from adaptlab.models.weights import is_prepared

@@ -28,6 +28,7 @@ from adaptlab.evaluation.scoring.task_scorers import TaskScorers
 from adaptlab.models.base import Backend, ProgressCallback
 from adaptlab.prompting.parsing import ParsedAnswer
 from adaptlab.prompting.strategy import Strategy
+from adaptlab.retrieval.run_corpus import gold_rank, retrieval_quality
 
 CONSISTENCY_VARIANTS = 2
 DEFAULT_CONSISTENCY_SAMPLE = 50
@@ -77,7 +78,8 @@ def evaluate(
     answers = chosen_by(strategy, request.labels, answers)
     scorers = scorers or TaskScorers.for_task(task, ScoringContext(embedder=bundled_embedder))
     parsed = [strategy.parse(answer.text, task) for answer in answers]
-    predictions = score(task, examples, answers, parsed, scorers)
+    scored = score(task, examples, answers, parsed, scorers)
+    predictions, retrieval = with_retrieval(strategy, examples, scored)
     asker = Asker(task, backend, request, cache, on_progress)
     clean = {example.id: prediction.parsed for example, prediction in zip(examples, predictions, strict=True)}
     consistency = None
@@ -110,7 +112,44 @@ def evaluate(
         ),
         predictions=predictions,
         robustness=robustness,
+        retrieval=retrieval,
     )
+
+
+def with_retrieval(
+    strategy: Strategy, examples: Sequence[Example], predictions: list[Prediction]
+) -> tuple[list[Prediction], dict[str, Any] | None]:
+    """For a rung that retrieves, each prediction with its passages, the search's time (added
+    to its latency: a user waits for both) and the gold passage's rank; and the rung's
+    retrieval summary. Unchanged, with None, for other rungs."""
+    found = [strategy.retrieved(example) for example in examples]
+    if not found or any(item is None for item in found):
+        return predictions, None
+    hits = [item.hits for item in found]
+    changed = [
+        replace(
+            prediction,
+            passages=[passage_record(hit) for hit in item.hits],
+            retrieval_s=item.seconds,
+            latency_s=prediction.latency_s + item.seconds,
+            gold_rank=gold_rank(example, item.hits),
+        )
+        for prediction, item, example in zip(predictions, found, examples, strict=True)
+    ]
+    info = strategy.describe()
+    summary = {
+        "passages": info.get("passages"),
+        "base": info.get("base"),
+        "seconds_per_query": mean([item.seconds for item in found]),
+        **retrieval_quality(examples, hits, int(info.get("passages") or max(len(h) for h in hits))),
+    }
+    return changed, summary
+
+
+def passage_record(hit: Any) -> dict[str, Any]:
+    """A retrieved passage as a prediction records it (`adaptlab.retrieval.ScoredPassage`)."""
+    passage = hit.passage
+    return {"id": passage.id, "doc_id": passage.doc_id, "score": round(hit.score, 6), "text": passage.text}
 
 
 def prompt_prior(

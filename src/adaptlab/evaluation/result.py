@@ -41,6 +41,15 @@ class Prediction:
     when its grading failed (a judge that answered nothing usable)."""
     metric_scores: dict[str, float | None] = field(default_factory=dict)
     """Every metric the task is scored by, the primary one included, by metric name."""
+    passages: list[dict[str, Any]] | None = None
+    """For rungs that retrieve: the passages put in the prompt, best first (``id``, ``doc_id``,
+    ``score``, ``text``)."""
+    retrieval_s: float | None = None
+    """The search's time for this example (its share of a batched search), included in
+    `latency_s`."""
+    gold_rank: int | None = None
+    """The 1-based rank of the passage holding the answer among `passages`; None when it is not
+    among them or the example names none."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,10 @@ class RungResult:
     draws: dict[str, Any] | None = None
     """For few-shot-random rungs measured under several demo draws (see `demo_draws`):
     ``{"seeds", "scores", "spread"}``; None when not measured."""
+    retrieval: dict[str, Any] | None = None
+    """For rungs that retrieve: ``passages`` (K), ``base`` (the rung the passages were added
+    to), ``seconds_per_query``, and ``recall_at_k``, ``mrr`` over the ``judged`` examples that
+    name the passage holding their answer (None when none do)."""
 
     def to_dict(self, *, with_predictions: bool = True) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -135,6 +148,7 @@ class RungResult:
             "robustness": self.robustness,
             "selection": self.selection,
             "draws": self.draws,
+            "retrieval": self.retrieval,
         }
         if with_predictions:
             data["predictions"] = [asdict(p) for p in self.predictions]

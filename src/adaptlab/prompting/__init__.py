@@ -3,7 +3,7 @@
 Importing this package registers every strategy (each module registers its own rungs).
 """
 
-from adaptlab.prompting import cot, few_shot, formats, instructions, search, zero_shot  # noqa: F401
+from adaptlab.prompting import cot, few_shot, formats, instructions, rag, search, zero_shot  # noqa: F401
 from adaptlab.prompting.parsing import ParsedAnswer, parse_free_text, parse_label
 from adaptlab.prompting.strategy import (
     DEFAULT_SHOTS,

@@ -33,6 +33,10 @@ ANSWER_SLACK_TOKENS = 16
 
 _REGISTRY: dict[str, type[Strategy]] = {}
 _FAMILIES: set[str] = set()
+WrapperFactory = Callable[[re.Match[str], Callable[[str], "Strategy"]], "Strategy"]
+_WRAPPERS: list[tuple[re.Pattern[str], WrapperFactory, str]] = []
+"""Rungs that wrap another rung, by name pattern: ``rag-3-few-shot-knn-4`` adds retrieval to
+few-shot-knn-4 (`register_wrapper`)."""
 _FAMILY_MEMBER = re.compile(r"^(?P<family>.+)-(?P<k>[0-9]+)$")
 
 S = TypeVar("S", bound="type[Strategy]")
@@ -58,6 +62,9 @@ class StrategyContext:
     dev_score: Callable[[Strategy, Sequence[Example]], float] | None = None
     label_prior: Callable[[Strategy, Sequence[Example]], dict[str, float]] | None = None
     embedder: Callable[[], Any] | None = None
+    retriever: Callable[[], Any] | None = None
+    """Opens the run's corpus index (`adaptlab.retrieval.Retriever`) on first use; None when
+    the run has no corpus."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -102,6 +109,11 @@ class Strategy(ABC):
     def parse(self, output: str, task: Task) -> ParsedAnswer:
         """Read the answer out of a generated text."""
         return parse_label(output, task.labels) if task.labels else parse_free_text(output)
+
+    def retrieved(self, example: Example) -> Any | None:
+        """What the rung retrieved for `example` when it rendered it (`adaptlab.prompting.rag`):
+        None for rungs that retrieve nothing."""
+        return None
 
     def calibration_prior(self) -> dict[str, float] | None:
         """For label scoring: each label's log-prior under this rung's prompt, subtracted from
@@ -157,6 +169,26 @@ def register_strategy(name: str, *, family: bool = False) -> Callable[[S], S]:
     return decorate
 
 
+def register_wrapper(
+    pattern: re.Pattern[str],
+    build: WrapperFactory,
+    *,
+    shown: str,
+) -> None:
+    """Make rungs named by `pattern` available: `build` gets the match and `get_strategy`, to
+    make the rung it wraps (the ``base`` group; a wrapper never wraps another wrapper).
+    `shown` is how the name is listed to users (``rag-K[-RUNG]``)."""
+    _WRAPPERS.append((pattern, build, shown))
+
+
+def _wrapper_of(name: str) -> tuple[re.Match[str], Callable[..., Strategy]] | None:
+    for pattern, build, _ in _WRAPPERS:
+        match = pattern.match(name)
+        if match:
+            return match, build
+    return None
+
+
 def available_strategies() -> list[str]:
     """Registered names; families are listed bare (``few-shot-knn``, meaning ``few-shot-knn-K``)."""
     return sorted(_REGISTRY)
@@ -179,6 +211,10 @@ def expand_strategy_names(names: Sequence[str], shots: Sequence[int] = DEFAULT_S
 def get_strategy(name: str) -> Strategy:
     """Instantiate the rung called `name` (``zero-shot``, ``few-shot-knn-8`` …)."""
     _check_known(name)
+    wrapper = _wrapper_of(name)
+    if wrapper is not None:
+        match, build = wrapper
+        return build(match, get_strategy)
     if name in _FAMILIES:
         name = f"{name}-{DEFAULT_SHOTS[0]}"
     elif name in _REGISTRY:
@@ -193,12 +229,25 @@ def get_strategy(name: str) -> Strategy:
 def _check_known(name: str) -> None:
     if name in _REGISTRY and name not in _FAMILIES:
         return
+    wrapper = _wrapper_of(name)
+    if wrapper is not None:
+        match, _ = wrapper
+        base = match.groupdict().get("base")
+        if int(match["k"]) < 1:
+            raise UsageError(f'"{name}": the count must be at least 1')
+        if base is not None:
+            if _wrapper_of(base) is not None:
+                raise UsageError(f'"{name}" wraps {base}, itself a wrapper; wrap a plain rung')
+            _check_known(base)
+        return
     member = _FAMILY_MEMBER.match(name)
     if member and member["family"] in _FAMILIES and int(member["k"]) > 0:
         return
     if name in _FAMILIES:
         return
-    known = ", ".join(f"{n}[-K]" if n in _FAMILIES else n for n in available_strategies())
+    known = ", ".join(
+        [f"{n}[-K]" if n in _FAMILIES else n for n in available_strategies()] + [w[2] for w in _WRAPPERS]
+    )
     raise UsageError(f'unknown strategy "{name}"{_did_you_mean(name)}; available: {known}')
 
 

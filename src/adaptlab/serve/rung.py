@@ -47,6 +47,7 @@ from adaptlab.runs import (
     find_results,
     load_results,
     prepare_strategy,
+    run_corpus,
 )
 from adaptlab.tuning import WeightsRegistry
 
@@ -103,7 +104,9 @@ def load_served_rung(
     source = resolve_model_spec(config.model)
     backend = rung_backend(source, results, record, path, max_batch_size)
     check_model(backend, record)
-    strategy = rung_strategy(config, task, split, backend, record, embedder)
+    corpus = run_corpus(config, task, runs_dir, RunListener())
+    retriever = corpus.retriever if corpus is not None else None
+    strategy = rung_strategy(config, task, split, backend, record, embedder, retriever)
     request = checked_request(task, split, backend, strategy, config, record)
     first = evaluated_examples(config, split)[:1]
     check_prompt(backend, strategy, task, first, record)
@@ -216,8 +219,10 @@ def rung_strategy(
     backend: LocalBackend,
     record: dict[str, Any],
     embedder: Embedder,
+    retriever: Callable[[], Any] | None = None,
 ) -> Strategy:
-    """The rung's prompt strategy, prepared from the same train pool as in the run."""
+    """The rung's prompt strategy, prepared from the same train pool as in the run (a retrieval
+    rung searching the run's corpus through the same cached index)."""
     info = record.get("strategy") or {}
     name = str(info.get("strategy") or record["rung"])
     if name == "search":
@@ -226,7 +231,9 @@ def rung_strategy(
         strategy: Strategy = PromptSearch.restored(info, split.train if config.split != "train" else ())
     else:
         strategy = get_strategy(name)
-    prepare_strategy(strategy, config, task, split, backend, None, RunListener(), embedder)
+    prepare_strategy(
+        strategy, config, task, split, backend, None, RunListener(), embedder, retriever=retriever
+    )
     recorded_embedder = info.get("embedder")
     if recorded_embedder and strategy.describe().get("embedder") != recorded_embedder:
         raise UsageError(
