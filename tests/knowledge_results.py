@@ -1,6 +1,6 @@
-"""A hand-built run over a corpus of documents: closed-book, open-book (retrieval) and
-docs-tuned rungs on 100 test questions, the first 50 of which are "seen" (their gold passage
-also answers a training example) and the last 50 "unseen".
+"""A hand-built run over a corpus of documents, for the decision's and the report's tests:
+closed-book, open-book (retrieval) and docs-tuned rungs on 100 test questions, the first 50 of
+which are "seen" (their gold passage also answers a training example) and the last 50 "unseen".
 
 Every rung answers the first `right` questions correctly (`correct_first`), so each figure can
 be worked out by hand: zero-shot 10/100 (seen 10/50, unseen 0/50), lora-64 30/100 (30/50, 0/50),
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from decide_results import correct_first, make_results, make_rung, trained
+from decide.decide_results import correct_first, make_results, make_rung, trained
 
 N = 100
 IDS = [f"ex-{i:04d}" for i in range(N)]
