@@ -397,6 +397,45 @@ def print_decision(console: Console, decision: dict[str, Any]) -> None:
         console.print(f"  - {reason}", highlight=False, markup=False)
     if decision.get("selection"):
         console.print(f"  {decision['selection']}", highlight=False, markup=False)
+    if decision.get("knowledge"):
+        console.print()
+        print_knowledge_table(console, decision["knowledge"])
+
+
+def print_knowledge_table(console: Console, knowledge: dict[str, Any]) -> None:
+    """Each rung by where its facts come from (closed book, open book, trained on the documents),
+    scored on all, seen and unseen questions, with the retrieval's recall and prompt tokens."""
+    k = knowledge.get("passages") or "K"
+    columns = (
+        Column("Rung", "left"),
+        Column("Book", "left"),
+        Column("Score"),
+        Column("Seen", hide_order=2),
+        Column("Unseen", hide_order=2),
+        Column(
+            f"R@{k}", hide_order=1, legend=f"R@{k}: share of questions with their gold passage in the top {k}"
+        ),
+        Column("Tokens", hide_order=3, legend="Tokens: mean prompt tokens per request"),
+    )
+    rows = [
+        [
+            row["rung"],
+            row["book"],
+            _optional(_hundred(row.get("score")), "{:.1f}"),
+            _optional(_hundred((row.get("seen") or {}).get("score")), "{:.1f}"),
+            _optional(_hundred((row.get("unseen") or {}).get("score")), "{:.1f}"),
+            _optional(_hundred(row.get("recall_at_k")), "{:.1f}"),
+            _optional(row.get("prompt_tokens"), "{:.0f}"),
+        ]
+        for row in knowledge.get("rows") or []
+    ]
+    print_fitted_table(
+        console, "Knowledge: closed vs open book (scores 0-100)", columns, rows, more=IN_RUN_FILES
+    )
+
+
+def _hundred(fraction: float | None) -> float | None:
+    return None if fraction is None else fraction * 100
 
 
 def print_comparison(

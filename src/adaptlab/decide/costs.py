@@ -123,8 +123,10 @@ def rung_cost(
     training_usd = (
         None if training_s is None else training_s * settings.machine_usd_per_hour / SECONDS_PER_HOUR
     )
-    # A distilled rung learns the teacher prompt's answers: nobody has to label its examples.
-    labelled = 0 if rung_kind(rung) == "distilled" else training_examples(rung) or 0
+    # A distilled rung learns the teacher prompt's answers, and one trained on the documents
+    # alone learns the corpus text: nobody has to label their examples.
+    unlabelled = rung_kind(rung) == "distilled" or training.get("targets") == "documents"
+    labelled = 0 if unlabelled else training_examples(rung) or 0
     return RungCost(
         seconds, usd, priced_by, training_s, training_usd, labelled * settings.labelling_usd_per_example
     )

@@ -14,7 +14,17 @@ from typing import Any
 
 from adaptlab.decide.costs import RungCost
 from adaptlab.decide.data_needed import DataNeeded
-from adaptlab.decide.rungs import metric, number, prompt_tokens, rung_kind, training_examples
+from adaptlab.decide.knowledge import Knowledge, documents_learnt
+from adaptlab.decide.rungs import (
+    metric,
+    number,
+    passages_asked,
+    prompt_tokens,
+    rung_kind,
+    shown,
+    trained_on_documents,
+    training_examples,
+)
 from adaptlab.decide.wording import count, pct, points, seconds, tokens, usd
 
 
@@ -40,8 +50,10 @@ class Side:
     """For the tuned side: the smallest training set that matched it, when smaller than its own."""
 
 
-def decision_factors(prompt: Side, tuned: Side) -> list[Factor]:
-    """The framework table for the best prompt rung against the best tuned rung."""
+def decision_factors(prompt: Side, tuned: Side, knowledge: Knowledge | None = None) -> list[Factor]:
+    """The framework table for the best prompt rung against the best tuned rung; with
+    `knowledge` (a run that retrieved passages or trained on the documents), two rows on where
+    the facts come from follow the general-ability row."""
     rows = [
         ("Cost per 1,000 requests", cost_per_1k, "local: compute × your $/hour; hosted: tokens × price"),
         ("Speed to deploy", speed_to_deploy, "time this run spent getting the rung ready to answer"),
@@ -59,10 +71,71 @@ def decision_factors(prompt: Side, tuned: Side) -> list[Factor]:
         ("Works with API-only models", api_only, "fine-tuning needs the weights on this machine"),
         ("Privacy", privacy, "where the task's inputs go"),
     ]
-    return [
+    factors = [
         Factor(name, describe(prompt, "prompt"), describe(tuned, "tuned"), note)
         for name, describe, note in rows
     ]
+    if knowledge is None:
+        return factors
+    after = next(i for i, f in enumerate(factors) if f.factor == "Factual knowledge and general ability")
+    return [*factors[: after + 1], *knowledge_factors(knowledge), *factors[after + 1 :]]
+
+
+def knowledge_factors(k: Knowledge) -> list[Factor]:
+    """Closed vs open book (prompt column: retrieval; tuned column: training on the documents)
+    and what retrieval adds to each request."""
+    top = f"the top {count(k.passages)} passages" if k.passages else "retrieved passages"
+    return [
+        Factor(
+            "Knowledge: closed vs open book",
+            open_book(k),
+            documents_book(k),
+            f"open book: {top} of the corpus in the prompt; closed book: the weights alone",
+        ),
+        Factor(
+            "Knowledge: retrieval cost per request",
+            retrieval_cost(k),
+            "none: asked without passages" if k.docs else "not trained on the documents",
+            "prompt tokens and search time retrieval adds over the prompt it extends",
+        ),
+    ]
+
+
+def open_book(k: Knowledge) -> str:
+    o, c = k.open, k.closed
+    if o is None:
+        return "closed book only: no rung retrieved passages"
+    text = f"{o['rung']} {shown(o)} with {count(passages_asked(o))} passages"
+    if c is not None and k.open_vs_closed is not None:
+        text += f" vs {c['rung']} {shown(c)} closed-book ({points(k.open_vs_closed.gain)})"
+    row = next((r for r in k.rows if r.rung == o["rung"]), None)
+    if row and row.recall_at_k is not None and row.judged:
+        text += f"; gold passage retrieved for {pct(row.recall_at_k)} of {count(row.judged)}"
+    return text
+
+
+def documents_book(k: Knowledge) -> str:
+    d = k.docs
+    if d is None:
+        return "not trained on the documents"
+    text = f"{d['rung']} {shown(d)} after training on {documents_learnt(d)}"
+    if k.open is not None and k.open_vs_docs is not None:
+        text += f" ({points(-(k.open_vs_docs.gain or 0.0))} vs {k.open['rung']})"
+    return text
+
+
+def retrieval_cost(k: Knowledge) -> str:
+    cost = k.cost
+    if cost is None:
+        return "none: no rung retrieved passages"
+    parts = []
+    if cost.added_prompt_tokens is not None:
+        parts.append(f"+{tokens(cost.added_prompt_tokens)}")
+    if cost.seconds_per_query is not None:
+        parts.append(f"+{seconds(cost.seconds_per_query)} search")
+    if cost.added_usd_per_1k_requests is not None:
+        parts.append(f"{usd(cost.added_usd_per_1k_requests)} more per 1,000 requests")
+    return f"{cost.rung}: {', '.join(parts)}" if parts else f"{cost.rung}: not measured"
 
 
 def cost_per_1k(side: Side, family: str) -> str:
@@ -93,6 +166,8 @@ def data_needed(side: Side, family: str) -> str:
         return side.missing
     if family == "tuned":
         examples = count(training_examples(side.rung))
+        if trained_on_documents(side.rung):
+            return documents_learnt(side.rung)
         if rung_kind(side.rung) == "distilled":
             teacher = str((side.rung.get("training") or {}).get("targets", "")).removeprefix("teacher:")
             return f"{examples} unlabelled inputs answered by {teacher or 'the teacher prompt'}"

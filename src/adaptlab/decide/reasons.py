@@ -11,6 +11,7 @@ from typing import Any
 from adaptlab.decide.costs import RungCost
 from adaptlab.decide.evidence import Evidence
 from adaptlab.decide.gain import Gain, spread_words
+from adaptlab.decide.knowledge import documents_learnt
 from adaptlab.decide.rungs import (
     chosen_on,
     measured,
@@ -21,6 +22,7 @@ from adaptlab.decide.rungs import (
     selection_score,
     shown,
     shown_interval,
+    trained_on_documents,
     training_mode,
 )
 from adaptlab.decide.wording import CI, count, gain_interval, pct, points, seconds, tokens, usd
@@ -56,6 +58,11 @@ def family_sentence(e: Evidence, kind: str) -> list[str]:
     """What the winning family needs: labelled data, a prompt on top, or a teacher."""
     p, t = e.prompt, e.tuned
     assert p is not None and t is not None
+    if kind == "tuned" and trained_on_documents(t):
+        return [
+            f"It was trained on {documents_learnt(t)} and is asked closed-book, with"
+            f" {tokens(prompt_tokens(t))} per request vs {tokens(prompt_tokens(p))} for {p['rung']}."
+        ]
     if kind == "tuned":
         needed = e.needed
         if needed is None:

@@ -35,7 +35,7 @@ dollars or requests).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 from adaptlab.decide.breakeven import BreakEven
@@ -44,6 +44,15 @@ from adaptlab.decide.data_needed import DataNeeded
 from adaptlab.decide.evidence import Evidence, gather
 from adaptlab.decide.factors import Factor, Side, decision_factors
 from adaptlab.decide.gain import Gain
+from adaptlab.decide.knowledge import Knowledge, documents_learnt, gather_knowledge
+from adaptlab.decide.knowledge_reasons import (
+    docs_sentence,
+    knowledge_sentences,
+    open_book_sentence,
+    retrieval_cost_sentence,
+    retrieve_headline,
+    seen_unseen_sentence,
+)
 from adaptlab.decide.plateau import Plateau
 from adaptlab.decide.reasons import (
     best_prompt_sentence,
@@ -62,11 +71,13 @@ from adaptlab.decide.rungs import (
     measured,
     metric,
     prompt_tokens,
+    retrieval,
     rung_kind,
     score,
     score_summary,
     shown,
     shown_interval,
+    trained_on_documents,
     training_examples,
     training_mode,
     tuning_skipped,
@@ -103,10 +114,15 @@ class Decision:
     selection: str = ""
     """How the winners were chosen (dev or test) and their selection beside their confirmation
     figures: the sentence that tells a reader whether the cited numbers chose themselves."""
+    knowledge: Knowledge | None = None
+    """Closed book vs open book vs trained on the documents; None when no rung retrieved
+    passages or learnt the documents."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``decision`` block of ``results.json`` (docs/results-schema.md)."""
-        return {
+        """The ``decision`` block of ``results.json`` (docs/results-schema.md); ``knowledge`` is
+        added only when the run retrieved passages or trained on the documents, so a decision
+        without them reads exactly as before."""
+        decision = {
             "recommendation": self.recommendation,
             "rung": self.rung,
             "headline": self.headline,
@@ -124,6 +140,10 @@ class Decision:
             "factors": [asdict(factor) for factor in self.factors],
             "selection": self.selection,
         }
+        if self.knowledge is not None:
+            sentences = knowledge_sentences(self.knowledge)
+            decision["knowledge"] = self.knowledge.to_dict() | {"sentences": sentences}
+        return decision
 
 
 @dataclass(frozen=True)
@@ -138,6 +158,9 @@ def recommend(results: dict[str, Any], settings: CostSettings) -> Decision:
     """Decide from a parsed ``results.json`` (its rungs need not carry ``kind``)."""
     evidence = gather(results, settings)
     choice = choose(evidence)
+    knowledge = gather_knowledge(results, evidence.costs, focus=choice.rung)
+    if knowledge is not None:
+        choice = with_knowledge(choice, evidence, knowledge)
     prompt, tuned = evidence.prompt, evidence.tuned
     return Decision(
         recommendation=choice.recommendation,
@@ -153,9 +176,12 @@ def recommend(results: dict[str, Any], settings: CostSettings) -> Decision:
         costs=evidence.costs,
         break_even=evidence.break_even,
         factors=decision_factors(
-            side(prompt, evidence), side(tuned, evidence, missing=not_run(results), enough=evidence.needed)
+            side(prompt, evidence),
+            side(tuned, evidence, missing=not_run(results), enough=evidence.needed),
+            knowledge,
         ),
         selection=selection_sentence(evidence),
+        knowledge=knowledge,
     )
 
 
@@ -260,7 +286,9 @@ def tuning_wins(e: Evidence) -> Choice | None:
     kind = rung_kind(t)
     recommendation = RECOMMENDATION_OF_KIND[kind]
     by = f"{t['rung']} beats {p['rung']} by {points(gain.gain)} ({gain_interval(gain.low, gain.high)})."
-    if recommendation == "fine-tune":
+    if recommendation == "fine-tune" and trained_on_documents(t):
+        headline = f"Fine-tune on the documents ({training_mode(t) or 'tuned'}, {documents_learnt(t)}): {by}"
+    elif recommendation == "fine-tune":
         examples = e.needed.examples if e.needed else training_examples(t)
         headline = f"Fine-tune ({training_mode(t) or 'tuned'}, {count(examples)} examples): {by}"
     elif recommendation == "hybrid":
@@ -315,6 +343,32 @@ def within_noise(e: Evidence) -> Choice:
             plateau_or_cost(e),
         ],
     )
+
+
+# -- knowledge -------------------------------------------------------------------------------
+
+
+def with_knowledge(choice: Choice, e: Evidence, k: Knowledge) -> Choice:
+    """The choice told as where its facts come from. A chosen rung asked with retrieved passages
+    is headed ``Retrieve`` (or ``Retrieve with a tuned model``) with K, and argued with the gain
+    over the closed book, what retrieval costs, training on the documents instead, and the
+    unseen vs seen facts; the rule's own reasons follow (a hybrid's first: why tuned weights).
+    Any other choice keeps its headline and ends with the open-book comparison."""
+    chosen = next((r for r in e.results.get("rungs") or [] if r.get("rung") == choice.rung), None)
+    if chosen is None or retrieval(chosen) is None:
+        closing = open_book_sentence(k) or docs_sentence(k)
+        return replace(choice, reasons=[*choice.reasons[: MAX_REASONS - len(closing)], *closing])
+    argued = [
+        *open_book_sentence(k),
+        *retrieval_cost_sentence(k),
+        *docs_sentence(k),
+        *seen_unseen_sentence(k),
+    ]
+    if rung_kind(chosen) == "prompt":
+        reasons = [*argued, *choice.reasons]
+    else:
+        reasons = [*choice.reasons[:1], *argued, *choice.reasons[1:]]
+    return replace(choice, headline=retrieve_headline(k, chosen), reasons=reasons)
 
 
 # -- the framework table ---------------------------------------------------------------------

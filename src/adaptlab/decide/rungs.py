@@ -21,9 +21,12 @@ from adaptlab.decide.wording import ACCURACY, score_interval, score_text
 TUNED_KINDS = ("tuned", "hybrid", "distilled")
 """The families that change the weights; each is compared with the best prompt rung."""
 
-TUNED_NAME = re.compile(r"^(?:distill-|teacher-)?(?P<mode>lora|full)-(?P<size>\d+)(?P<prompt>@[^+]+)?")
-"""``lora-100``, ``full-50@cot``, ``distill-lora-100``, ``teacher-lora-100``: mode, training size,
-training prompt."""
+TUNED_NAME = re.compile(
+    r"^(?P<source>distill-|teacher-|docs-qa-|docs-)?(?P<mode>lora|full)-(?P<size>\d+)(?P<prompt>@[^+]+)?"
+)
+"""``lora-100``, ``full-50@cot``, ``distill-lora-100``, ``teacher-lora-100``, ``docs-lora-426`` (trained
+on the corpus text), ``docs-qa-lora-64`` (the corpus and 64 question-answer pairs): what it learnt
+from, mode, training size, training prompt."""
 
 
 def number(value: Any) -> float | None:
@@ -158,11 +161,37 @@ def training_mode(rung: dict[str, Any]) -> str | None:
     return match["mode"] if match else None
 
 
-def learning_curve(rung: dict[str, Any]) -> tuple[str | None, str]:
-    """The curve a tuned rung is a point of: its mode and training prompt, so that ``lora-25``
-    and ``lora-100`` are compared but ``lora-100@cot`` (another prompt) is not."""
+def learning_curve(rung: dict[str, Any]) -> tuple[str, str | None, str]:
+    """The curve a tuned rung is a point of: what it learnt from, its mode and training prompt,
+    so that ``lora-25`` and ``lora-100`` are compared but ``lora-100@cot`` (another prompt) and
+    ``docs-lora-426`` (the corpus, not labelled answers) are not."""
     match = TUNED_NAME.match(str(rung.get("rung", "")))
-    return training_mode(rung), (match["prompt"] or "") if match else ""
+    if not match:
+        return "", training_mode(rung), ""
+    return match["source"] or "", training_mode(rung), match["prompt"] or ""
+
+
+def retrieval(rung: dict[str, Any]) -> dict[str, Any] | None:
+    """The rung's ``retrieval`` block (the passages it was asked with), None when it was asked
+    closed-book or its results predate retrieval."""
+    block = rung.get("retrieval")
+    return block if isinstance(block, dict) else None
+
+
+def passages_asked(rung: dict[str, Any]) -> int | None:
+    """K: how many retrieved passages each request carried, None without retrieval."""
+    k = number((retrieval(rung) or {}).get("passages"))
+    return None if k is None else int(k)
+
+
+def trained_on_documents(rung: dict[str, Any]) -> bool:
+    """Whether the rung's weights were trained on the corpus text (``training.targets``
+    ``documents`` or ``documents+gold``) rather than on labelled answers alone.
+
+    >>> trained_on_documents({"training": {"targets": "documents+gold", "documents": 426}})
+    True
+    """
+    return str((rung.get("training") or {}).get("targets") or "").startswith("documents")
 
 
 def is_tuned_name(name: str) -> bool:

@@ -57,6 +57,7 @@ SECTION_TITLES = {
     "latency": "Latency and tokens",
     "break-even": "Break-even",
     "factors": "Decision framework",
+    "knowledge": "Knowledge: closed vs open book",
     "plateau": "Plateau and data",
     "robustness": "Robustness",
     "metrics": "All metrics",
@@ -109,6 +110,7 @@ def render_report(results: dict[str, Any]) -> str:
     plots = {name: fig for name, fig in plots.items() if fig is not None}
     made = decision(results)
     metric = primary_metric(results)
+    examples = drilldown(results)
     present = {
         "recommendation": bool(made.get("headline") or rungs(results)),
         "scores": "scores" in plots,
@@ -117,6 +119,7 @@ def render_report(results: dict[str, Any]) -> str:
         "latency": "latency" in plots or "tokens" in plots,
         "break-even": bool(made.get("break_even")),
         "factors": bool(made.get("factors")),
+        "knowledge": bool(made.get("knowledge")),
         "plateau": any(made.get(key) for key in ("plateau", "tuning_gain", "data_needed")),
         "robustness": "robustness" in plots,
         "metrics": bool(rungs(results)),
@@ -137,9 +140,10 @@ def render_report(results: dict[str, Any]) -> str:
         best_prompt=best_prompt(results),
         best_tuned=made.get("best_tuned") or best_of(results, "tuned"),
         best_rung=best_of(results),
-        drilldown=drilldown(results),
+        drilldown=examples,
         config_yaml=_yaml(results.get("config")),
         budget=_budget(results.get("budget")),
+        knowledge_styles=examples.retrieves or present["knowledge"],
     )
 
 
