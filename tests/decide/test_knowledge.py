@@ -10,12 +10,12 @@ import json
 
 import pytest
 from decide_results import correct_first, make_results, make_rung, trained
-from knowledge_results import N, knowledge_run, rag, retrieval_block
 
 from adaptlab.decide import CostSettings, recommend
 from adaptlab.decide.costs import rung_costs
 from adaptlab.decide.knowledge import book, gather_knowledge
 from adaptlab.decide.rungs import is_tuned_name, learning_curve, rung_kind, training_mode
+from knowledge_results import N, knowledge_run, rag, retrieval_block
 
 SETTINGS = CostSettings(machine_usd_per_hour=3.6)
 """$0.001 per second: a rung answering 10 examples a second costs $0.1 per 1,000 requests."""
