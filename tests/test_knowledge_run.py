@@ -68,6 +68,7 @@ def test_the_run_measures_reading_the_documents_against_learning_them(knowledge_
         "rag-2-few-shot-knn-2": "prompt",
         "lora-8": "tuned",
         "lora-8+rag-2": "hybrid",
+        "lora-8@rag-2": "tuned",  # trained with the passages of the best retrieving rung
         f"docs-lora-{documents}": "tuned",
         "docs-qa-lora-8": "tuned",
     }
@@ -80,15 +81,13 @@ def test_the_run_measures_reading_the_documents_against_learning_them(knowledge_
         assert rungs[name]["retrieval"] is None
         assert all("passages" not in p or p["passages"] is None for p in rungs[name]["predictions"])
     assert [
-        rungs[name]["retrieval"]["base"] for name in ("rag-2", "rag-2-few-shot-knn-2", "lora-8+rag-2")
-    ] == [
-        "zero-shot",
-        "few-shot-knn-2",
-        "zero-shot",
-    ]
+        rungs[name]["retrieval"]["base"]
+        for name in ("rag-2", "rag-2-few-shot-knn-2", "lora-8+rag-2", "lora-8@rag-2")
+    ] == ["zero-shot", "few-shot-knn-2", "zero-shot", "zero-shot"]
+    assert rungs["lora-8@rag-2"]["training"]["examples"] == 8
 
 
-@pytest.mark.parametrize("name", ["rag-2", "rag-2-few-shot-knn-2", "lora-8+rag-2"])
+@pytest.mark.parametrize("name", ["rag-2", "rag-2-few-shot-knn-2", "lora-8+rag-2", "lora-8@rag-2"])
 def test_each_answer_keeps_its_passages_and_the_rung_s_recall_and_mrr_follow(
     knowledge_run: KnowledgeRun, name: str
 ) -> None:

@@ -44,6 +44,7 @@ from adaptlab.learning_curve import (
 from adaptlab.models import Backend, load_backend
 from adaptlab.models.local import LocalBackend
 from adaptlab.prompting import Strategy
+from adaptlab.prompting.rag import Rag
 from adaptlab.runs import (
     RunOutcome,
     default_embedder,
@@ -113,6 +114,7 @@ def run_ladder(
             ladder.skip(rung, reason)
         ladder.prompt_rungs(strategies, embedder_factory or default_embedder)
         ladder.tuning_rungs()
+        ladder.reading_rung()
         ladder.document_rungs()
         ladder.student_rungs()
         write_run_directory(
@@ -127,6 +129,16 @@ def leading(results: dict[str, RungResult], strategies: Sequence[Strategy]) -> s
     rows = [results[s.name].to_dict(with_predictions=False) for s in strategies if s.name in results]
     best = best_rung(rows)
     return best["rung"] if best else (strategies[0].name if strategies and not results else None)
+
+
+def closed_book_reference(results: dict[str, RungResult], strategies: Sequence[Strategy]) -> set[str]:
+    """With retrieval rungs among `strategies`, the best of the others on `results` (the dev
+    screen): measured on test whatever its score, since the decision sets reading the
+    documents against not reading them (the knowledge factor), on the same test questions."""
+    if not any(isinstance(s, Rag) for s in strategies):
+        return set()
+    closed = leading(results, [s for s in strategies if not isinstance(s, Rag)])
+    return {closed} if closed else set()
 
 
 class Ladder:
@@ -220,7 +232,8 @@ class Ladder:
         survivors = started
         contenders = {s.name for s in started}
         if selection is not None:
-            pruned = set(selection.prune()) if len(selection.screened) > 1 else set()
+            keep = closed_book_reference(selection.screened, started)
+            pruned = set(selection.prune(keep)) if len(selection.screened) > 1 else set()
             for entry in selection.pruned:
                 self.skip(entry.rung, entry.reason)
             survivors = [s for s in started if s.name not in pruned]
@@ -338,6 +351,33 @@ class Ladder:
             name = tuned_rung_name(tune_config, size, TRAINING_PROMPT, teacher=teacher)
             self.skip(name, self.curve_stopped_because or "")
 
+    def reading_rung(self) -> None:
+        """The model tuned to read: trained on the curve's largest set of pairs asked as the best
+        retrieving rung asks them, passages in the prompt (``lora-128@rag-3``). Weights tuned
+        closed-book learn to answer from memory and then pass over passages put before them
+        (the hybrid ``lora-128+rag-3``); trained with the passages, they learn to copy from them
+        (retrieval-augmented fine-tuning)."""
+        reading = self.best_prompt(retrieving=True)
+        if reading is None or not self.config.hybrid:
+            return
+        sizes = [
+            int((r.training or {}).get("examples", 0))
+            for r in self.outcome.results
+            if r.kind == "tuned" and (r.training or {}).get("targets") == "gold"
+        ]
+        if not sizes or self.why_not_tune() is not None:
+            return
+        size = max(sizes)
+        tune_config = TuneRunConfig(
+            **self.config.training_fields() | {"strategies": [reading.rung]}, base_rung=False
+        )
+        name = tuned_rung_name(tune_config, size, reading.rung)
+        reason = self.budget.exhausted()
+        if reason is not None:
+            self.skip(name, reason)
+            return
+        self.tuner(tune_config).climb(reading.rung, [size])
+
     def document_rungs(self) -> None:
         """Tuning on the corpus (continued training on its passages), asked closed-book: alone,
         then with the gold curve's largest training set mixed in. Set against the retrieval
@@ -362,7 +402,7 @@ class Ladder:
             for r in self.outcome.results
             if r.kind == "tuned" and (r.training or {}).get("targets") == "gold"
         ]
-        if not gold:
+        if not gold or not self.config.documents_with_pairs:
             return
         reason = self.budget.exhausted()
         if reason is not None:

@@ -28,7 +28,7 @@ the result cache.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -146,16 +146,17 @@ class Selection:
         """`result` (a test result) carrying its rung's selection score."""
         return replace(result, selection=self.summary(result.rung))
 
-    def prune(self) -> list[str]:
-        """The screened rungs that are worse than the best on the screen beyond the interval;
-        each is recorded in `pruned` with its reason."""
+    def prune(self, keep: Collection[str] = ()) -> list[str]:
+        """The screened rungs that are worse than the best on the screen beyond the interval,
+        `keep` excepted (a reference the decision needs measured); each is recorded in `pruned`
+        with its reason."""
         rows = {name: result.to_dict() for name, result in self.screened.items()}
         best = best_rung(list(rows.values()))
         if best is None:
             return []
         out = []
         for name, row in rows.items():
-            if name == best["rung"]:
+            if name == best["rung"] or name in keep:
                 continue
             gain = paired_gain(best, row)
             if gain.worse:

@@ -93,11 +93,15 @@ def test_a_retrieval_winner_is_headed_retrieve_with_k_and_argued_in_numbers() ->
         "Retrieve: ask the model with the top 3 passages of the corpus (rag-3) — 85.0% vs 30.0%"
         " closed-book (lora-64), +55.0 points (95% CI "
     )
-    gain, cost, docs, seen = decision.reasons
+    # The open-book gain, then why not the tuned weights (the rule's own first reason), then
+    # what retrieval costs and what training on the documents bought instead.
+    gain, rule, cost, docs = decision.reasons
     assert "rag-3 scores 85.0%" in gain and "+55.0 points" in gain
+    assert "lora-64" in rule and "rag-3" in rule
     assert "400 tokens of prompt over zero-shot and 0.012 s of search" in cost
     assert "$0.250 per 1,000 requests vs $0.100 for zero-shot" in cost
     assert "docs-lora-426 scores 15.0%" in docs and "+70.0 points" in docs
+    seen = decision.to_dict()["knowledge"]["sentences"][-1]
     assert "50 unseen questions" in seen and "rag-3 70.0%, docs-lora-426 0.0%, lora-64 0.0%" in seen
 
 

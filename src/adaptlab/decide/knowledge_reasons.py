@@ -23,8 +23,9 @@ def retrieve_headline(k: Knowledge, rung: dict[str, Any]) -> str:
     if rung_kind(rung) == "prompt":
         what = f"Retrieve: ask the model with {top} of the corpus ({rung['rung']})"
     else:
-        weights = rung["rung"].partition("+")[0]
-        what = f"Retrieve with a tuned model: ask {weights} with {top} of the corpus ({rung['rung']})"
+        weights, _, trained_with = rung["rung"].partition("+")[0].partition("@")
+        tuned = f"{weights}, tuned with them in its prompt," if trained_with else weights
+        what = f"Retrieve with a tuned model: ask {tuned} with {top} of the corpus ({rung['rung']})"
     closed, gain = k.closed, k.open_vs_closed
     if closed is None or gain is None:
         return f"{what} — {shown(rung)} ({shown_interval(rung)}); no closed-book rung was measured."

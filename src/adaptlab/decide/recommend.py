@@ -352,7 +352,8 @@ def with_knowledge(choice: Choice, e: Evidence, k: Knowledge) -> Choice:
     """The choice told as where its facts come from. A chosen rung asked with retrieved passages
     is headed ``Retrieve`` (or ``Retrieve with a tuned model``) with K, and argued with the gain
     over the closed book, what retrieval costs, training on the documents instead, and the
-    unseen vs seen facts; the rule's own reasons follow (a hybrid's first: why tuned weights).
+    unseen vs seen facts, with the rule's first reason second (a prompt's: why not tuned weights)
+    or first (a hybrid's: why tuned weights), and its others after.
     Any other choice keeps its headline and ends with the open-book comparison."""
     chosen = next((r for r in e.results.get("rungs") or [] if r.get("rung") == choice.rung), None)
     if chosen is None or retrieval(chosen) is None:
@@ -365,7 +366,8 @@ def with_knowledge(choice: Choice, e: Evidence, k: Knowledge) -> Choice:
         *seen_unseen_sentence(k),
     ]
     if rung_kind(chosen) == "prompt":
-        reasons = [*argued, *choice.reasons]
+        # The rule's first reason says why not the tuned weights: it follows the open-book gain.
+        reasons = [*argued[:1], *choice.reasons[:1], *argued[1:], *choice.reasons[1:]]
     else:
         reasons = [*choice.reasons[:1], *argued, *choice.reasons[1:]]
     return replace(choice, headline=retrieve_headline(k, chosen), reasons=reasons)
