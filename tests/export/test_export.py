@@ -186,6 +186,18 @@ def test_card_and_metadata_carry_the_rungs_measured_numbers(runs: dict[str, Path
     assert "{{" not in card and "{%" not in card
 
 
+def test_a_rung_asked_with_passages_says_so_on_its_card(runs: dict[str, Path], tmp_path: Path) -> None:
+    results = load(runs["lora"])
+    rung = next(r for r in results["rungs"] if r["rung"] == "lora-8")
+    rung["retrieval"] = {"passages": 3, "base": "zero-shot", "seconds_per_query": 0.004}
+    results["knowledge"] = {"corpus": {"path": "docs/", "documents": 12}}
+    exported = export_rung(results, runs["lora"], rung="lora-8", output=tmp_path / "card")
+    metadata = json.loads((exported.directory / "adaptlab.json").read_text())
+    assert metadata["prompt"]["retrieval"] == {"passages": 3, "corpus": {"path": "docs/", "documents": 12}}
+    card = (exported.directory / "README.md").read_text()
+    assert "the top 3 passages retrieved for the question from the\nrun's corpus (`docs/`, 12 documents)" in card
+
+
 def test_bad_requests_fail_clearly_and_write_nothing(runs: dict[str, Path], tmp_path: Path) -> None:
     results = load(runs["lora"])
     with pytest.raises(UsageError, match="prompt rung"):

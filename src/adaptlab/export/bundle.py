@@ -191,6 +191,11 @@ def export_metadata(results: dict[str, Any], weights: RungWeights, exported: Exp
         "prompt": {
             "strategy": (rung.get("strategy") or {}).get("strategy"),
             "example_prompt": (rung.get("strategy") or {}).get("example_prompt"),
+            # A rung asked with retrieved passages must be served with them (adaptlab serve does).
+            "retrieval": rung.get("retrieval") and {
+                "passages": rung["retrieval"].get("passages"),
+                "corpus": (results.get("knowledge") or {}).get("corpus"),
+            },
         },
         "training": rung.get("training"),
         "metrics": {key: value for key, value in (rung.get("metrics") or {}).items()},
