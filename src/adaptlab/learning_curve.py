@@ -52,6 +52,7 @@ from adaptlab.selection import Selection
 from adaptlab.store import DB_FILENAME, Store
 from adaptlab.tuning import StoredWeights, WeightsRegistry, build_rows
 from adaptlab.tuning.documents import document_rows, mixed
+from adaptlab.tuning.examples import TrainingRow
 from adaptlab.tuning.sft import TrainingRun, finetune
 from adaptlab.tuning.trainer import StepReport
 
@@ -286,12 +287,17 @@ class Tuner:
 
     def train(self, strategy: Strategy, size: int, rung: str, targets: dict[str, str] | None) -> TrainingRun:
         """Train on the first `size` examples; answers are gold, or the teacher's (distillation)."""
-        config, base, task = self.config, self.base, self.task
+        base, task = self.base, self.task
         pool = self.teacher.answered() if self.teacher else self.ordered
         selected = [e for e in pool[:size] if targets is None or e.id in targets]
         answers = [targets[e.id] if targets else e.output for e in selected]
         rows = build_rows(base, strategy.render_many(selected, task), answers)
         dev_rows = build_rows(base, strategy.render_many(self.dev, task), [e.output for e in self.dev])
+        return self.fit(rows, dev_rows, rung)
+
+    def fit(self, rows: Sequence[TrainingRow], dev_rows: Sequence[TrainingRow], rung: str) -> TrainingRun:
+        """Train the run's weights on `rows` (early-stopped on `dev_rows`), or reuse them."""
+        config, base = self.config, self.base
         run = finetune(
             base.directory,
             rows,
@@ -305,6 +311,17 @@ class Tuner:
         if run.reused:
             self.listener.training_reused(rung, run)
         return run
+
+    def answering(self, run: TrainingRun) -> LocalBackend:
+        """The model that answers with `run`'s weights."""
+        base = self.base
+        return tuned_backend(
+            base.directory,
+            base.model_id,
+            base.fingerprint,
+            run.weights,
+            max_batch_size=self.config.batch_size,
+        )
 
     def train_curve(self, prompt: str, sizes: Sequence[int]) -> None:
         """Only train (a non-main rank): the same rows, in the same order, as `climb`."""
@@ -339,10 +356,7 @@ class Tuner:
             run = self.train(strategy, size, rung, targets)
             del tuned
             gc.collect()
-            base = self.base
-            tuned = tuned_backend(
-                base.directory, base.model_id, base.fingerprint, run.weights, max_batch_size=config.batch_size
-            )
+            tuned = self.answering(run)
             training = {"examples": size, "reused": run.reused, "key": run.weights.key}
             if teacher is not None:
                 training["targets"] = teacher.targets
@@ -369,28 +383,15 @@ class Tuner:
         config, base, task = self.config, self.base, self.task
         strategy = self.prepared(prompt)
         rows = document_rows(base.tokenizer, texts)
-        dev_rows: list[Any] = []
+        dev_rows: list[TrainingRow] = []
         selected = self.ordered[:pairs]
         if selected:
             answers = [e.output for e in selected]
             rows = mixed(rows, build_rows(base, strategy.render_many(selected, task), answers), config.seed)
             dev_rows = build_rows(base, strategy.render_many(self.dev, task), [e.output for e in self.dev])
         rung = documents_rung_name(config, len(texts), len(selected))
-        run = finetune(
-            base.directory,
-            rows,
-            dev_rows,
-            config.tune_config(),
-            registry=self.registry,
-            base_fingerprint=base.cache_identity(),
-            checkpoint_steps=config.checkpoint_steps,
-            on_step=self.listener.training_started(rung, len(rows)),
-        )
-        if run.reused:
-            self.listener.training_reused(rung, run)
-        tuned = tuned_backend(
-            base.directory, base.model_id, base.fingerprint, run.weights, max_batch_size=config.batch_size
-        )
+        run = self.fit(rows, dev_rows, rung)
+        tuned = self.answering(run)
         training = {
             "examples": len(selected),
             "documents": len(texts),

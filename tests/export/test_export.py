@@ -195,7 +195,8 @@ def test_a_rung_asked_with_passages_says_so_on_its_card(runs: dict[str, Path], t
     metadata = json.loads((exported.directory / "adaptlab.json").read_text())
     assert metadata["prompt"]["retrieval"] == {"passages": 3, "corpus": {"path": "docs/", "documents": 12}}
     card = (exported.directory / "README.md").read_text()
-    assert "the top 3 passages retrieved for the question from the\nrun's corpus (`docs/`, 12 documents)" in card
+    said = "the top 3 passages retrieved for the question from the\nrun's corpus (`docs/`, 12 documents)"
+    assert said in card
 
 
 def test_bad_requests_fail_clearly_and_write_nothing(runs: dict[str, Path], tmp_path: Path) -> None:

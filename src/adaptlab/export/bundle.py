@@ -191,11 +191,7 @@ def export_metadata(results: dict[str, Any], weights: RungWeights, exported: Exp
         "prompt": {
             "strategy": (rung.get("strategy") or {}).get("strategy"),
             "example_prompt": (rung.get("strategy") or {}).get("example_prompt"),
-            # A rung asked with retrieved passages must be served with them (adaptlab serve does).
-            "retrieval": rung.get("retrieval") and {
-                "passages": rung["retrieval"].get("passages"),
-                "corpus": (results.get("knowledge") or {}).get("corpus"),
-            },
+            "retrieval": _retrieval(rung, results),
         },
         "training": rung.get("training"),
         "metrics": {key: value for key, value in (rung.get("metrics") or {}).items()},
@@ -209,6 +205,15 @@ def export_metadata(results: dict[str, Any], weights: RungWeights, exported: Exp
         "decision": decision.get("headline"),
         "adaptlab_version": results.get("adaptlab_version"),
     }
+
+
+def _retrieval(rung: dict[str, Any], results: dict[str, Any]) -> dict[str, Any] | None:
+    """What a rung asked with retrieved passages needs to be asked with them again (adaptlab
+    serve retrieves from the run's corpus; another server must too); None for other rungs."""
+    retrieval = rung.get("retrieval")
+    if not retrieval:
+        return None
+    return {"passages": retrieval.get("passages"), "corpus": (results.get("knowledge") or {}).get("corpus")}
 
 
 def _lora_settings(weights: RungWeights) -> dict[str, Any]:
