@@ -360,14 +360,9 @@ class Ladder:
         reading = self.best_prompt(retrieving=True)
         if reading is None or not self.config.hybrid:
             return
-        sizes = [
-            int((r.training or {}).get("examples", 0))
-            for r in self.outcome.results
-            if r.kind == "tuned" and (r.training or {}).get("targets") == "gold"
-        ]
-        if not sizes or self.why_not_tune() is not None:
+        size = self.largest_gold_size()
+        if size is None or self.why_not_tune() is not None:
             return
-        size = max(sizes)
         tune_config = TuneRunConfig(
             **self.config.training_fields() | {"strategies": [reading.rung]}, base_rung=False
         )
@@ -397,18 +392,23 @@ class Ladder:
         texts = [passage.text for passage in corpus.retriever().passages]
         tuner = self.tuner(self.training_prompt_config())
         tuner.tune_on_documents(texts, TRAINING_PROMPT)
-        gold = [
+        pairs = self.largest_gold_size()
+        if pairs is None or not self.config.documents_with_pairs:
+            return
+        reason = self.budget.exhausted()
+        if reason is not None:
+            self.skip(f"{phase} with {pairs} question-answer pairs", reason, phase=True)
+            return
+        tuner.tune_on_documents(texts, TRAINING_PROMPT, pairs=pairs)
+
+    def largest_gold_size(self) -> int | None:
+        """The most gold question-answer pairs a curve rung was trained on (None: no curve)."""
+        sizes = [
             int((r.training or {}).get("examples", 0))
             for r in self.outcome.results
             if r.kind == "tuned" and (r.training or {}).get("targets") == "gold"
         ]
-        if not gold or not self.config.documents_with_pairs:
-            return
-        reason = self.budget.exhausted()
-        if reason is not None:
-            self.skip(f"{phase} with {max(gold)} question-answer pairs", reason, phase=True)
-            return
-        tuner.tune_on_documents(texts, TRAINING_PROMPT, pairs=max(gold))
+        return max(sizes) if sizes else None
 
     def why_not_tune(self) -> str | None:
         best = self.best_prompt()
