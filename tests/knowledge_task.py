@@ -117,9 +117,9 @@ class RecordingEmbedder(HashingEmbedder):
         super().__init__(tokenizer)
         self.texts: list[str] = []
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> Any:
+    def encode(self, texts: Sequence[str], batch_size: int = 64, *, remember: bool = True) -> Any:
         self.texts.extend(texts)
-        return super().encode(texts, batch_size)
+        return super().encode(texts, batch_size, remember=remember)
 
 
 def fake_sentence_embedder(monkeypatch: pytest.MonkeyPatch) -> RecordingEmbedder:

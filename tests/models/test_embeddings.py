@@ -116,6 +116,16 @@ def test_each_distinct_text_is_embedded_once(embedder: Embedder) -> None:
     torch.testing.assert_close(second, first[:3].flip(0), rtol=0, atol=0)
 
 
+def test_texts_embedded_without_remembering_are_not_kept_but_equal(embedder: Embedder) -> None:
+    # A corpus index keeps its passages' vectors itself: a second copy in the memo would
+    # double its memory.
+    texts = ["a passage to index", "another passage to index"]
+    once = embedder.encode(texts, remember=False)
+    assert not any(text in embedder._memo for text in texts)
+    torch.testing.assert_close(once, embedder.encode(texts), rtol=0, atol=0)
+    assert all(text in embedder._memo for text in texts)
+
+
 def test_different_texts_get_different_vectors(embedder: Embedder) -> None:
     vectors = embedder.encode(TEXTS)
     similarities = vectors @ vectors.T - torch.eye(len(TEXTS))

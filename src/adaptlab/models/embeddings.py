@@ -90,23 +90,27 @@ class Embedder:
         )
         self.dim: int = self.model.config.hidden_size
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor:
+    def encode(self, texts: Sequence[str], batch_size: int = 64, *, remember: bool = True) -> torch.Tensor:
         """Embed `texts` as a ``len(texts) x dim`` float32 CPU tensor with unit-norm rows.
 
         Results do not depend on `batch_size` or on which other texts are in the call, up to
         float rounding: padding is masked out of both attention and pooling. Each distinct text
         is embedded once per `Embedder`: every kNN rung of a ladder embeds the same train pool.
+        With `remember` off, texts not embedded before are embedded without being kept: a
+        corpus index holds its passages' vectors itself, and a second copy here would double
+        its memory.
         """
         import torch
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         missing = list(dict.fromkeys(text for text in texts if text not in self._memo))
-        if missing:
-            self._memo.update(zip(missing, self._encode_uncached(missing, batch_size), strict=True))
+        fresh = dict(zip(missing, self._encode_uncached(missing, batch_size), strict=True)) if missing else {}
+        if remember:
+            self._memo.update(fresh)
         if not texts:
             return torch.empty((0, self.dim), dtype=torch.float32)
-        return torch.stack([self._memo[text] for text in texts])
+        return torch.stack([fresh[text] if text in fresh else self._memo[text] for text in texts])
 
     def _encode_uncached(self, texts: Sequence[str], batch_size: int) -> torch.Tensor:
         import torch

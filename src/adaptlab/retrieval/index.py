@@ -52,7 +52,9 @@ class TextEmbedder(Protocol):
     max_seq_length: int
     tokenizer: Any
 
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> torch.Tensor: ...
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 64, *, remember: bool = True
+    ) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,7 @@ def open_retriever(
 def embed_passages(embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
     """A ``len(texts) x dim`` float32 matrix of unit rows, embedded `EMBED_CHUNK` at a time."""
     parts = [
-        embedder.encode(texts[start : start + EMBED_CHUNK], batch_size=EMBED_BATCH).numpy()
+        embedder.encode(texts[start : start + EMBED_CHUNK], batch_size=EMBED_BATCH, remember=False).numpy()
         for start in range(0, len(texts), EMBED_CHUNK)
     ]
     return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
