@@ -127,3 +127,43 @@ def test_the_bundled_embedder_finds_a_paraphrase(tmp_path: Path) -> None:
     top = retriever.search("money back onto a credit card", k=1)[0]
     assert top.passage.doc_id == "refunds.md"
     assert retriever.search("kitten travelling with me", k=1)[0].passage.doc_id == "pets.md"
+
+
+def many_documents(n: int) -> tuple[Document, ...]:
+    return tuple(
+        Document(f"note-{i}.md", f"Note {i}: shipment {i * 7} left dock {i % 13} on day {i % 29}.")
+        for i in range(n)
+    )
+
+
+def test_dense_candidates_scored_block_by_block_are_the_exhaustive_ranking_s_head(
+    tmp_path: Path, embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    import adaptlab.retrieval.index as index
+
+    retriever = open_retriever(Corpus(many_documents(450)), tmp_path, embedder)
+    queries = ["shipment 140 left dock 7", "day 3", "Note 449"]
+    vectors = embedder.encode(queries).numpy()
+    scores = vectors @ np.asarray(retriever.dense).T
+    monkeypatch.setattr(index, "DENSE_BLOCK", 64)  # 450 rows in 8 blocks: candidates merged across blocks
+    rankings = retriever._dense_rankings(vectors, 50)
+    for row, ranking in zip(scores, rankings, strict=True):
+        # The 50 best scores, best first (ties may fall either way: block sums round differently).
+        assert len(set(ranking)) == 50
+        np.testing.assert_allclose(row[ranking], np.sort(row)[::-1][:50], atol=1e-6)
+
+
+def test_a_reopened_index_is_memory_mapped_and_a_big_corpus_still_finds_a_passage_by_its_sentence(
+    tmp_path: Path, embedder: HashingEmbedder
+) -> None:
+    import numpy as np
+
+    documents = many_documents(450)
+    open_retriever(Corpus(documents), tmp_path, embedder)
+    reopened = open_retriever(Corpus(documents), tmp_path, embedder)
+    assert isinstance(reopened.dense, np.memmap)
+    hits = reopened.search(documents[321].text, k=3)
+    assert hits[0].passage.doc_id == "note-321.md" and (hits[0].dense_rank, hits[0].bm25_rank) == (1, 1)
+    assert len(reopened.search_many(["dock 5"] * 2, k=250)[0]) == 250  # k above the candidates: k of each
