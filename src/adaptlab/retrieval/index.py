@@ -42,13 +42,6 @@ EMBED_CHUNK = 1024
 # embed in 3.05 s one at a time, 1.95 s by 16, 2.76 s by 64 (the embedder's default, tuned for
 # short texts such as tweets).
 EMBED_BATCH = 16
-CANDIDATES = 200
-"""Passages each ranker hands to the fusion per query (the usual hybrid-search practice). Up to
-200 passages the fusion is exact; beyond, a ranker that placed a passage below 200th adds
-nothing to its fused score instead of less than 1/260, which can only reorder hits whose
-fused scores are that close."""
-DENSE_BLOCK = 65_536
-"""Passage vectors scored at a time: the memory-mapped matrix is read block by block."""
 
 
 class TextEmbedder(Protocol):
@@ -76,11 +69,11 @@ class IndexSettings:
 @dataclass(frozen=True)
 class ScoredPassage:
     """A search hit: its fused RRF `score`, and its 1-based rank in each ranking (None where
-    BM25 found none of its words, or where the passage was not among a ranker's candidates)."""
+    BM25 found none of its words)."""
 
     passage: Passage
     score: float
-    dense_rank: int | None
+    dense_rank: int
     bm25_rank: int | None
 
 
@@ -179,63 +172,35 @@ class Retriever:
     def search_many(self, queries: Sequence[str], k: int = 5) -> list[list[ScoredPassage]]:
         """`search` for each of `queries`, with one embedding call and one BM25 call for all.
 
-        Each ranker hands its best `CANDIDATES` passages (at least `k`; BM25 only those sharing
-        a word with the query) to the fusion, at a cost linear in the corpus (no full sort per
-        query); for corpora of up to `CANDIDATES` passages that is every passage.
+        Both rankers rank every passage (BM25 only those sharing a word with the query), so the
+        fusion is exact; at in-memory corpus sizes that costs less than embedding the query.
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if not queries:
             return []
-        depth = min(len(self.passages), max(k, CANDIDATES))
         vectors = self.embedder.encode(list(queries)).numpy()
-        dense_rankings = self._dense_rankings(vectors, depth)
-        bm25_rankings = self._bm25_rankings(queries, depth)
+        dense_rankings = np.argsort(-(vectors @ self.dense.T), axis=1, kind="stable")
+        bm25_rankings = self._bm25_rankings(queries)
         results = []
-        for dense_ranking, bm25_ranking in zip(dense_rankings, bm25_rankings, strict=True):
+        for dense_ranking, bm25_ranking in zip(dense_rankings.tolist(), bm25_rankings, strict=True):
             dense_rank = {index: rank for rank, index in enumerate(dense_ranking, start=1)}
             bm25_rank = {index: rank for rank, index in enumerate(bm25_ranking, start=1)}
             fused = rrf([dense_ranking, bm25_ranking], k=self.rrf_k)[:k]
             results.append(
                 [
-                    ScoredPassage(self.passages[index], score, dense_rank.get(index), bm25_rank.get(index))
+                    ScoredPassage(self.passages[index], score, dense_rank[index], bm25_rank.get(index))
                     for index, score in fused
                 ]
             )
         return results
 
-    def _dense_rankings(self, vectors: np.ndarray, depth: int) -> list[list[int]]:
-        """Per query vector, the `depth` passages of highest cosine similarity, best first
-        (ties by passage order), scoring the matrix `DENSE_BLOCK` rows at a time."""
-        best_scores = np.empty((len(vectors), 0), dtype=np.float32)
-        best_indices = np.empty((len(vectors), 0), dtype=np.int64)
-        for start in range(0, len(self.dense), DENSE_BLOCK):
-            block = np.asarray(self.dense[start : start + DENSE_BLOCK])
-            scores = np.concatenate([best_scores, vectors @ block.T], axis=1)
-            indices = np.concatenate(
-                [
-                    best_indices,
-                    np.broadcast_to(np.arange(start, start + len(block)), (len(vectors), len(block))),
-                ],
-                axis=1,
-            )
-            if scores.shape[1] > depth:
-                keep = np.argpartition(-scores, depth - 1, axis=1)[:, :depth]
-                scores = np.take_along_axis(scores, keep, axis=1)
-                indices = np.take_along_axis(indices, keep, axis=1)
-            best_scores, best_indices = scores, indices
-        rankings = []
-        for row_scores, row_indices in zip(best_scores, best_indices, strict=True):
-            order = np.lexsort((row_indices, -row_scores))  # best score first, then passage order
-            rankings.append(row_indices[order].tolist())
-        return rankings
-
-    def _bm25_rankings(self, queries: Sequence[str], depth: int) -> list[list[int]]:
-        """Per query, the (at most `depth`) passages with a positive BM25 score, best first."""
+    def _bm25_rankings(self, queries: Sequence[str]) -> list[list[int]]:
+        """Per query, the passages with a positive BM25 score, best first."""
         import bm25s
 
         tokens = bm25s.tokenize(list(queries), stopwords=self.stopwords, show_progress=False)
-        indices, scores = self.bm25.retrieve(tokens, k=depth, show_progress=False, n_threads=0)
+        indices, scores = self.bm25.retrieve(tokens, k=len(self.passages), show_progress=False, n_threads=0)
         return [
             [int(index) for index, score in zip(row, row_scores, strict=True) if score > 0]
             for row, row_scores in zip(indices, scores, strict=True)

@@ -65,9 +65,7 @@ def load_index(folder: Path) -> tuple[list[Passage], np.ndarray, Any] | None:
     try:
         rows = json.loads((folder / PASSAGES).read_text(encoding="utf-8"))
         passages = [Passage(**row) for row in rows]
-        # Memory-mapped: search reads the vectors block by block, and pages they fill are the
-        # operating system's to drop, so a big index does not have to fit in this process.
-        dense = np.load(folder / DENSE, allow_pickle=False, mmap_mode="r")
+        dense = np.load(folder / DENSE, allow_pickle=False)
         bm25 = bm25s.BM25.load(str(folder / BM25_FOLDER))
     except (OSError, ValueError, TypeError):  # JSON and numpy errors are ValueErrors
         shutil.rmtree(folder, ignore_errors=True)
