@@ -125,23 +125,23 @@ def with_retrieval(
     found = [strategy.retrieved(example) for example in examples]
     if not found or any(item is None for item in found):
         return predictions, None
-    hits = [item.hits for item in found]
+    ranks = [gold_rank(example, item.hits) for example, item in zip(examples, found, strict=True)]
     changed = [
         replace(
             prediction,
             passages=[passage_record(hit) for hit in item.hits],
             retrieval_s=item.seconds,
             latency_s=prediction.latency_s + item.seconds,
-            gold_rank=gold_rank(example, item.hits),
+            gold_rank=rank,
         )
-        for prediction, item, example in zip(predictions, found, examples, strict=True)
+        for prediction, item, rank in zip(predictions, found, ranks, strict=True)
     ]
     info = strategy.describe()
     summary = {
-        "passages": info.get("passages"),
-        "base": info.get("base"),
+        "passages": info["passages"],
+        "base": info["base"],
         "seconds_per_query": mean([item.seconds for item in found]),
-        **retrieval_quality(examples, hits, int(info.get("passages") or max(len(h) for h in hits))),
+        **retrieval_quality(examples, ranks, int(info["passages"])),
     }
     return changed, summary
 

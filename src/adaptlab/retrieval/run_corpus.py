@@ -78,14 +78,16 @@ def gold_rank(example: Example, hits: Sequence[Any]) -> int | None:
     return None
 
 
-def retrieval_quality(examples: Sequence[Example], found: Sequence[Sequence[Any]], k: int) -> dict[str, Any]:
+def retrieval_quality(examples: Sequence[Example], ranks: Sequence[int | None], k: int) -> dict[str, Any]:
     """recall@`k` and MRR over the examples that name their evidence (None with none), and how
-    many did: the retrieval measured on its own, apart from what the model made of it."""
-    judged = [(e, hits) for e, hits in zip(examples, found, strict=True) if e.evidence is not None]
+    many did, from each example's `gold_rank`: the retrieval measured on its own, apart from
+    what the model made of it."""
+    judged = [rank for e, rank in zip(examples, ranks, strict=True) if e.evidence is not None]
     if not judged:
         return {"recall_at_k": None, "mrr": None, "judged": 0}
-    rankings = [[str(i) for i in range(1, len(hits) + 1)] for _, hits in judged]
-    gold = [str(gold_rank(e, hits) or 0) for e, hits in judged]
+    # Each ranking as its ranks, the gold one named by its rank (0: not retrieved).
+    rankings = [[str(i) for i in range(1, max(k, rank or 0) + 1)] for rank in judged]
+    gold = [str(rank or 0) for rank in judged]
     return {
         "recall_at_k": recall_at_k(rankings, gold, k),
         "mrr": mean_reciprocal_rank(rankings, gold),
