@@ -9,6 +9,12 @@ key of everything that changes it: the corpus content, the chunking settings, th
 identity and the BM25 tokenisation. Opening an index with the same key loads it without
 embedding anything; a changed corpus gets a new key and a new index.
 
+The build streams: documents are chunked a batch at a time into a passage file, vectors are
+written into a memory-mapped matrix `EMBED_CHUNK` passages at a time, and BM25 is built in
+shards (`adaptlab.retrieval.bm25`), so neither the corpus, its passages nor its vectors are
+ever whole in memory. Search reads the vectors block by block and fuses each ranker's best
+`CANDIDATES` passages.
+
 >>> retriever = open_retriever(load_corpus(Path("docs/")), Path(".cache/retrieval"))
 >>> [hit.passage.doc_id for hit in retriever.search("how long do refunds take?", k=2)]
 ['faq.md', 'billing.md']
@@ -17,23 +23,28 @@ embedding anything; a changed corpus gets a new key and a new index.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from adaptlab.retrieval.bm25 import ShardedBM25, build_bm25
 from adaptlab.retrieval.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, Passage, chunk
-from adaptlab.retrieval.corpus import Corpus
+from adaptlab.retrieval.corpus import Corpus, Document
 from adaptlab.retrieval.fusion import RRF_K, rrf
-from adaptlab.retrieval.store import load_index, save_index
+from adaptlab.retrieval.passage_store import StoredPassages, write_passages
+from adaptlab.retrieval.store import BM25_FOLDER, DENSE, load_index, staged, write_manifest
 
 if TYPE_CHECKING:
     import torch
 
-INDEX_FORMAT = 1  # bump when the files an index is saved as change
+INDEX_FORMAT = 2  # bump when the files an index is saved as change (2: streamed, sharded BM25)
+CHUNK_DOCUMENTS = 256
+"""Documents chunked per tokenizer call while building: one batch of text in memory at a time."""
 # Passages per `encode` call while building: bounds the token lists and vectors in flight,
 # while each call is still big enough for the embedder's length-sorted batching to pay.
 EMBED_CHUNK = 1024
@@ -42,6 +53,13 @@ EMBED_CHUNK = 1024
 # embed in 3.05 s one at a time, 1.95 s by 16, 2.76 s by 64 (the embedder's default, tuned for
 # short texts such as tweets).
 EMBED_BATCH = 16
+CANDIDATES = 1000
+"""Passages each ranker hands to the fusion per query (the usual hybrid-search practice, which
+bounds the fusion's work whatever the corpus size). Up to 1,000 passages the fusion is exact;
+beyond, a passage a ranker placed below 1,000th gets nothing from it instead of less than
+1/1060, which can only reorder hits whose fused scores are that close."""
+DENSE_BLOCK = 65_536
+"""Passage vectors scored at a time: the memory-mapped matrix is read block by block."""
 
 
 class TextEmbedder(Protocol):
@@ -69,11 +87,11 @@ class IndexSettings:
 @dataclass(frozen=True)
 class ScoredPassage:
     """A search hit: its fused RRF `score`, and its 1-based rank in each ranking (None where
-    BM25 found none of its words)."""
+    BM25 found none of its words, or where the passage was not among a ranker's candidates)."""
 
     passage: Passage
     score: float
-    dense_rank: int
+    dense_rank: int | None
     bm25_rank: int | None
 
 
@@ -112,37 +130,61 @@ def open_retriever(
         )
     key = cache_key(corpus, embedder, settings)
     folder = Path(cache_dir) / key[:32]
-    loaded = load_index(folder)
+    loaded = load_index(folder, settings.stopwords)
     if loaded is None:
-        passages = chunk(corpus.documents, embedder.tokenizer, settings.max_tokens, settings.overlap)
-        dense = embed_passages(embedder, [passage.text for passage in passages])
-        bm25 = build_bm25([passage.text for passage in passages], settings.stopwords)
+        build_index(corpus, embedder, settings, folder, key)
+        loaded = load_index(folder, settings.stopwords)
+        if loaded is None:
+            raise OSError(f"the index built in {folder} cannot be read back")
+    return Retriever(*loaded, embedder=embedder)
+
+
+def build_index(
+    corpus: Corpus, embedder: TextEmbedder, settings: IndexSettings, folder: Path, key: str
+) -> None:
+    """Chunk, embed and BM25-index `corpus` into `folder`, streaming (see the module's doc)."""
+    with staged(folder) as staging:
+        passages = write_passages(staging, _chunked(corpus.documents, embedder, settings))
+        stored = StoredPassages(staging)
+        embed_passages(embedder, stored.texts(EMBED_CHUNK), passages, staging / DENSE)
+        build_bm25(stored.texts(EMBED_CHUNK), settings.stopwords, staging / BM25_FOLDER)
+        del stored  # its file is about to be renamed
         manifest = {
             "key": key,
-            "passages": len(passages),
+            "passages": passages,
             "settings": asdict(settings),
             "embedder": embedder.model_id,
         }
-        save_index(folder, manifest, passages, dense, bm25)
-        loaded = passages, dense, bm25
-    return Retriever(*loaded, embedder=embedder, stopwords=settings.stopwords)
+        write_manifest(staging, manifest)
 
 
-def embed_passages(embedder: TextEmbedder, texts: Sequence[str]) -> np.ndarray:
-    """A ``len(texts) x dim`` float32 matrix of unit rows, embedded `EMBED_CHUNK` at a time."""
-    parts = [
-        embedder.encode(texts[start : start + EMBED_CHUNK], batch_size=EMBED_BATCH, remember=False).numpy()
-        for start in range(0, len(texts), EMBED_CHUNK)
-    ]
-    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)
+def _chunked(
+    documents: Iterable[Document], embedder: TextEmbedder, settings: IndexSettings
+) -> Iterator[list[Passage]]:
+    iterator = iter(documents)
+    while batch := list(itertools.islice(iterator, CHUNK_DOCUMENTS)):
+        yield chunk(batch, embedder.tokenizer, settings.max_tokens, settings.overlap)
 
 
-def build_bm25(texts: Sequence[str], stopwords: str) -> Any:
-    import bm25s
-
-    bm25 = bm25s.BM25()
-    bm25.index(bm25s.tokenize(list(texts), stopwords=stopwords, show_progress=False), show_progress=False)
-    return bm25
+def embed_passages(embedder: TextEmbedder, batches: Iterable[Sequence[str]], count: int, path: Path) -> None:
+    """Write a ``count x dim`` float32 matrix of unit rows to the .npy at `path`, embedding the
+    texts of `batches` and writing each batch's rows as they come (memory-mapped)."""
+    matrix: np.ndarray | None = None
+    row = 0
+    for texts in batches:
+        vectors = embedder.encode(texts, batch_size=EMBED_BATCH, remember=False).numpy()
+        if matrix is None:
+            matrix = np.lib.format.open_memmap(
+                path, mode="w+", dtype=np.float32, shape=(count, vectors.shape[1])
+            )
+        matrix[row : row + len(vectors)] = vectors
+        row += len(vectors)
+    if matrix is None:  # no passages: an empty matrix keeps the files uniform
+        np.save(path, np.zeros((0, 0), dtype=np.float32))
+        return
+    matrix.flush()
+    if row != count:
+        raise RuntimeError(f"embedded {row} passages, expected {count}")
 
 
 class Retriever:
@@ -150,19 +192,17 @@ class Retriever:
 
     def __init__(
         self,
-        passages: list[Passage],
+        passages: Sequence[Passage],
         dense: np.ndarray,
-        bm25: Any,
+        bm25: ShardedBM25,
         *,
         embedder: TextEmbedder,
-        stopwords: str,
         rrf_k: int = RRF_K,
     ) -> None:
         self.passages = passages
         self.dense = dense
         self.bm25 = bm25
         self.embedder = embedder
-        self.stopwords = stopwords
         self.rrf_k = rrf_k
 
     def search(self, query: str, k: int = 5) -> list[ScoredPassage]:
@@ -170,38 +210,71 @@ class Retriever:
         return self.search_many([query], k)[0]
 
     def search_many(self, queries: Sequence[str], k: int = 5) -> list[list[ScoredPassage]]:
-        """`search` for each of `queries`, with one embedding call and one BM25 call for all.
+        """`search` for each of `queries`, with one embedding call for all.
 
-        Both rankers rank every passage (BM25 only those sharing a word with the query), so the
-        fusion is exact; at in-memory corpus sizes that costs less than embedding the query.
+        Each ranker hands its best `CANDIDATES` passages (at least `k`; BM25 only those sharing
+        a word with the query) to the fusion, ties in passage order, so results are the same
+        whatever the corpus size or block size; for corpora of up to `CANDIDATES` passages the
+        fusion is over every passage.
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
         if not queries:
             return []
+        depth = min(len(self.passages), max(k, CANDIDATES))
         vectors = self.embedder.encode(list(queries)).numpy()
-        dense_rankings = np.argsort(-(vectors @ self.dense.T), axis=1, kind="stable")
-        bm25_rankings = self._bm25_rankings(queries)
+        dense_rankings = self._dense_rankings(vectors, depth)
         results = []
-        for dense_ranking, bm25_ranking in zip(dense_rankings.tolist(), bm25_rankings, strict=True):
+        for query, dense_ranking in zip(queries, dense_rankings, strict=True):
+            scores = self.bm25.scores(query)
+            positive = np.flatnonzero(scores > 0)
+            bm25_ranking = best(scores[positive], positive, depth).tolist()
             dense_rank = {index: rank for rank, index in enumerate(dense_ranking, start=1)}
             bm25_rank = {index: rank for rank, index in enumerate(bm25_ranking, start=1)}
             fused = rrf([dense_ranking, bm25_ranking], k=self.rrf_k)[:k]
             results.append(
                 [
-                    ScoredPassage(self.passages[index], score, dense_rank[index], bm25_rank.get(index))
+                    ScoredPassage(self.passages[index], score, dense_rank.get(index), bm25_rank.get(index))
                     for index, score in fused
                 ]
             )
         return results
 
-    def _bm25_rankings(self, queries: Sequence[str]) -> list[list[int]]:
-        """Per query, the passages with a positive BM25 score, best first."""
-        import bm25s
-
-        tokens = bm25s.tokenize(list(queries), stopwords=self.stopwords, show_progress=False)
-        indices, scores = self.bm25.retrieve(tokens, k=len(self.passages), show_progress=False, n_threads=0)
-        return [
-            [int(index) for index, score in zip(row, row_scores, strict=True) if score > 0]
-            for row, row_scores in zip(indices, scores, strict=True)
+    def _dense_rankings(self, vectors: np.ndarray, depth: int) -> list[list[int]]:
+        """Per query vector, the `depth` passages of highest cosine similarity, best first (ties
+        in passage order), reading the matrix `DENSE_BLOCK` rows at a time."""
+        kept: list[tuple[np.ndarray, np.ndarray]] = [
+            (np.zeros(0, np.float32), np.zeros(0, np.int64)) for _ in vectors
         ]
+        for start in range(0, len(self.dense), DENSE_BLOCK):
+            block = np.asarray(self.dense[start : start + DENSE_BLOCK])
+            block_scores = vectors @ block.T
+            block_indices = np.arange(start, start + len(block))
+            for row, (scores, indices) in enumerate(kept):
+                scores = np.concatenate([scores, block_scores[row]])
+                indices = np.concatenate([indices, block_indices])
+                order = _best_order(scores, indices, depth)
+                kept[row] = scores[order], indices[order]
+        return [indices.tolist() for _, indices in kept]
+
+
+def best(scores: np.ndarray, indices: np.ndarray, depth: int) -> np.ndarray:
+    """The `indices` of the `depth` highest `scores`, best first, ties in index order."""
+    return indices[_best_order(scores, indices, depth)]
+
+
+def _best_order(scores: np.ndarray, indices: np.ndarray, depth: int) -> np.ndarray:
+    """Positions of the `depth` best (score, then lower index) entries, best first.
+
+    Only entries at or above the `depth`-th highest score are sorted, so a query costs a
+    linear pass plus a sort of the candidates, not a sort of the corpus; everything tied at
+    that score is kept until the sort, so which tie makes the cut never depends on the
+    partition's order.
+    """
+    if len(scores) > depth:
+        threshold = np.partition(scores, len(scores) - depth)[len(scores) - depth]
+        candidates = np.flatnonzero(scores >= threshold)
+    else:
+        candidates = np.arange(len(scores))
+    order = np.lexsort((indices[candidates], -scores[candidates]))[:depth]
+    return candidates[order]
