@@ -117,15 +117,27 @@ def decode_lines(data: bytes, raw: RawFile) -> tuple[list[str], set[int]]:
     texts: list[str] = []
     bad: set[int] = set()
     for number, line in enumerate(lines, start=1):
-        try:
-            texts.append(line.decode("utf-8"))
-        except UnicodeDecodeError as error:
-            column = len(line[: error.start].decode("utf-8")) + 1
-            byte = f"0x{line[error.start]:02x}"
-            raw.problem(number, f"not valid UTF-8 (byte {byte} at column {column}); save the file as UTF-8")
-            texts.append(line.decode("utf-8", errors="replace"))
+        text, ok = decode_line(number, line, raw)
+        texts.append(text)
+        if not ok:
             bad.add(number)
     return texts, bad
+
+
+def decode_line(number: int, line: bytes, raw: RawFile) -> tuple[str, bool]:
+    """Line `number` as text, and whether it was UTF-8; if not, a problem names the first bad
+    byte and its column, and the text has replacement characters.
+
+    One line at a time, so that a file read line by line (a corpus larger than memory) gets the
+    same messages as one read whole (`decode_lines`).
+    """
+    try:
+        return line.decode("utf-8"), True
+    except UnicodeDecodeError as error:
+        column = len(line[: error.start].decode("utf-8")) + 1
+        byte = f"0x{line[error.start]:02x}"
+        raw.problem(number, f"not valid UTF-8 (byte {byte} at column {column}); save the file as UTF-8")
+        return line.decode("utf-8", errors="replace"), False
 
 
 def is_json_array(lines: Sequence[str]) -> bool:
@@ -145,18 +157,29 @@ def read_jsonl(lines: Sequence[str], bad_lines: set[int], raw: RawFile) -> None:
         raw.records += 1
         if number in bad_lines:
             continue
-        text = line.rstrip("\r\n")
-        value, error = parse_json(text)
-        if error is None and (char := first_surrogate(value)) is not None:
-            escape = text.lower().find(f"\\u{ord(char):04x}")
-            error = surrogate_message(char) + (f" (column {escape + 1})" if escape >= 0 else "")
-        if error is not None:
-            raw.problem(number, f"invalid JSON: {error}")
-            continue
-        if not isinstance(value, dict):
-            raw.problem(number, f"expected a JSON object, got {json_type(value)}")
-            continue
-        raw.rows.append(RawRow(number, value))
+        value = jsonl_object(number, line, raw)
+        if value is not None:
+            raw.rows.append(RawRow(number, value))
+
+
+def jsonl_object(number: int, line: str, raw: RawFile) -> dict[str, Any] | None:
+    """The JSON object on line `number` (its line end is dropped), or None after reporting why
+    it is not one: invalid JSON, a lone surrogate escape, or another JSON type.
+
+    Shared with readers that go through a file line by line, so that they report alike.
+    """
+    text = line.rstrip("\r\n")
+    value, error = parse_json(text)
+    if error is None and (char := first_surrogate(value)) is not None:
+        escape = text.lower().find(f"\\u{ord(char):04x}")
+        error = surrogate_message(char) + (f" (column {escape + 1})" if escape >= 0 else "")
+    if error is not None:
+        raw.problem(number, f"invalid JSON: {error}")
+        return None
+    if not isinstance(value, dict):
+        raw.problem(number, f"expected a JSON object, got {json_type(value)}")
+        return None
+    return value
 
 
 def parse_json(text: str) -> tuple[Any, str | None]:
