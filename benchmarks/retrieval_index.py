@@ -69,30 +69,30 @@ def main() -> None:
         started = time.perf_counter()
         open_retriever(corpus, Path(cache), embedder)
         reopen_s = time.perf_counter() - started
-    texts = [passage.text for passage in retriever.passages]
-    n = len(texts)
-    index_rate = n / build_s
+        texts = [passage.text for passage in retriever.passages]
+        n = len(texts)
+        index_rate = n / build_s
 
-    plain = warmed_embedder()
-    started = time.perf_counter()
-    matrix = torch.cat([plain.encode([text]) for text in texts]).numpy()
-    loop_s = time.perf_counter() - started
-    loop_rate = n / loop_s
-    same = float(np.abs(matrix - retriever.dense).max())
+        plain = warmed_embedder()
+        started = time.perf_counter()
+        matrix = torch.cat([plain.encode([text]) for text in texts]).numpy()
+        loop_s = time.perf_counter() - started
+        loop_rate = n / loop_s
+        same = float(np.abs(matrix - np.asarray(retriever.dense)).max())
 
-    index_latency, loop_latency, rankings = [], [], []
-    for query in queries:
+        index_latency, loop_latency, rankings = [], [], []
+        for query in queries:
+            started = time.perf_counter()
+            hits = retriever.search(query, k=5)
+            index_latency.append(time.perf_counter() - started)
+            rankings.append(document_ids(hits))
+            started = time.perf_counter()
+            np.argsort(-(matrix @ plain.encode([query]).numpy()[0]))[:5]
+            loop_latency.append(time.perf_counter() - started)
         started = time.perf_counter()
-        hits = retriever.search(query, k=5)
-        index_latency.append(time.perf_counter() - started)
-        rankings.append(document_ids(hits))
-        started = time.perf_counter()
-        np.argsort(-(matrix @ plain.encode([query]).numpy()[0]))[:5]
-        loop_latency.append(time.perf_counter() - started)
-    started = time.perf_counter()
-    retriever.embedder = warmed_embedder()  # a fresh memo: the batch is timed from scratch too
-    retriever.search_many(queries, k=5)
-    batched_ms = (time.perf_counter() - started) * 1000 / len(queries)
+        retriever.embedder = warmed_embedder()  # a fresh memo: the batch is timed from scratch too
+        retriever.search_many(queries, k=5)
+        batched_ms = (time.perf_counter() - started) * 1000 / len(queries)
 
     gold = [example.id for example in asked]
     index_ms, loop_ms = (statistics.median(times) * 1000 for times in (index_latency, loop_latency))

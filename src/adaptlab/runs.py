@@ -51,6 +51,7 @@ from adaptlab.prompting import (
 )
 from adaptlab.prompting.rag import DEFAULT_PASSAGES, RAG, Rag, rag_name
 from adaptlab.report import write_report
+from adaptlab.retrieval.index import IndexProgress
 from adaptlab.retrieval.run_corpus import RunCorpus, seen_and_unseen
 from adaptlab.store import DB_FILENAME, Store
 
@@ -111,8 +112,10 @@ class RunListener:
     def model_loading(self, spec: str) -> None:
         """Called before the model loads (the first load of a GGUF model converts it)."""
 
-    def corpus_indexing(self, documents: int) -> None:
-        """Called before the corpus index is opened (built and cached the first time)."""
+    def corpus_indexing(self, documents: int) -> IndexProgress | None:
+        """Called before the corpus index is opened (built and cached the first time); what it
+        returns hears how a build advances (stage, done, total)."""
+        return None
 
     def run_started(self, run_id: str, directory: Path, command: str) -> None:
         """Called once the run is recorded in the store, before the long work: from here on

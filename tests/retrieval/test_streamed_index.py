@@ -130,3 +130,26 @@ def test_building_holds_a_batch_not_the_corpus(
     text = sum(len(document.text) for document in large.documents) - sum(len(d.text) for d in small.documents)
     growth = build_peak(tmp_path / "large", large, embedder) - build_peak(tmp_path / "small", small, embedder)
     assert growth < text / 5, f"peak grew by {growth:,} bytes for {text:,} more characters"
+
+
+def test_a_build_reports_each_stage_and_a_cached_index_reports_nothing(
+    tmp_path: Path, embedder: HashingEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_module, "CHUNK_DOCUMENTS", 8)
+    monkeypatch.setattr(index_module, "EMBED_CHUNK", 16)
+    heard: list[tuple[str, int, int]] = []
+    corpus = corpus_of(20)
+    retriever = open_retriever(corpus, tmp_path, embedder, progress=lambda *told: heard.append(told))
+    passages = len(retriever.passages)
+    assert heard == [
+        ("chunking", 8, 20),
+        ("chunking", 16, 20),
+        ("chunking", 20, 20),
+        ("embedding", 16, passages),
+        ("embedding", passages, passages),
+        ("BM25", 16, passages),
+        ("BM25", passages, passages),
+    ]
+    heard.clear()
+    open_retriever(corpus, tmp_path, embedder, progress=lambda *told: heard.append(told))
+    assert heard == []

@@ -22,6 +22,7 @@ from rich.table import Column
 from adaptlab.cli.app import console
 from adaptlab.evaluation import RungResult
 from adaptlab.models.base import ProgressCallback
+from adaptlab.retrieval.index import IndexProgress
 
 
 def make_progress(screen: Console = console) -> Progress:
@@ -50,11 +51,21 @@ class ConsoleListener:
         self.progress = progress
         self.search_bars: dict[str, Any] = {}
 
-    def corpus_indexing(self, documents: int) -> None:
+    def corpus_indexing(self, documents: int) -> IndexProgress:
         console.print(
             f"opening the index of the corpus ({documents:,} documents; built and cached the first time) …",
             highlight=False,
         )
+        bars: dict[str, Any] = {}
+
+        def advance(stage: str, done: int, total: int) -> None:
+            """A bar per build stage: chunking counts documents, the others passages."""
+            if stage not in bars:
+                unit = "documents" if stage == "chunking" else "passages"
+                bars[stage] = self.progress.add_task(f"index: {stage}", total=total, unit=unit)
+            self.progress.update(bars[stage], completed=done)
+
+        return advance
 
     def model_loading(self, spec: str) -> None:
         from adaptlab.models import endpoint_model, resolve_model_spec

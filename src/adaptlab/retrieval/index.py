@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,6 +58,9 @@ CANDIDATES = 1000
 bounds the fusion's work whatever the corpus size). Up to 1,000 passages the fusion is exact;
 beyond, a passage a ranker placed below 1,000th gets nothing from it instead of less than
 1/1060, which can only reorder hits whose fused scores are that close."""
+IndexProgress = Callable[[str, int, int], None]
+"""Told ``(stage, done, total)`` as a build advances: "chunking" counts documents, "embedding"
+and "BM25" count passages. Never called when the index is loaded from the cache."""
 DENSE_BLOCK = 65_536
 """Passage vectors scored at a time: the memory-mapped matrix is read block by block."""
 
@@ -114,10 +117,12 @@ def open_retriever(
     cache_dir: Path,
     embedder: TextEmbedder | None = None,
     settings: IndexSettings = IndexSettings(),
+    progress: IndexProgress | None = None,
 ) -> Retriever:
     """The `Retriever` of `corpus`, loaded from `cache_dir` or built and saved there.
 
-    `embedder` defaults to the bundled all-MiniLM-L6-v2, shared with the rest of the process.
+    `embedder` defaults to the bundled all-MiniLM-L6-v2, shared with the rest of the process;
+    `progress` hears how a build advances (a big corpus takes minutes to embed).
     """
     if embedder is None:
         from adaptlab.models.embeddings import shared_embedder
@@ -132,7 +137,7 @@ def open_retriever(
     folder = Path(cache_dir) / key[:32]
     loaded = load_index(folder, settings.stopwords)
     if loaded is None:
-        build_index(corpus, embedder, settings, folder, key)
+        build_index(corpus, embedder, settings, folder, key, progress)
         loaded = load_index(folder, settings.stopwords)
         if loaded is None:
             raise OSError(f"the index built in {folder} cannot be read back")
@@ -140,14 +145,23 @@ def open_retriever(
 
 
 def build_index(
-    corpus: Corpus, embedder: TextEmbedder, settings: IndexSettings, folder: Path, key: str
+    corpus: Corpus,
+    embedder: TextEmbedder,
+    settings: IndexSettings,
+    folder: Path,
+    key: str,
+    progress: IndexProgress | None = None,
 ) -> None:
     """Chunk, embed and BM25-index `corpus` into `folder`, streaming (see the module's doc)."""
+    report = progress or (lambda stage, done, total: None)
     with staged(folder) as staging:
-        passages = write_passages(staging, _chunked(corpus.documents, embedder, settings))
+        documents = _reported(corpus.documents, CHUNK_DOCUMENTS, "chunking", report)
+        passages = write_passages(staging, (_chunk(batch, embedder, settings) for batch in documents))
         stored = StoredPassages(staging)
-        embed_passages(embedder, stored.texts(EMBED_CHUNK), passages, staging / DENSE)
-        build_bm25(stored.texts(EMBED_CHUNK), settings.stopwords, staging / BM25_FOLDER)
+        texts = _reported(stored.texts(EMBED_CHUNK), None, "embedding", report, passages)
+        embed_passages(embedder, texts, passages, staging / DENSE)
+        texts = _reported(stored.texts(EMBED_CHUNK), None, "BM25", report, passages)
+        build_bm25(texts, settings.stopwords, staging / BM25_FOLDER)
         del stored  # its file is about to be renamed
         manifest = {
             "key": key,
@@ -158,12 +172,29 @@ def build_index(
         write_manifest(staging, manifest)
 
 
-def _chunked(
-    documents: Iterable[Document], embedder: TextEmbedder, settings: IndexSettings
-) -> Iterator[list[Passage]]:
-    iterator = iter(documents)
-    while batch := list(itertools.islice(iterator, CHUNK_DOCUMENTS)):
-        yield chunk(batch, embedder.tokenizer, settings.max_tokens, settings.overlap)
+def _chunk(documents: Sequence[Document], embedder: TextEmbedder, settings: IndexSettings) -> list[Passage]:
+    return chunk(documents, embedder.tokenizer, settings.max_tokens, settings.overlap)
+
+
+def _reported(
+    items: Iterable[Any],
+    size: int | None,
+    stage: str,
+    report: IndexProgress,
+    total: int | None = None,
+) -> Iterator[Any]:
+    """`items` in batches of `size` (or as they come, already batched, when None), telling
+    `report` how many have passed after each."""
+    total = len(items) if total is None else total  # type: ignore[arg-type]
+    iterator = iter(items)
+    done = 0
+    while True:
+        batch = list(itertools.islice(iterator, size)) if size is not None else next(iterator, None)
+        if not batch:
+            return
+        yield batch
+        done += len(batch)
+        report(stage, done, total)
 
 
 def embed_passages(embedder: TextEmbedder, batches: Iterable[Sequence[str]], count: int, path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from adaptlab.data.task import Example
 from adaptlab.retrieval.corpus import Corpus, load_corpus
-from adaptlab.retrieval.index import IndexSettings, Retriever, open_retriever
+from adaptlab.retrieval.index import IndexProgress, IndexSettings, Retriever, open_retriever
 from adaptlab.retrieval.metrics import mean_reciprocal_rank, recall_at_k
 
 INDEX_DIR = "index"
@@ -29,8 +29,9 @@ class RunCorpus:
     corpus: Corpus
     settings: IndexSettings
     index_dir: Path
-    on_indexing: Callable[[int], None] | None = None
-    """Told the number of documents before the index is opened (built, the first time)."""
+    on_indexing: Callable[[int], IndexProgress | None] | None = None
+    """Told the number of documents before the index is opened (built, the first time); what
+    it returns hears how a build advances."""
     _retriever: Retriever | None = field(default=None, repr=False)
 
     @classmethod
@@ -41,9 +42,10 @@ class RunCorpus:
     def retriever(self) -> Retriever:
         """The index, opened once per run (built and cached the first time)."""
         if self._retriever is None:
-            if self.on_indexing is not None:
-                self.on_indexing(len(self.corpus.documents))
-            self._retriever = open_retriever(self.corpus, self.index_dir, settings=self.settings)
+            progress = self.on_indexing(len(self.corpus.documents)) if self.on_indexing else None
+            self._retriever = open_retriever(
+                self.corpus, self.index_dir, settings=self.settings, progress=progress
+            )
         return self._retriever
 
     def describe(self) -> dict[str, Any]:
