@@ -249,3 +249,33 @@ def test_the_ladder_adds_the_retrieval_rungs_only_with_a_corpus(tmp_path: Path) 
     assert ladder == rungs(RunConfig(task=str(with_spec_corpus)))
     assert not any(name.startswith("rag") for name in rungs(RunConfig(task=str(spec))))
     assert "rag-5" in rungs(RunConfig(task=str(spec), corpus=str(corpus), passages=5))
+
+
+def test_an_index_built_and_read_in_small_pieces_gives_every_question_the_same_passages(
+    tmp_path: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The streamed build (documents in batches, vectors block by block, BM25 in shards) is an
+    implementation detail: through the CLI, the passages each question gets do not change."""
+    import adaptlab.retrieval.bm25 as bm25
+    import adaptlab.retrieval.index as index
+
+    fake_sentence_embedder(monkeypatch)
+    spec, corpus = write_knowledge_task(tmp_path / "task")
+    args = ["eval", str(spec), "--corpus", str(corpus), "-m", str(tiny_model_dir), "-s", "rag-2"]
+    args += ["--limit", "6", "--max-new-tokens", "2", "--consistency-sample", "0", "--robustness-sample", "0"]
+
+    def passages_asked(out: Path) -> list[tuple[str, list[str]]]:
+        result = runner.invoke(app, [*args, "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        (directory,) = [p for p in out.iterdir() if p.name[0].isdigit()]
+        (rung,) = json.loads((directory / "results.json").read_text())["rungs"]
+        return [(p["example_id"], [hit["id"] for hit in p["passages"]]) for p in rung["predictions"]]
+
+    whole = passages_asked(tmp_path / "whole")
+    for name, size in [("CHUNK_DOCUMENTS", 2), ("EMBED_CHUNK", 3), ("DENSE_BLOCK", 2)]:
+        monkeypatch.setattr(index, name, size)
+    monkeypatch.setattr(bm25, "SHARD_PASSAGES", 2)
+    pieces = passages_asked(tmp_path / "pieces")
+    assert pieces == whole and len(whole) == 6
+    (folder,) = (tmp_path / "pieces" / "index").iterdir()
+    assert len(list((folder / "bm25").glob("shard-*"))) == -(-len(passages()) // 2)
