@@ -162,7 +162,6 @@ def build_index(
         embed_passages(embedder, texts, passages, staging / DENSE)
         texts = _reported(stored.texts(EMBED_CHUNK), None, "BM25", report, passages)
         build_bm25(texts, settings.stopwords, staging / BM25_FOLDER)
-        del stored  # its file is about to be renamed
         manifest = {
             "key": key,
             "passages": passages,

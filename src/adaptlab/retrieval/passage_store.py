@@ -49,7 +49,7 @@ class StoredPassages(Sequence[Passage]):
         self.offsets = np.load(Path(folder) / OFFSETS, mmap_mode="r")
         if len(self.offsets) < 1 or int(self.offsets[-1]) != self.path.stat().st_size:
             raise ValueError(f"{self.path}: the offsets do not match the file (written partly?)")
-        self._fd: int | None = None
+        self._fd = os.open(self.path, os.O_RDONLY)  # opened once: server threads share it
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -66,7 +66,7 @@ class StoredPassages(Sequence[Passage]):
         if not 0 <= index < len(self):
             raise IndexError(f"passage {index} of {len(self)}")
         start, end = int(self.offsets[index]), int(self.offsets[index + 1])
-        return _passage(os.pread(self._descriptor(), end - start, start))
+        return _passage(os.pread(self._fd, end - start, start))
 
     def __iter__(self) -> Iterator[Passage]:
         with open(self.path, "rb") as handle:
@@ -84,14 +84,9 @@ class StoredPassages(Sequence[Passage]):
         if texts:
             yield texts
 
-    def _descriptor(self) -> int:
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDONLY)
-        return self._fd
-
     def __del__(self) -> None:
-        if getattr(self, "_fd", None) is not None:
-            os.close(self._fd)  # type: ignore[arg-type]
+        if hasattr(self, "_fd"):
+            os.close(self._fd)
 
 
 def _passage(line: bytes) -> Passage:
