@@ -71,13 +71,16 @@ def test_the_run_measures_reading_the_documents_against_learning_them(knowledge_
         "lora-8@rag-2": "tuned",  # trained with the passages of the best retrieving rung
         f"docs-lora-{documents}": "tuned",
         "docs-qa-lora-8": "tuned",
+        "docs-then-qa-lora-8": "tuned",  # the passages, then the pairs
     }
-    trained = {name: rungs[name]["training"] for name in (f"docs-lora-{documents}", "docs-qa-lora-8")}
+    docs_rungs = (f"docs-lora-{documents}", "docs-qa-lora-8", "docs-then-qa-lora-8")
+    trained = {name: rungs[name]["training"] for name in docs_rungs}
     assert [(t["targets"], t["examples"], t["documents"]) for t in trained.values()] == [
         ("documents", 0, documents),
         ("documents+gold", 8, documents),
+        ("documents, then gold", 8, documents),
     ]
-    for name in ("zero-shot", "lora-8", f"docs-lora-{documents}", "docs-qa-lora-8"):
+    for name in ("zero-shot", "lora-8", *docs_rungs):
         assert rungs[name]["retrieval"] is None
         assert all("passages" not in p or p["passages"] is None for p in rungs[name]["predictions"])
     assert [
@@ -85,6 +88,55 @@ def test_the_run_measures_reading_the_documents_against_learning_them(knowledge_
         for name in ("rag-2", "rag-2-few-shot-knn-2", "lora-8+rag-2", "lora-8@rag-2")
     ] == ["zero-shot", "few-shot-knn-2", "zero-shot", "zero-shot"]
     assert rungs["lora-8@rag-2"]["training"]["examples"] == 8
+
+
+def test_the_sequential_rung_continues_the_documents_only_weights(knowledge_run: KnowledgeRun) -> None:
+    """Stage 1 of ``docs-then-qa-lora-8`` is ``docs-lora-P``'s training, so the registry hands
+    it back (not trained twice); stage 2 continues its adapter on the pairs, and the rung's
+    training time is both stages'."""
+    rungs = knowledge_run.rungs()
+    documents = knowledge_run.results["knowledge"]["corpus"]["passages"]
+    alone = rungs[f"docs-lora-{documents}"]["training"]
+    sequential = rungs["docs-then-qa-lora-8"]["training"]
+    start = sequential["start_from"]
+    assert start == {"key": alone["key"], "reused": True, "wall_time_s": alone["wall_time_s"]}
+    assert sequential["key"] not in (alone["key"], rungs["docs-qa-lora-8"]["training"]["key"])
+    manifest = json.loads((Path(sequential["weights"]) / "manifest.json").read_text())
+    assert manifest["data"]["start_from"] == alone["key"]
+    assert manifest["data"]["train_examples"] == 8  # the pairs alone: the passages were stage 1
+    assert manifest["training"]["wall_time_s"] > 0
+    assert sequential["wall_time_s"] == pytest.approx(
+        manifest["training"]["wall_time_s"] + alone["wall_time_s"]
+    )
+    # One adapter on the base, stored like any other: serve, export and the report need nothing new.
+    assert {p.name for p in Path(sequential["weights"]).iterdir()} == {
+        p.name for p in Path(alone["weights"]).iterdir()
+    }
+    assert (Path(sequential["weights"]) / "adapter_model.safetensors").is_file()
+    assert rungs["docs-then-qa-lora-8"]["metrics"]["n"] == rungs["docs-qa-lora-8"]["metrics"]["n"]
+    assert "docs-then-qa-lora-8" in {
+        row["rung"] for row in knowledge_run.results["decision"]["knowledge"]["rows"]
+    }
+
+
+def test_no_documents_then_pairs_leaves_the_sequential_rung_out(
+    knowledge_run: KnowledgeRun, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_sentence_embedder(monkeypatch)
+    extra = ("--no-documents-then-pairs",)
+    args = run_args(knowledge_run.spec, knowledge_run.corpus, tiny_model_dir, knowledge_run.out, *extra)
+    result = runner.invoke(app, args)
+
+    assert result.exit_code == 0, result.output
+    runs = [p for p in knowledge_run.out.iterdir() if p.name[0].isdigit()]
+    latest = max(runs, key=lambda p: (p / "results.json").stat().st_mtime)
+    results = json.loads((latest / "results.json").read_text())
+    names = {rung["rung"] for rung in results["rungs"]}
+    assert "docs-qa-lora-8" in names and "docs-then-qa-lora-8" not in names
+    assert {
+        "phase": "tuning on the documents, then on 8 question-answer pairs",
+        "reason": "not asked for (--no-documents-then-pairs)",
+    } in results["skipped"]
 
 
 @pytest.mark.parametrize("name", ["rag-2", "rag-2-few-shot-knn-2", "lora-8+rag-2", "lora-8@rag-2"])

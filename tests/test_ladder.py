@@ -170,6 +170,14 @@ def test_the_demo_runs_the_whole_ladder_on_the_bundled_task() -> None:
     assert len(config.sizes) >= 3
 
 
+def test_the_time_bounded_knowledge_demo_tunes_on_the_documents_alone() -> None:
+    """The corpus mixed with the pairs, or followed by them, would take it past its 15 minutes."""
+    config = demo_config(task="country-facts")
+    assert config.documents
+    assert not config.documents_with_pairs and not config.documents_then_pairs
+    assert RunConfig(task="t").documents_then_pairs
+
+
 runner = CliRunner()
 
 

@@ -254,6 +254,10 @@ class RunConfig(ModelsSettings, BudgetSettings, TrainingSettings):
     documents_with_pairs: bool = True
     """Also tune on the corpus text and the curve's largest set of question-answer pairs
     together (with --documents)."""
+    documents_then_pairs: bool = True
+    """Also tune on the corpus text, then continue on the curve's largest set of
+    question-answer pairs (the paper's unsupervised fine-tuning followed by SFT; with
+    --documents); --no-documents-then-pairs leaves it out."""
 
 
 @dataclass(frozen=True)
@@ -276,12 +280,14 @@ class DemoPlan:
     demo_seeds: int = 3
     consistency_sample: int = 10
     robustness_sample: int = 10
-    documents_with_pairs: bool = True
-    """With a corpus: also tune on the corpus and the curve's largest pair set together."""
     """Consistency, injection and input-edit probes on 10 examples per rung each: 40 extra
     requests per rung (the `run` defaults ask 168). With 100 test examples and 20 per probe the
     classification demo took 16 min 43 s on a 2-core CPU, over its 15 minutes; the kNN rungs,
     whose prompts share no prefix, cost most."""
+    documents_with_pairs: bool = True
+    """With a corpus: also tune on the corpus and the curve's largest pair set together."""
+    documents_then_pairs: bool = True
+    """With a corpus: also tune on the corpus, then on the curve's largest pair set."""
 
 
 DEMO_TASK = "tweet-sentiment"
@@ -328,6 +334,7 @@ DEMOS = {
         consistency_sample=5,
         robustness_sample=5,
         documents_with_pairs=False,
+        documents_then_pairs=False,
     ),
 }
 """The bundled tasks ``adaptlab demo --task`` climbs, and how."""
@@ -356,4 +363,5 @@ def demo_config(*, task: str = DEMO_TASK, limit: int | None = None) -> RunConfig
         distill=plan.distill_size is not None,
         distill_size=plan.distill_size,
         documents_with_pairs=plan.documents_with_pairs,
+        documents_then_pairs=plan.documents_then_pairs,
     )

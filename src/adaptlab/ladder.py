@@ -375,7 +375,8 @@ class Ladder:
 
     def document_rungs(self) -> None:
         """Tuning on the corpus (continued training on its passages), asked closed-book: alone,
-        then with the gold curve's largest training set mixed in. Set against the retrieval
+        then with the gold curve's largest training set mixed in, then with that set trained on
+        after the passages (continuing the documents-only weights). Set against the retrieval
         rungs on the same test questions, it answers "learn it into the weights, or read it at
         run time?" with measurements."""
         corpus = self.outcome.corpus
@@ -393,13 +394,24 @@ class Ladder:
         tuner = self.tuner(self.training_prompt_config())
         tuner.tune_on_documents(texts, TRAINING_PROMPT)
         pairs = self.largest_gold_size()
-        if pairs is None or not self.config.documents_with_pairs:
+        if pairs is None:
             return
-        reason = self.budget.exhausted()
+        if self.config.documents_with_pairs:
+            reason = self.budget.exhausted()
+            if reason is not None:
+                self.skip(f"{phase} with {pairs} question-answer pairs", reason, phase=True)
+            else:
+                tuner.tune_on_documents(texts, TRAINING_PROMPT, pairs=pairs)
+        sequential = f"{phase}, then on {pairs} question-answer pairs"
+        reason = (
+            self.budget.exhausted()
+            if self.config.documents_then_pairs
+            else "not asked for (--no-documents-then-pairs)"
+        )
         if reason is not None:
-            self.skip(f"{phase} with {pairs} question-answer pairs", reason, phase=True)
+            self.skip(sequential, reason, phase=True)
             return
-        tuner.tune_on_documents(texts, TRAINING_PROMPT, pairs=pairs)
+        tuner.tune_on_documents(texts, TRAINING_PROMPT, pairs=pairs, then=True)
 
     def largest_gold_size(self) -> int | None:
         """The most gold question-answer pairs a curve rung was trained on (None: no curve)."""

@@ -24,6 +24,7 @@ from typing import Any
 
 from adaptlab.configs import TuneRunConfig
 from adaptlab.data import Example, Task, TaskSplit, split_task, stratified_sample
+from adaptlab.decide.rungs import DOCUMENTS, DOCUMENTS_AND_GOLD, DOCUMENTS_THEN_GOLD
 from adaptlab.errors import UsageError
 from adaptlab.evaluation import ResultCache, RungResult, evaluate
 from adaptlab.evaluation.forgetting import ProbeAnswers, answer_probe, compare_probe
@@ -295,8 +296,15 @@ class Tuner:
         dev_rows = build_rows(base, strategy.render_many(self.dev, task), [e.output for e in self.dev])
         return self.fit(rows, dev_rows, rung)
 
-    def fit(self, rows: Sequence[TrainingRow], dev_rows: Sequence[TrainingRow], rung: str) -> TrainingRun:
-        """Train the run's weights on `rows` (early-stopped on `dev_rows`), or reuse them."""
+    def fit(
+        self,
+        rows: Sequence[TrainingRow],
+        dev_rows: Sequence[TrainingRow],
+        rung: str,
+        start_from: StoredWeights | None = None,
+    ) -> TrainingRun:
+        """Train the run's weights on `rows` (early-stopped on `dev_rows`), or reuse them;
+        from `start_from`'s weights instead of the base model's when given."""
         config, base = self.config, self.base
         run = finetune(
             base.directory,
@@ -307,6 +315,7 @@ class Tuner:
             base_fingerprint=base.cache_identity(),
             checkpoint_steps=config.checkpoint_steps,
             on_step=self.listener.training_started(rung, len(rows)),
+            start_from=start_from,
         )
         if run.reused:
             self.listener.training_reused(rung, run)
@@ -375,30 +384,59 @@ class Tuner:
                 break
         return results
 
-    def tune_on_documents(self, texts: Sequence[str], prompt: str, pairs: int = 0) -> RungResult:
+    def tune_on_documents(
+        self, texts: Sequence[str], prompt: str, pairs: int = 0, *, then: bool = False
+    ) -> RungResult:
         """Continued training on the corpus `texts` (`adaptlab.tuning.documents`), with the first
-        `pairs` question-answer pairs of the curve's order mixed in when `pairs` > 0; the model
-        is then asked closed-book with `prompt`: what the weights learnt from reading the
-        documents, set against reading them at run time (retrieval) on the same questions."""
+        `pairs` question-answer pairs of the curve's order mixed in when `pairs` > 0 or, with
+        `then`, trained on after the documents (stage 1 is exactly the documents-only training,
+        so the registry hands back its weights when that rung ran; stage 2 continues them on the
+        pairs). The model is then asked closed-book with `prompt`: what the weights learnt from
+        reading the documents, set against reading them at run time (retrieval) on the same
+        questions.
+
+        A sequential rung's ``training`` describes stage 2 (steps, tokens, losses, ``key``,
+        ``reused``) except ``wall_time_s``, which is both stages' training time, whether or not
+        stage 1 was trained in this call: the compute that produced the weights, as a reused
+        rung reports its own. ``start_from`` records stage 1 (its key and wall time).
+        """
         config, base, task = self.config, self.base, self.task
+        if then and not pairs:
+            raise ValueError("tuning on the documents, then on pairs, needs pairs > 0")
         strategy = self.prepared(prompt)
         rows = document_rows(base.tokenizer, texts)
         dev_rows: list[TrainingRow] = []
         selected = self.ordered[:pairs]
+        pair_rows: list[TrainingRow] = []
         if selected:
-            answers = [e.output for e in selected]
-            rows = mixed(rows, build_rows(base, strategy.render_many(selected, task), answers), config.seed)
+            pair_rows = build_rows(base, strategy.render_many(selected, task), [e.output for e in selected])
             dev_rows = build_rows(base, strategy.render_many(self.dev, task), [e.output for e in self.dev])
-        rung = documents_rung_name(config, len(texts), len(selected))
-        run = self.fit(rows, dev_rows, rung)
+        rung = documents_rung_name(config, len(texts), len(selected), then=then)
+        stage: dict[str, Any] = {}
+        if then and selected:
+            first = self.fit(rows, [], documents_rung_name(config, len(texts)))
+            run = self.fit(pair_rows, dev_rows, rung, start_from=first.weights)
+            targets = DOCUMENTS_THEN_GOLD
+            first_s = float(first.training.get("wall_time_s") or 0.0)
+            stage = {
+                "wall_time_s": first_s + float(run.training.get("wall_time_s") or 0.0),
+                "start_from": {"key": first.weights.key, "reused": first.reused, "wall_time_s": first_s},
+            }
+        elif selected:
+            run = self.fit(mixed(rows, pair_rows, config.seed), dev_rows, rung)
+            targets = DOCUMENTS_AND_GOLD
+        else:
+            run = self.fit(rows, dev_rows, rung)
+            targets = DOCUMENTS
         tuned = self.answering(run)
         training = {
             "examples": len(selected),
             "documents": len(texts),
-            "targets": "documents+gold" if selected else "documents",
+            "targets": targets,
             "reused": run.reused,
             "key": run.weights.key,
             **run.training,
+            **stage,
             "weights": str(run.weights.directory),
         }
         details = {"training": training, "forgetting": self.forgetting(tuned)}
@@ -493,10 +531,13 @@ def tuned_rung_name(
     return name if prompt == "zero-shot" else f"{name}@{prompt}"
 
 
-def documents_rung_name(config: TuneRunConfig, documents: int, pairs: int = 0) -> str:
+def documents_rung_name(config: TuneRunConfig, documents: int, pairs: int = 0, *, then: bool = False) -> str:
     """``docs-lora-426``: trained on 426 corpus passages; ``docs-qa-lora-64``: on the passages
-    and 64 question-answer pairs."""
-    return f"docs-qa-{config.mode}-{pairs}" if pairs else f"docs-{config.mode}-{documents}"
+    and 64 question-answer pairs together; ``docs-then-qa-lora-64`` (`then`): on the passages,
+    then on 64 question-answer pairs."""
+    if not pairs:
+        return f"docs-{config.mode}-{documents}"
+    return f"docs-then-qa-{config.mode}-{pairs}" if then else f"docs-qa-{config.mode}-{pairs}"
 
 
 def _single_prompt(config: TuneRunConfig, task: Task, split: TaskSplit) -> str:

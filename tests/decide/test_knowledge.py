@@ -41,6 +41,16 @@ def test_rungs_tuned_on_documents_parse_and_keep_their_own_learning_curve() -> N
     assert book({"rung": "lora-64+rag-3", "retrieval": retrieval_block("zero-shot")}) == "open"
 
 
+def test_a_rung_tuned_on_the_documents_then_on_pairs_is_its_own_curve() -> None:
+    """``docs-then-qa-`` is matched whole (not as ``docs-`` followed by a bad mode)."""
+    assert is_tuned_name("docs-then-qa-lora-64") and is_tuned_name("docs-then-qa-full-64@cot")
+    assert training_mode({"rung": "docs-then-qa-full-64"}) == "full"
+    assert learning_curve({"rung": "docs-then-qa-lora-64"}) == ("docs-then-qa-", "lora", "")
+    assert learning_curve({"rung": "docs-then-qa-lora-64"}) != learning_curve({"rung": "docs-qa-lora-64"})
+    sequential = {"rung": "docs-then-qa-lora-64", "training": {"targets": "documents, then gold"}}
+    assert book(sequential) == "docs-tuned" and rung_kind(sequential) == "tuned"
+
+
 def test_the_evidence_sets_open_book_against_closed_book_and_the_documents_in_numbers() -> None:
     k = knowledge_of(knowledge_run())
 
@@ -159,6 +169,35 @@ def test_a_rung_trained_on_the_documents_is_recommended_as_such_and_needs_no_lab
     assert data.tuned == "426 corpus passages"
     knowledge = decision.to_dict()["knowledge"]
     assert knowledge["open"] is None and knowledge["docs_tuned"]["rung"] == "docs-lora-426"
+
+
+def test_a_rung_tuned_on_the_documents_then_on_pairs_is_cited_with_both_and_costs_both_stages() -> None:
+    """Its labels are the pairs; its training time is both stages' (what produced the weights)."""
+    sequential = make_rung(
+        "docs-then-qa-lora-64",
+        "tuned",
+        correct_first(70, N),
+        training={
+            **trained(64, wall_time_s=100.0, targets="documents, then gold"),
+            "documents": 426,
+            "start_from": {"key": "0123456789abcdef", "reused": True, "wall_time_s": 80.0},
+        },
+    )
+    results = make_results([make_rung("zero-shot", "prompt", correct_first(10, N)), sequential])
+
+    decision = recommend(results, CostSettings(labelling_usd_per_example=1.0, machine_usd_per_hour=3.6))
+
+    assert decision.headline.startswith(
+        "Fine-tune on the documents (lora, 426 corpus passages, then 64 labelled question-answer pairs):"
+        " docs-then-qa-lora-64"
+    )
+    assert any(
+        "It was trained on 426 corpus passages, then 64 labelled question-answer pairs" in r
+        for r in decision.reasons
+    )
+    cost = decision.costs["docs-then-qa-lora-64"]
+    assert cost.labelling_usd == 64.0
+    assert cost.training_usd == pytest.approx(0.1)  # 100 s at $0.001/s: both stages
 
 
 def test_the_knowledge_rows_join_the_framework_only_when_a_rung_retrieved_or_read_the_documents() -> None:

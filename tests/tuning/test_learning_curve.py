@@ -16,6 +16,7 @@ from adaptlab.data import Example
 from adaptlab.errors import UsageError
 from adaptlab.learning_curve import (
     curve_sizes,
+    documents_rung_name,
     run_tune,
     stratified_order,
     tuned_rung_name,
@@ -40,6 +41,14 @@ def test_rung_names_say_mode_size_training_prompt_and_distillation() -> None:
     assert tuned_rung_name(TuneRunConfig(task="t"), 100, "zero-shot") == "lora-100"
     assert tuned_rung_name(TuneRunConfig(task="t", mode="full"), 50, "cot") == "full-50@cot"
     assert tuned_rung_name(TuneRunConfig(task="t", distill="cot"), 8, "zero-shot") == "distill-lora-8"
+    docs = TuneRunConfig(task="t")
+    assert documents_rung_name(docs, 426) == "docs-lora-426"
+    assert documents_rung_name(docs, 426, 64) == "docs-qa-lora-64"
+    assert documents_rung_name(docs, 426, 64, then=True) == "docs-then-qa-lora-64"
+    assert (
+        documents_rung_name(TuneRunConfig(task="t", mode="full"), 426, 64, then=True)
+        == "docs-then-qa-full-64"
+    )
 
 
 def test_training_order_keeps_the_label_mix_in_every_prefix() -> None:

@@ -247,3 +247,118 @@ def test_a_checkpoint_cut_short_by_a_kill_is_not_resumed_from(tmp_path: Path) ->
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-1")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-1"]
     assert last_complete_checkpoint(tmp_path / "empty") is None
+
+
+def lora_tensors(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The LoRA weights of a PEFT model, named as a saved adapter names them."""
+    from peft import get_peft_model_state_dict
+
+    return {name: tensor.detach().clone() for name, tensor in get_peft_model_state_dict(model).items()}
+
+
+def test_training_can_continue_a_stored_adapter(
+    backend: LocalBackend, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """Stage 2 starts from stage 1's adapter (not a fresh one) and trains it on: the result is
+    one adapter on the base, keyed by the start weights too, and reused when asked again."""
+    from adaptlab.tuning.sft import build_trainer
+
+    convs, answers = conversations(8)
+    rows = build_rows(backend, convs, answers)
+    registry = WeightsRegistry(tmp_path / "adapters")
+    config = TuneConfig(epochs=2, batch_size=4, learning_rate=1e-2)
+    first = finetune(tiny_model_dir, rows[:4], [], config, registry=registry, base_fingerprint="t0")
+    stored = load_file(first.weights.directory / "adapter_model.safetensors")
+
+    prepared = build_trainer(
+        tiny_model_dir, rows[4:], [], config, tmp_path / "out", interval=1, start_from=first.weights.directory
+    )
+    loaded = lora_tensors(prepared.trainer.model)
+    assert loaded.keys() == stored.keys()
+    assert all(torch.equal(loaded[name], stored[name]) for name in stored)  # stage 1's, not fresh
+    assert any(p.requires_grad for n, p in prepared.trainer.model.named_parameters() if "lora_" in n)
+    assert list(prepared.trainer.model.peft_config) == ["default"]  # no second adapter
+    fresh = lora_tensors(
+        build_trainer(tiny_model_dir, rows[4:], [], config, tmp_path / "f", interval=1).trainer.model
+    )
+    assert any(not torch.equal(fresh[name], stored[name]) for name in stored)
+
+    second = finetune(
+        tiny_model_dir,
+        rows[4:],
+        rows[:2],
+        config,
+        registry=registry,
+        base_fingerprint="t0",
+        start_from=first.weights,
+    )
+    assert not second.reused and second.weights.key != first.weights.key
+    assert second.weights.manifest["data"]["start_from"] == first.weights.key
+    assert "start_from" not in first.weights.manifest["data"]
+    continued = load_file(second.weights.directory / "adapter_model.safetensors")
+    assert continued.keys() == stored.keys()
+    assert any(not torch.equal(continued[name], stored[name]) for name in stored)
+    from_base = finetune(tiny_model_dir, rows[4:], rows[:2], config, registry=registry, base_fingerprint="t0")
+    assert from_base.weights.key != second.weights.key
+
+    again = finetune(
+        tiny_model_dir,
+        rows[4:],
+        rows[:2],
+        config,
+        registry=registry,
+        base_fingerprint="t0",
+        start_from=first.weights,
+    )
+    assert again.reused and again.weights.key == second.weights.key
+    tuned = LocalBackend(
+        tiny_model_dir, model_id="tiny", fingerprint="t0", adapter=second.weights.directory, adapter_id="k"
+    )
+    assert tuned.generate(convs[:1], max_new_tokens=2)[0].output_tokens >= 1
+
+
+def test_full_training_can_continue_a_stored_model(
+    backend: LocalBackend, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    from safetensors.torch import load_file as load_weights
+
+    from adaptlab.tuning.sft import build_trainer
+
+    convs, answers = conversations(8)
+    rows = build_rows(backend, convs, answers)
+    registry = WeightsRegistry(tmp_path / "adapters")
+    config = TuneConfig(mode="full", epochs=1, batch_size=4, learning_rate=1e-2)
+    first = finetune(tiny_model_dir, rows[:4], [], config, registry=registry, base_fingerprint="t0")
+    stored = load_weights(first.weights.directory / "model.safetensors")
+    prepared = build_trainer(
+        tiny_model_dir, rows[4:], [], config, tmp_path / "out", interval=1, start_from=first.weights.directory
+    )
+    loaded = dict(prepared.trainer.model.named_parameters())
+    assert set(stored) <= set(loaded)
+    assert all(
+        torch.equal(loaded[name].detach(), tensor) for name, tensor in stored.items() if name in loaded
+    )
+    with pytest.raises(ValueError, match="cannot continue full weights"):
+        finetune(
+            tiny_model_dir,
+            rows[4:],
+            [],
+            TuneConfig(),
+            registry=registry,
+            base_fingerprint="t0",
+            start_from=first.weights,
+        )
+    second = finetune(
+        tiny_model_dir,
+        rows[4:],
+        [],
+        config,
+        registry=registry,
+        base_fingerprint="t0",
+        start_from=first.weights,
+    )
+    assert (
+        second.weights.mode == "full" and second.weights.manifest["data"]["start_from"] == first.weights.key
+    )
+    tuned = LocalBackend(second.weights.directory, model_id="tiny-full", fingerprint=second.weights.key)
+    assert tuned.generate(convs[:1], max_new_tokens=2)[0].output_tokens >= 1

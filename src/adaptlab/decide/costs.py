@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from adaptlab.data.yaml_file import load_settings
-from adaptlab.decide.rungs import metric, number, rung_kind, training_examples
+from adaptlab.decide.rungs import DOCUMENTS, metric, number, rung_kind, training_examples
 
 Usd = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 PricedBy = Literal["machine-time", "price-table"]
@@ -119,13 +119,15 @@ def rung_cost(
     training = rung.get("training")
     if training is None:
         return RungCost(seconds, usd, priced_by, None, None, None)
+    # The training that produced the weights: both stages of one trained on the documents, then
+    # on pairs (its ``training.wall_time_s`` adds them, even when stage 1 was reused).
     training_s = number(training.get("wall_time_s"))
     training_usd = (
         None if training_s is None else training_s * settings.machine_usd_per_hour / SECONDS_PER_HOUR
     )
     # A distilled rung learns the teacher prompt's answers, and one trained on the documents
     # alone learns the corpus text: nobody has to label their examples.
-    unlabelled = rung_kind(rung) == "distilled" or training.get("targets") == "documents"
+    unlabelled = rung_kind(rung) == "distilled" or training.get("targets") == DOCUMENTS
     labelled = 0 if unlabelled else training_examples(rung) or 0
     return RungCost(
         seconds, usd, priced_by, training_s, training_usd, labelled * settings.labelling_usd_per_example

@@ -23,6 +23,8 @@ from typing import Any, Literal
 from adaptlab.decide.costs import RungCost
 from adaptlab.decide.gain import Gain, example_scores, paired_gain
 from adaptlab.decide.rungs import (
+    DOCUMENTS_AND_GOLD,
+    DOCUMENTS_THEN_GOLD,
     best_rung,
     measured,
     metric,
@@ -202,16 +204,22 @@ def retrieval_cost(
 
 def documents_learnt(rung: dict[str, Any]) -> str:
     """What a docs-tuned rung's weights learnt, as a sentence says it: ``426 corpus passages``,
-    ``426 corpus passages and 64 labelled question-answer pairs`` (``documents+gold``).
+    ``426 corpus passages and 64 labelled question-answer pairs`` (``documents+gold``),
+    ``426 corpus passages, then 64 labelled question-answer pairs`` (``documents, then gold``).
 
     >>> documents_learnt({"training": {"targets": "documents+gold", "documents": 426, "examples": 64}})
     '426 corpus passages and 64 labelled question-answer pairs'
+    >>> documents_learnt({"training": {"targets": "documents, then gold", "documents": 426, "examples": 64}})
+    '426 corpus passages, then 64 labelled question-answer pairs'
     """
     training = rung.get("training") or {}
     passages = _int(training.get("documents"))
     text = "the corpus text" if passages is None else f"{count(passages)} corpus passages"
-    if training.get("targets") == "documents+gold":
-        text += f" and {count(training_examples(rung))} labelled question-answer pairs"
+    pairs = f"{count(training_examples(rung))} labelled question-answer pairs"
+    if training.get("targets") == DOCUMENTS_AND_GOLD:
+        text += f" and {pairs}"
+    elif training.get("targets") == DOCUMENTS_THEN_GOLD:
+        text += f", then {pairs}"
     return text
 
 

@@ -22,11 +22,22 @@ TUNED_KINDS = ("tuned", "hybrid", "distilled")
 """The families that change the weights; each is compared with the best prompt rung."""
 
 TUNED_NAME = re.compile(
-    r"^(?P<source>distill-|teacher-|docs-qa-|docs-)?(?P<mode>lora|full)-(?P<size>\d+)(?P<prompt>@[^+]+)?"
+    r"^(?P<source>distill-|teacher-|docs-then-qa-|docs-qa-|docs-)?"
+    r"(?P<mode>lora|full)-(?P<size>\d+)(?P<prompt>@[^+]+)?"
 )
 """``lora-100``, ``full-50@cot``, ``distill-lora-100``, ``teacher-lora-100``, ``docs-lora-426`` (trained
-on the corpus text), ``docs-qa-lora-64`` (the corpus and 64 question-answer pairs): what it learnt
-from, mode, training size, training prompt."""
+on the corpus text), ``docs-qa-lora-64`` (the corpus and 64 question-answer pairs together),
+``docs-then-qa-lora-64`` (the corpus, then 64 question-answer pairs): what it learnt from, mode,
+training size, training prompt. Longer sources come first in the alternation."""
+
+DOCUMENTS = "documents"
+"""``training.targets`` of weights trained on the corpus text alone."""
+DOCUMENTS_AND_GOLD = "documents+gold"
+"""``training.targets`` of weights trained on the corpus text and labelled question-answer pairs
+in one shuffle."""
+DOCUMENTS_THEN_GOLD = "documents, then gold"
+"""``training.targets`` of weights trained on the corpus text, then (those weights trained on)
+on labelled question-answer pairs."""
 
 
 def number(value: Any) -> float | None:
@@ -186,12 +197,17 @@ def passages_asked(rung: dict[str, Any]) -> int | None:
 
 def trained_on_documents(rung: dict[str, Any]) -> bool:
     """Whether the rung's weights were trained on the corpus text (``training.targets``
-    ``documents`` or ``documents+gold``) rather than on labelled answers alone.
+    ``documents``, ``documents+gold`` or ``documents, then gold``) rather than on labelled
+    answers alone.
 
     >>> trained_on_documents({"training": {"targets": "documents+gold", "documents": 426}})
     True
+    >>> trained_on_documents({"training": {"targets": "documents, then gold", "documents": 426}})
+    True
+    >>> trained_on_documents({"training": {"targets": "gold"}})
+    False
     """
-    return str((rung.get("training") or {}).get("targets") or "").startswith("documents")
+    return str((rung.get("training") or {}).get("targets") or "").startswith(DOCUMENTS)
 
 
 def is_tuned_name(name: str) -> bool:

@@ -1,8 +1,10 @@
 """Trained weights stored by what produced them, so the same request never trains twice.
 
 An entry's key is a hash of (base model fingerprint, training tokens, dev tokens, tuning
-config). Its directory holds the PEFT adapter (LoRA) or the full model (full SFT) and a
-``manifest.json`` with the metrics and the library versions that produced it.
+config), and of the key of the weights training started from when it continued another entry's
+training (the documents-tuned adapter that question-answer SFT goes on from). Its directory
+holds the PEFT adapter (LoRA) or the full model (full SFT) and a ``manifest.json`` with the
+metrics and the library versions that produced it.
 
 Layout under the registry root (``<runs>/adapters/`` by default)::
 
@@ -46,14 +48,27 @@ class StoredWeights:
         return str(self.manifest["config"]["mode"])
 
 
-def weights_key(base_fingerprint: str, train_hash: str, dev_hash: str, config: TuneConfig) -> str:
-    """Content hash of everything that determines the trained weights."""
-    payload = {
+def weights_key(
+    base_fingerprint: str,
+    train_hash: str,
+    dev_hash: str,
+    config: TuneConfig,
+    start_from: str | None = None,
+) -> str:
+    """Content hash of everything that determines the trained weights: `start_from` is the key
+    of the entry whose weights the training continued (None: it started from the base model).
+
+    A training from the base hashes the same payload as before `start_from` existed, so the
+    entries already in a registry keep their keys.
+    """
+    payload: dict[str, Any] = {
         "base": base_fingerprint,
         "train": train_hash,
         "dev": dev_hash,
         "config": config.model_dump(mode="json"),
     }
+    if start_from is not None:
+        payload["start_from"] = start_from
     digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
     return digest[:KEY_LENGTH]
 

@@ -9,7 +9,10 @@ safe to interrupt:
   `checkpoint_steps` under the registry's work directory, and a re-run of the same request
   resumes from the newest one — `kill -9` costs at most one interval, and the resumed run ends
   with the same weights as an uninterrupted one;
-* the finished weights are written to a staging directory and renamed into place.
+* the finished weights are written to a staging directory and renamed into place;
+* training can continue stored weights (`start_from`): the same LoRA adapter trains on, or the
+  fully tuned model is loaded instead of the base, and the result is again one adapter on the
+  base (or one full model), keyed by the start weights' key too.
 
 >>> weights = finetune(base_dir, rows, dev_rows, TuneConfig(), registry=WeightsRegistry(root),
 ...                    base_fingerprint="smollm2-135m@ab12")  # doctest: +SKIP
@@ -69,6 +72,7 @@ def finetune(
     base_fingerprint: str,
     checkpoint_steps: int | None = None,
     on_step: StepCallback | None = None,
+    start_from: StoredWeights | None = None,
 ) -> TrainingRun:
     """Train `config.mode` weights on `rows` (early-stopped on `dev_rows`), or reuse them.
 
@@ -76,10 +80,20 @@ def finetune(
     sample (the learning curve uses `DEV_LOSS_EXAMPLES`).
 
     `checkpoint_steps` defaults to one checkpoint (and one dev-loss evaluation) per epoch.
+
+    With `start_from` (weights trained on the same base in the same mode), training continues
+    from them instead of the base: for LoRA the stored adapter keeps training (its own rank,
+    alpha and targets), for full fine-tuning the stored model is loaded. The optimizer and
+    schedule start afresh.
     """
     if not rows:
         raise ValueError("fine-tuning needs at least one training example")
-    key = weights_key(base_fingerprint, rows_hash(rows), rows_hash(dev_rows), config)
+    if start_from is not None and start_from.mode != config.mode:
+        raise ValueError(
+            f"cannot continue {start_from.mode} weights {start_from.key} with {config.mode} fine-tuning"
+        )
+    start_key = start_from.key if start_from is not None else None
+    key = weights_key(base_fingerprint, rows_hash(rows), rows_hash(dev_rows), config, start_key)
     stored = registry.get(key)
     if stored is not None:
         return TrainingRun(stored, reused=True)
@@ -98,6 +112,7 @@ def finetune(
             base_fingerprint=base_fingerprint,
             checkpoint_steps=checkpoint_steps,
             on_step=on_step,
+            start_from=start_from,
         )
 
 
@@ -112,6 +127,7 @@ def train_and_publish(
     base_fingerprint: str,
     checkpoint_steps: int | None,
     on_step: StepCallback | None,
+    start_from: StoredWeights | None = None,
 ) -> TrainingRun:
     """Train the weights `key` names (resuming from its newest checkpoint) and publish them."""
     work = registry.work_dir(key)
@@ -119,7 +135,14 @@ def train_and_publish(
     checkpoints.mkdir(parents=True, exist_ok=True)
     interval = checkpoint_steps or math.ceil(len(rows) / config.batch_size)
     training = build_trainer(
-        base_dir, rows, dev_rows, config, checkpoints, interval=interval, on_step=on_step
+        base_dir,
+        rows,
+        dev_rows,
+        config,
+        checkpoints,
+        interval=interval,
+        on_step=on_step,
+        start_from=start_from.directory if start_from is not None else None,
     )
     trainer, timer = training.trainer, training.timer
 
@@ -148,16 +171,19 @@ def train_and_publish(
     # Trainer also pickles its arguments next to the weights; nothing here ever unpickles.
     (staging / "training_args.bin").unlink(missing_ok=True)
     history = [entry for entry in trainer.state.log_history if "eval_loss" in entry]
+    data: dict[str, Any] = {
+        "train_examples": len(rows),
+        "train_hash": rows_hash(rows),
+        "dev_examples": len(dev_rows),
+        "dev_hash": rows_hash(dev_rows),
+    }
+    if start_from is not None:
+        data["start_from"] = start_from.key
     manifest = {
         "key": key,
         "base": {"directory": str(base_dir), "fingerprint": base_fingerprint},
         "config": config.model_dump(mode="json"),
-        "data": {
-            "train_examples": len(rows),
-            "train_hash": rows_hash(rows),
-            "dev_examples": len(dev_rows),
-            "dev_hash": rows_hash(dev_rows),
-        },
+        "data": data,
         "training": {
             "steps": trainer.state.global_step,
             "epochs": float(trainer.state.epoch or 0.0),
@@ -201,15 +227,26 @@ def build_trainer(
     interval: int,
     on_step: StepCallback | None = None,
     checkpoints: bool = True,
+    start_from: Path | None = None,
 ) -> PreparedTrainer:
     """The trainer `finetune()` runs (the training benchmark builds the same one, without
-    checkpoints, so that it times exactly what users get)."""
+    checkpoints, so that it times exactly what users get).
+
+    `start_from` is a stored weights directory to continue: a LoRA adapter (loaded trainable
+    onto the base; the trainer gets no `peft_config`, so no second adapter is added) or, in
+    full mode, a fully tuned model loaded instead of the base."""
     from datasets import Dataset
     from transformers import AutoTokenizer, EarlyStoppingCallback, PrinterCallback
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir, local_files_only=True)
-    model = load_base_model(base_dir)
+    lora = config.mode == "lora"
+    model = load_base_model(start_from if start_from is not None and not lora else base_dir)
     packed = use_packed_attention(model)
+    if start_from is not None and lora:
+        from peft import PeftModel
+
+        with quiet_peft():
+            model = PeftModel.from_pretrained(model, str(start_from), is_trainable=True)
     args = training_arguments(config, output_dir, interval=interval, has_dev=bool(dev_rows))
     if not checkpoints:
         args.save_strategy = "no"
@@ -223,7 +260,7 @@ def build_trainer(
             train_dataset=Dataset.from_dict(_columns(rows)),
             eval_dataset=Dataset.from_dict(_columns(dev_rows)) if dev_rows else None,
             processing_class=tokenizer,
-            peft_config=lora_config(config) if config.mode == "lora" else None,
+            peft_config=lora_config(config) if lora and start_from is None else None,
             callbacks=callbacks,
         )
     # `disable_tqdm` swaps the bar for a callback printing every log line; the caller draws its own.
