@@ -30,8 +30,8 @@ SHARD_PASSAGES = 100_000
 200 MB for 100,000 paragraph-sized passages), and a query pays a small fixed cost per shard."""
 VOCAB = "vocab.json"
 STATS = "stats.json"
-TOKENS = "tokens.npy"
-LENGTHS = "lengths.npy"
+TOKENS = "tokens.int32"
+"""Every passage's word ids, one after another: raw int32, read back memory-mapped."""
 
 
 def new_bm25() -> Any:
@@ -54,17 +54,25 @@ class TokenCounts:
 
     vocab: dict[str, int]
     doc_frequencies: np.ndarray  # per word id, the passages holding it
-    passages: int
-    average_length: float
+    lengths: np.ndarray  # per passage, its words (stopwords dropped)
+
+    @property
+    def passages(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def average_length(self) -> np.float64:
+        """As bm25s computes it (`np.mean`): a float64 scalar, so that its BM25 arithmetic is
+        float64 too, as in bm25s (a Python float would leave it float32 and change the scores)."""
+        return self.lengths.mean() if len(self.lengths) else np.float64(0.0)
 
 
 def tokenize_passages(batches: Iterable[Sequence[str]], stopwords: str, folder: Path) -> TokenCounts:
-    """Tokenise every passage into ``folder/tokens.npy`` (all ids) and ``lengths.npy`` (per
-    passage), counting document frequencies on the way; texts arrive in `batches`."""
+    """Tokenise every passage into ``folder/tokens.int32``, counting document frequencies and
+    lengths on the way; texts arrive in `batches`."""
     tokenizer = word_tokenizer(stopwords)
     doc_frequencies = np.zeros(0, dtype=np.int64)
     lengths = array("q")  # 8 bytes a passage
-    total = 0
     with open(folder / TOKENS, "wb") as tokens:
         for texts in batches:
             ids = tokenizer.tokenize(
@@ -79,32 +87,12 @@ def tokenize_passages(batches: Iterable[Sequence[str]], stopwords: str, folder: 
                 doc_frequencies[np.unique(word_ids)] += 1
                 tokens.write(word_ids.tobytes())
                 lengths.append(len(word_ids))
-                total += len(word_ids)
-    _to_npy(folder / TOKENS, np.int32, total)
-    np.save(folder / LENGTHS, np.frombuffer(lengths, dtype=np.int64))
-    average = total / len(lengths) if lengths else 0.0
-    return TokenCounts(tokenizer.get_vocab_dict(), doc_frequencies, len(lengths), average)
-
-
-def _to_npy(path: Path, dtype: Any, count: int) -> None:
-    """Turn the raw array written at `path` into an .npy file (header first) without reading
-    it into memory: a new file gets the header, then the raw bytes copied block by block."""
-    raw = path.with_suffix(".raw")
-    path.rename(raw)
-    with open(raw, "rb") as source:
-        target = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(count,))
-        block = 1 << 22
-        for start in range(0, count, block):
-            data = np.frombuffer(source.read(block * np.dtype(dtype).itemsize), dtype=dtype)
-            target[start : start + len(data)] = data
-        target.flush()
-        del target
-    raw.unlink()
+    return TokenCounts(tokenizer.get_vocab_dict(), doc_frequencies, np.frombuffer(lengths, dtype=np.int64))
 
 
 def build_shards(counts: TokenCounts, folder: Path) -> int:
     """Write one bm25s index per shard under `folder`, scored with the corpus-wide `counts`;
-    returns the number of shards. The token files written by `tokenize_passages` are removed."""
+    returns the number of shards. The token file written by `tokenize_passages` is removed."""
     from bm25s.scoring import _build_idf_array, _build_scores_and_indices_for_matrix, _select_idf_scorer
 
     settings = new_bm25()
@@ -114,9 +102,12 @@ def build_shards(counts: TokenCounts, folder: Path) -> int:
         compute_idf_fn=_select_idf_scorer(settings.idf_method),
         dtype=settings.dtype,
     )
-    tokens = np.load(folder / TOKENS, mmap_mode="r")
-    lengths = np.load(folder / LENGTHS)
-    ends = np.cumsum(lengths)
+    tokens = (
+        np.memmap(folder / TOKENS, dtype=np.int32, mode="r")
+        if counts.lengths.sum()
+        else np.zeros(0, np.int32)  # an empty file cannot be mapped
+    )
+    ends = np.cumsum(counts.lengths)
     shards = 0
     for first in range(0, counts.passages, SHARD_PASSAGES):
         last = min(first + SHARD_PASSAGES, counts.passages)
@@ -137,7 +128,7 @@ def build_shards(counts: TokenCounts, folder: Path) -> int:
         scores, rows, words = _build_scores_and_indices_for_matrix(
             corpus_token_ids=passages(),
             idf_array=idf,
-            avg_doc_len=np.float64(counts.average_length),  # as bm25s passes it: float64 arithmetic
+            avg_doc_len=counts.average_length,
             doc_frequencies={0: distinct},
             k1=bm25.k1,
             b=bm25.b,
@@ -163,7 +154,6 @@ def build_shards(counts: TokenCounts, folder: Path) -> int:
         shards += 1
     del tokens
     (folder / TOKENS).unlink()
-    (folder / LENGTHS).unlink()
     return shards
 
 
@@ -175,19 +165,19 @@ class ShardedBM25:
     """BM25 scores of every passage for a query, from shards built by `build_bm25`.
 
     Query words are mapped to the corpus-wide ids of `vocab`: each shard's matrix has a
-    column per corpus word, so no shard needs a vocabulary of its own.."""
+    column per corpus word, so no shard needs a vocabulary of its own."""
 
     def __init__(self, vocab: dict[str, int], shards: list[Any], stopwords: str) -> None:
         self.vocab = vocab
         self.shards = shards
         self.tokenizer = word_tokenizer(stopwords)
+        self.stopwords = frozenset(self.tokenizer.stopwords or ())  # what tokenising leaves out
         self.passages = sum(shard.scores["num_docs"] for shard in shards)
 
     def _words(self, query: str) -> list[str]:
         """`query`'s words as the corpus was tokenised (lower case, stopwords dropped)."""
         text = query.lower() if self.tokenizer.lower else query
-        stopwords = set(self.tokenizer.stopwords or ())  # what `streaming_tokenize` leaves out
-        return [word for word in self.tokenizer.splitter(text) if word not in stopwords]
+        return [word for word in self.tokenizer.splitter(text) if word not in self.stopwords]
 
     def scores(self, query: str) -> np.ndarray:
         """The BM25 score of every passage for `query`, in passage order (float32)."""
