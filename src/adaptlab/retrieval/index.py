@@ -23,7 +23,6 @@ ever whole in memory. Search reads the vectors block by block and fuses each ran
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -36,7 +35,7 @@ from adaptlab.retrieval.bm25 import ShardedBM25, build_bm25
 from adaptlab.retrieval.chunking import DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP, Passage, chunk
 from adaptlab.retrieval.corpus import Corpus, Document
 from adaptlab.retrieval.fusion import RRF_K, rrf
-from adaptlab.retrieval.passage_store import StoredPassages, write_passages
+from adaptlab.retrieval.passage_store import StoredPassages, batches, write_passages
 from adaptlab.retrieval.store import BM25_FOLDER, DENSE, load_index, staged, write_manifest
 
 if TYPE_CHECKING:
@@ -155,12 +154,13 @@ def build_index(
     """Chunk, embed and BM25-index `corpus` into `folder`, streaming (see the module's doc)."""
     report = progress or (lambda stage, done, total: None)
     with staged(folder) as staging:
-        documents = _reported(corpus.documents, CHUNK_DOCUMENTS, "chunking", report)
+        documents = batches(corpus.documents, CHUNK_DOCUMENTS)
+        documents = _reported(documents, "chunking", len(corpus.documents), report)
         passages = write_passages(staging, (_chunk(batch, embedder, settings) for batch in documents))
         stored = StoredPassages(staging)
-        texts = _reported(stored.texts(EMBED_CHUNK), None, "embedding", report, passages)
+        texts = _reported(stored.texts(EMBED_CHUNK), "embedding", passages, report)
         embed_passages(embedder, texts, passages, staging / DENSE)
-        texts = _reported(stored.texts(EMBED_CHUNK), None, "BM25", report, passages)
+        texts = _reported(stored.texts(EMBED_CHUNK), "BM25", passages, report)
         build_bm25(texts, settings.stopwords, staging / BM25_FOLDER)
         manifest = {
             "key": key,
@@ -176,21 +176,11 @@ def _chunk(documents: Sequence[Document], embedder: TextEmbedder, settings: Inde
 
 
 def _reported(
-    items: Iterable[Any],
-    size: int | None,
-    stage: str,
-    report: IndexProgress,
-    total: int | None = None,
+    batches: Iterable[Sequence[Any]], stage: str, total: int, report: IndexProgress
 ) -> Iterator[Any]:
-    """`items` in batches of `size` (or as they come, already batched, when None), telling
-    `report` how many have passed after each."""
-    total = len(items) if total is None else total  # type: ignore[arg-type]
-    iterator = iter(items)
+    """`batches` as they come, telling `report` how many items have passed after each."""
     done = 0
-    while True:
-        batch = list(itertools.islice(iterator, size)) if size is not None else next(iterator, None)
-        if not batch:
-            return
+    for batch in batches:
         yield batch
         done += len(batch)
         report(stage, done, total)

@@ -7,17 +7,20 @@ starts (one more offset: the file's end), so passage ``i`` is one positioned rea
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import overload
+from typing import TypeVar, overload
 
 import numpy as np
 
 from adaptlab.retrieval.chunking import Passage
+
+T = TypeVar("T")
 
 PASSAGES = "passages.jsonl"
 OFFSETS = "passage_offsets.npy"
@@ -75,18 +78,18 @@ class StoredPassages(Sequence[Passage]):
 
     def texts(self, batch: int) -> Iterator[list[str]]:
         """Every passage's text in order, `batch` at a time (what embedding and BM25 read)."""
-        texts: list[str] = []
-        for passage in self:
-            texts.append(passage.text)
-            if len(texts) == batch:
-                yield texts
-                texts = []
-        if texts:
-            yield texts
+        return batches((passage.text for passage in self), batch)
 
     def __del__(self) -> None:
         if hasattr(self, "_fd"):
             os.close(self._fd)
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last shorter), drawn lazily: one list in memory at a time."""
+    iterator = iter(items)
+    while batch := list(itertools.islice(iterator, size)):
+        yield batch
 
 
 def _passage(line: bytes) -> Passage:
