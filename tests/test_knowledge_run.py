@@ -179,6 +179,12 @@ def test_seen_and_unseen_split_the_test_questions_by_what_training_taught(
     decided = knowledge_run.results["decision"]["knowledge"]
     assert (decided["seen"], decided["unseen"], decided["passages"]) == (len(seen), len(unseen), 2)
     assert {row["rung"] for row in decided["rows"]} == set(knowledge_run.rungs())
+    chosen = knowledge_run.rungs()[knowledge_run.results["decision"]["rung"]]
+    recommended = knowledge_run.results["decision"]["recommendation"]
+    if chosen.get("retrieval"):  # whichever rung the tiny model's scores pick, it is named for its book
+        assert recommended == ("retrieve" if chosen["kind"] == "prompt" else "retrieve-tuned")
+    else:
+        assert recommended in ("prompt", "fine-tune", "hybrid", "distil")
 
 
 def test_the_report_has_the_knowledge_section_and_the_passages_read(knowledge_run: KnowledgeRun) -> None:

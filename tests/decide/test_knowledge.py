@@ -98,7 +98,7 @@ def test_without_the_run_level_block_the_rung_gives_k_and_the_corpus_and_nothing
 def test_a_retrieval_winner_is_headed_retrieve_with_k_and_argued_in_numbers() -> None:
     decision = recommend(knowledge_run(), SETTINGS)
 
-    assert (decision.recommendation, decision.rung) == ("prompt", "rag-3")
+    assert (decision.recommendation, decision.rung) == ("retrieve", "rag-3")
     assert decision.headline.startswith(
         "Retrieve: ask the model with the top 3 passages of the corpus (rag-3) — 85.0% vs 30.0%"
         " closed-book (lora-64), +55.0 points (95% CI "
@@ -118,7 +118,7 @@ def test_a_retrieval_winner_is_headed_retrieve_with_k_and_argued_in_numbers() ->
 def test_tuned_weights_asked_with_passages_are_headed_retrieve_with_a_tuned_model() -> None:
     decision = recommend(knowledge_run(hybrid_rag()), SETTINGS)
 
-    assert (decision.recommendation, decision.rung) == ("hybrid", "lora-64+rag-3")
+    assert (decision.recommendation, decision.rung) == ("retrieve-tuned", "lora-64+rag-3")
     assert decision.headline.startswith(
         "Retrieve with a tuned model: ask lora-64 with the top 3 passages of the corpus (lora-64+rag-3)"
         " — 100.0% vs 30.0% closed-book (lora-64), +70.0 points"

@@ -21,6 +21,10 @@ The rules, in the order they are tried:
    When the tuned rung is cheaper per request (a shorter prompt: distillation's point), say
    after how many requests its training would pay back.
 
+When the rung a rule chose is asked with passages of the user's corpus, the recommendation is
+``retrieve`` (a prompt rung) or ``retrieve-tuned`` (tuned weights), headed with K and argued
+with the knowledge figures (closed vs open book, retrieval's cost, training on the documents).
+
 Two degenerate runs are decided too: with no measured rung the decision says there is nothing
 to recommend, and a run with tuned rungs but no prompt rung recommends its best tuned rung.
 
@@ -84,7 +88,9 @@ from adaptlab.decide.rungs import (
 )
 from adaptlab.decide.wording import count, gain_interval, points, usd
 
-Recommendation = Literal["prompt", "fine-tune", "hybrid", "distil"]
+Recommendation = Literal["prompt", "retrieve", "fine-tune", "hybrid", "retrieve-tuned", "distil"]
+"""``retrieve``: weights untouched, the corpus's passages in the prompt; ``retrieve-tuned``: tuned
+weights asked with the passages (a hybrid with retrieval, or a model tuned to read them)."""
 RECOMMENDATION_OF_KIND: dict[str, Recommendation] = {
     "tuned": "fine-tune",
     "hybrid": "hybrid",
@@ -350,7 +356,8 @@ def within_noise(e: Evidence) -> Choice:
 
 def with_knowledge(choice: Choice, e: Evidence, k: Knowledge) -> Choice:
     """The choice told as where its facts come from. A chosen rung asked with retrieved passages
-    is headed ``Retrieve`` (or ``Retrieve with a tuned model``) with K, and argued with the gain
+    is recommended as ``retrieve`` (or ``retrieve-tuned``), headed ``Retrieve`` (or ``Retrieve
+    with a tuned model``) with K, and argued with the gain
     over the closed book, what retrieval costs, training on the documents instead, and the
     unseen vs seen facts, with the rule's first reason second (a prompt's: why not tuned weights)
     or first (a hybrid's: why tuned weights), and its others after.
@@ -368,9 +375,13 @@ def with_knowledge(choice: Choice, e: Evidence, k: Knowledge) -> Choice:
     if rung_kind(chosen) == "prompt":
         # The rule's first reason says why not the tuned weights: it follows the open-book gain.
         reasons = [*argued[:1], *choice.reasons[:1], *argued[1:], *choice.reasons[1:]]
+        recommendation: Recommendation = "retrieve"
     else:
         reasons = [*choice.reasons[:1], *argued, *choice.reasons[1:]]
-    return replace(choice, headline=retrieve_headline(k, chosen), reasons=reasons)
+        recommendation = "retrieve-tuned"
+    return replace(
+        choice, recommendation=recommendation, headline=retrieve_headline(k, chosen), reasons=reasons
+    )
 
 
 # -- the framework table ---------------------------------------------------------------------
