@@ -4,7 +4,9 @@
 BM25, `adaptlab.retrieval`) ranks best for the input above it; ``rag-K-RUNG`` adds them to any
 other prompt rung (``rag-3-few-shot-knn-4``: kNN demos, then the passages and the question).
 Only the question is given passages: demos stay as short as in their own rung, so the two
-rungs differ by the retrieval alone.
+rungs differ by the retrieval alone. Giving each demo the passages retrieved for its own input
+was measured and not kept: on 30 country-facts test questions (SmolLM2-135M) it scored contains
+26.7 with 821 prompt tokens against 33.3 with 316 for bare demos, and rag-3 53.3 with 188.
 
 The rung keeps what it retrieved for each input (and how long the search took), so the
 evaluation can record the passages, score retrieval against the example's gold passage and add
