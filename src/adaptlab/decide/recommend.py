@@ -1,4 +1,4 @@
-"""Recommend prompting, fine-tuning, a hybrid or distillation — with the reasons, in numbers.
+"""Recommend prompting, retrieval, fine-tuning, a hybrid or distillation — with the reasons, in numbers.
 
 The rules, in the order they are tried:
 
@@ -357,10 +357,10 @@ def within_noise(e: Evidence) -> Choice:
 def with_knowledge(choice: Choice, e: Evidence, k: Knowledge) -> Choice:
     """The choice told as where its facts come from. A chosen rung asked with retrieved passages
     is recommended as ``retrieve`` (or ``retrieve-tuned``), headed ``Retrieve`` (or ``Retrieve
-    with a tuned model``) with K, and argued with the gain
-    over the closed book, what retrieval costs, training on the documents instead, and the
-    unseen vs seen facts, with the rule's first reason second (a prompt's: why not tuned weights)
-    or first (a hybrid's: why tuned weights), and its others after.
+    with a tuned model``) with K, and argued with the gain over the closed book, what retrieval
+    costs, training on the documents instead, and the unseen vs seen facts, with the rule's
+    first reason second (a prompt's: why not tuned weights) or first (a hybrid's: why tuned
+    weights), and its others after.
     Any other choice keeps its headline and ends with the open-book comparison."""
     chosen = next((r for r in e.results.get("rungs") or [] if r.get("rung") == choice.rung), None)
     if chosen is None or retrieval(chosen) is None:
